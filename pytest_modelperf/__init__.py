@@ -1,0 +1,13 @@
+"""pytest-modelperf: model latency, throughput, memory and accuracy as pytest assertions.
+
+This module must stay importable without torch: pytest loads it at start-up.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .compare import Outcome, Verdict  # noqa: E402
+from .results import BaselineEntry, Direction, Measurement  # noqa: E402
+
+__all__ = ["BaselineEntry", "Direction", "Measurement", "Outcome", "Verdict", "__version__"]

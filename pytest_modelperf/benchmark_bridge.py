@@ -1,0 +1,34 @@
+"""Hands latency samples to pytest-benchmark so that its table, ``--benchmark-json``,
+``--benchmark-autosave`` and ``--benchmark-compare`` include them.
+
+The samples are measured by modelperf (CUDA events on GPU); pytest-benchmark only receives
+the finished per-round durations, exactly as if its own timer had produced them. This uses
+``BenchmarkFixture._make_stats``, the one hook pytest-benchmark offers for that; a fixture
+can carry one result, as in pytest-benchmark itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class BenchmarkBridgeError(RuntimeError):
+    pass
+
+
+def report_to_benchmark(benchmark: Any, round_seconds: Sequence[float], extra_info: Mapping[str, Any]) -> None:
+    make_stats = getattr(benchmark, "_make_stats", None)
+    if make_stats is None:
+        raise BenchmarkBridgeError("benchmark= expects pytest-benchmark's `benchmark` fixture")
+    if getattr(benchmark, "disabled", False):
+        return
+    if getattr(benchmark, "_mode", None):
+        raise BenchmarkBridgeError(
+            f"this test's benchmark fixture already holds a result ({benchmark._mode}); pass it to one measurement only"
+        )
+    benchmark._mode = "pytest-modelperf"
+    stats = make_stats(1)
+    for seconds in round_seconds:
+        stats.update(seconds)
+    benchmark.extra_info.update(extra_info)

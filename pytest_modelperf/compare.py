@@ -1,0 +1,203 @@
+"""Comparison of a measurement with its baseline entry and limits, giving a verdict.
+
+A sampled metric counts as a regression only when its change towards worse exceeds both
+the user's threshold and the noise band. The noise band is ``z * sqrt(s_b^2 (1 + 1/k) + s_w^2)``
+of the baseline value, where ``s_b`` is the relative spread of the statistic between the
+baseline's ``k`` recorded runs (or the assumed spread when fewer than two runs are recorded),
+``s_w`` the bootstrap standard error of the statistic in this run, and ``z`` the one-sided
+normal quantile for the configured confidence. Deterministic metrics have no noise band.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from . import stats
+from .results import BaselineEntry, Direction, Measurement
+from .units import Quantity, UnitError, convert, format_value
+
+
+class Outcome(str, Enum):
+    PASS = "pass"
+    IMPROVEMENT = "improvement"
+    REGRESSION = "regression"
+    OVER_LIMIT = "over limit"
+    NO_BASELINE = "no baseline"
+
+    @property
+    def failed(self) -> bool:
+        return self in (Outcome.REGRESSION, Outcome.OVER_LIMIT)
+
+
+class ComparisonError(ValueError):
+    """The measurement and its baseline cannot be compared (unit, direction or statistic differ)."""
+
+
+@dataclass(frozen=True)
+class NoisePolicy:
+    enabled: bool = True
+    confidence: float = 0.99
+    assumed_spread: float = 0.05
+    bootstrap_resamples: int = 400
+
+    def __post_init__(self) -> None:
+        stats.one_sided_z(self.confidence)  # validates the range
+        if self.assumed_spread < 0:
+            raise ValueError(f"assumed_spread must not be negative, got {self.assumed_spread}")
+
+
+@dataclass(frozen=True)
+class Check:
+    """What one assertion asks: a statistic, a threshold against the baseline and/or a limit."""
+
+    statistic: str
+    threshold: Quantity | None
+    limit: Quantity | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    measurement: Measurement
+    check: Check
+    outcome: Outcome
+    current: float
+    baseline: float | None = None
+    noise_band: float | None = None  # relative to the baseline value
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome.failed
+
+    @property
+    def change(self) -> float | None:
+        """Signed relative change of the current value against the baseline value."""
+        if self.baseline is None:
+            return None
+        if self.baseline == 0:
+            return 0.0 if self.current == 0 else math.copysign(math.inf, self.current)
+        return (self.current - self.baseline) / abs(self.baseline)
+
+    @property
+    def metric(self) -> str:
+        if self.check.statistic in ("value", self.measurement.statistic):
+            return f"{self.measurement.name} ({self.measurement.statistic})" if self.measurement.samples else self.measurement.name
+        return f"{self.measurement.name} ({self.check.statistic})"
+
+    def describe_threshold(self) -> str:
+        parts = []
+        if self.check.threshold is not None:
+            parts.append(f"{_worse_sign(self.measurement.direction)}{self.check.threshold}")
+        if self.noise_band is not None:
+            parts.append(f"noise ±{self.noise_band * 100:.1f}%")
+        if self.check.limit is not None:
+            comparator = "≤" if self.measurement.direction is Direction.LOWER_IS_BETTER else "≥"
+            parts.append(f"limit {comparator} {self.check.limit}")
+        return ", ".join(parts) if parts else "-"
+
+    def describe_change(self) -> str:
+        change = self.change
+        if change is None:
+            return "-"
+        if math.isinf(change):
+            return "+inf%" if change > 0 else "-inf%"
+        return f"{change * 100:+.1f}%"
+
+    def describe_value(self, value: float | None) -> str:
+        return "-" if value is None else format_value(value, self.measurement.unit)
+
+
+def _worse_sign(direction: Direction) -> str:
+    return "+" if direction is Direction.LOWER_IS_BETTER else "-"
+
+
+def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None, policy: NoisePolicy) -> Verdict:
+    """Compare one measurement with its baseline entry (or none) and its limit."""
+    current = measurement.value_of(check.statistic)
+    over_limit = check.limit is not None and _beyond_limit(measurement, current, check.limit)
+    if check.threshold is None or baseline is None:
+        if over_limit:
+            outcome = Outcome.OVER_LIMIT
+        elif check.threshold is not None:
+            outcome = Outcome.NO_BASELINE
+        else:
+            outcome = Outcome.PASS
+        return Verdict(measurement, check, outcome, current, detail=_limit_detail(measurement, current, check) if over_limit else "")
+
+    base = _baseline_value(measurement, check.statistic, baseline)
+    excess = _signed_worsening(measurement.direction, base, current)  # in the measurement's unit
+    allowed = _allowed_excess(check.threshold, base, measurement.unit)
+    noise = _noise_band(measurement, check.statistic, baseline, policy)
+    noise_abs = noise * abs(base) if noise is not None else 0.0
+
+    if over_limit:
+        outcome, detail = Outcome.OVER_LIMIT, _limit_detail(measurement, current, check)
+    elif excess > allowed and excess > noise_abs:
+        outcome, detail = Outcome.REGRESSION, "worse than the baseline beyond the threshold and the noise band"
+    elif -excess > allowed and -excess > noise_abs:
+        outcome, detail = Outcome.IMPROVEMENT, "better than the baseline beyond the threshold and the noise band"
+    elif excess > allowed:
+        outcome, detail = Outcome.PASS, "beyond the threshold but within the noise band"
+    else:
+        outcome, detail = Outcome.PASS, ""
+    return Verdict(measurement, check, outcome, current, base, noise, detail)
+
+
+def _baseline_value(measurement: Measurement, statistic: str, baseline: BaselineEntry) -> float:
+    name = measurement.name
+    if baseline.direction is not measurement.direction:
+        raise ComparisonError(
+            f"{name}: the baseline says {baseline.direction.value}, the measurement {measurement.direction.value}; "
+            "re-record the baseline with --modelperf-update"
+        )
+    key = measurement.statistic if statistic == "value" else statistic
+    if not baseline.has_statistic(key):
+        raise ComparisonError(f"{name}: the baseline has no statistic {key!r} (it has: {', '.join(baseline.summary)})")
+    value = baseline.center(key)
+    if baseline.unit != measurement.unit:
+        try:
+            value = convert(value, baseline.unit, measurement.unit)
+        except UnitError as error:
+            raise ComparisonError(f"{name}: baseline unit {baseline.unit!r} does not match {measurement.unit!r}: {error}") from None
+    return value
+
+
+def _signed_worsening(direction: Direction, base: float, current: float) -> float:
+    return current - base if direction is Direction.LOWER_IS_BETTER else base - current
+
+
+def _allowed_excess(threshold: Quantity, base: float, unit: str) -> float:
+    if threshold.is_relative:
+        return threshold.value / 100.0 * abs(base)
+    return threshold.in_unit(unit)
+
+
+def _noise_band(measurement: Measurement, statistic: str, baseline: BaselineEntry, policy: NoisePolicy) -> float | None:
+    if measurement.deterministic or baseline.deterministic or not policy.enabled:
+        return None
+    key = measurement.statistic if statistic == "value" else statistic
+    recorded = [run for run in baseline.runs if key in run]
+    between = baseline.between_run_spread(key)
+    if between is None:
+        between = policy.assumed_spread
+    within = stats.bootstrap_relative_std(measurement.samples, key, resamples=policy.bootstrap_resamples)
+    runs = max(len(recorded), 1)
+    return stats.one_sided_z(policy.confidence) * math.sqrt(between**2 * (1 + 1 / runs) + within**2)
+
+
+def _beyond_limit(measurement: Measurement, current: float, limit: Quantity) -> bool:
+    if limit.is_relative:
+        raise UnitError(f"{measurement.name}: a limit must be absolute (e.g. '50ms'), got {limit}")
+    bound = limit.in_unit(measurement.unit)
+    if measurement.direction is Direction.LOWER_IS_BETTER:
+        return current > bound
+    return current < bound
+
+
+def _limit_detail(measurement: Measurement, current: float, check: Check) -> str:
+    assert check.limit is not None
+    bound = check.limit.in_unit(measurement.unit)
+    side = "above" if measurement.direction is Direction.LOWER_IS_BETTER else "below"
+    return f"{format_value(current, measurement.unit)} is {side} the limit {format_value(bound, measurement.unit)}"

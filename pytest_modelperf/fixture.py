@@ -1,0 +1,298 @@
+"""The ``modelperf`` fixture: load checkpoints, measure them, check against baselines."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .compare import Check, Verdict
+from .config import MarkerOptions, TimingOptions
+from .loading import DeviceUnavailable, LoadedModel, normalise_dtype, resolve_device
+from .results import Direction, Measurement
+from .session import ModelPerfSession
+from .stats import is_known_statistic
+from .trackers.latency import time_rounds
+from .trackers.throughput import Throughput, throughput_from_seconds
+from .units import Quantity, parse_quantity
+from .workloads import Workload, forward, synthetic_inputs
+
+VERDICTS = pytest.StashKey[list[Verdict]]()
+STAND_IN_NOTE = "weights are a stand-in built from the architecture config, not a fine-tuned checkpoint"
+EXACT = Quantity(0.0, "%")
+MB = 1e6
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    parameter_count: Measurement
+    artefact_size: Measurement | None
+    load_time: Measurement
+
+
+@dataclass(frozen=True)
+class GpuMemory:
+    peak_allocated: Measurement
+    peak_reserved: Measurement
+    nvml_process: Measurement | None
+    nvml_device: Measurement | None
+    nvml_problem: str | None
+
+
+class ModelPerf:
+    """What a test gets from the ``modelperf`` fixture."""
+
+    def __init__(self, session: ModelPerfSession, item: pytest.Item, options: MarkerOptions) -> None:
+        self._session = session
+        self._item = item
+        self._options = options
+        self.timing: TimingOptions = options.timing(session.settings.timing)
+        self._names: dict[str, Measurement] = {}
+        item.stash[VERDICTS] = []
+
+    # -- loading -------------------------------------------------------------------------
+
+    @property
+    def device(self) -> str:
+        """The device this test measures on (marker, then --modelperf-device); skips if absent."""
+        return self._resolve_device(None)
+
+    @property
+    def dtype(self) -> str:
+        return normalise_dtype(self._options.dtype or self._session.settings.dtype)
+
+    def _resolve_device(self, requested: str | None) -> str:
+        try:
+            return resolve_device(requested or self._options.device or self._session.settings.device)
+        except DeviceUnavailable as error:
+            pytest.skip(str(error))
+
+    def load(self, checkpoint: str | os.PathLike[str], *, task: str = "auto", device: str | None = None, dtype: str | None = None) -> LoadedModel:
+        """A model and tokenizer, loaded once per session for each (checkpoint, task, device, dtype)."""
+        return self._session.models.get(
+            checkpoint, task=task, device=self._resolve_device(device), dtype=dtype or self.dtype
+        )
+
+    # -- measuring -----------------------------------------------------------------------
+
+    def measure_latency(
+        self,
+        model: LoadedModel,
+        *,
+        batch_size: int = 1,
+        sequence_length: int = 128,
+        statistic: str = "median",
+        name: str | None = None,
+        benchmark: Any = None,
+    ) -> Measurement:
+        """Per-round latency (ms) of one forward pass over a batch_size x sequence_length batch."""
+        workload = Workload(batch_size, sequence_length)
+        seconds = self._time_forward(model, workload)
+        measurement = Measurement.from_samples(
+            name or f"latency[{workload.label}]",
+            [s * 1e3 for s in seconds],
+            unit="ms",
+            direction=Direction.LOWER_IS_BETTER,
+            statistic=_statistic(statistic),
+            context=_context(model, workload),
+            notes=_notes(model),
+        )
+        if benchmark is not None:
+            from .benchmark_bridge import report_to_benchmark
+
+            report_to_benchmark(benchmark, seconds, {"modelperf_metric": measurement.name, **measurement.context})
+        return measurement
+
+    def measure_throughput(self, model: LoadedModel, *, batch_size: int = 32, sequence_length: int = 128) -> Throughput:
+        """Samples/s and tokens/s per round, for a batch_size x sequence_length batch."""
+        workload = Workload(batch_size, sequence_length)
+        seconds = self._time_forward(model, workload)
+        return throughput_from_seconds(seconds, workload, context=_context(model, workload), notes=_notes(model))
+
+    def measure_callable(self, work: Callable[[], Any], *, name: str, device: str = "cpu", statistic: str = "median") -> Measurement:
+        """Latency (ms) of any callable; on a CUDA device it is timed with CUDA events."""
+        seconds = time_rounds(work, device, self.timing)
+        return Measurement.from_samples(
+            name,
+            [s * 1e3 for s in seconds],
+            unit="ms",
+            direction=Direction.LOWER_IS_BETTER,
+            statistic=_statistic(statistic),
+            context={"device": device, "dtype": self.dtype},
+        )
+
+    def measure_host_memory(
+        self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128, rounds: int = 5
+    ) -> Measurement:
+        """Peak resident memory (MB) a forward pass adds on the host; one sample per round."""
+        from .trackers.memory import HostMemoryTracker
+
+        if rounds < 1:
+            raise ValueError(f"rounds must be at least 1, got {rounds}")
+        workload = Workload(batch_size, sequence_length)
+        inputs = synthetic_inputs(model, workload)
+        forward(model, inputs)  # first-call allocations (kernels, caches) are not the workload's
+        samples: list[float] = []
+        method = ""
+        for _ in range(rounds):
+            with HostMemoryTracker() as tracker:
+                forward(model, inputs)
+            assert tracker.result is not None
+            samples.append(tracker.result.increase_bytes / MB)
+            method = tracker.result.method
+        return Measurement.from_samples(
+            f"host_memory[{workload.label}]",
+            samples,
+            unit="MB",
+            direction=Direction.LOWER_IS_BETTER,
+            context={**_context(model, workload), "method": method},
+            notes=_notes(model),
+        )
+
+    def measure_gpu_memory(self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128) -> GpuMemory:
+        """Allocator peaks and NVML readings (MB) for one forward pass; skips off CUDA."""
+        if not model.device.startswith("cuda"):
+            pytest.skip(f"GPU memory needs a CUDA device; {model.name} is on {model.device}")
+        from .trackers.memory import CudaMemoryTracker
+
+        workload = Workload(batch_size, sequence_length)
+        inputs = synthetic_inputs(model, workload)
+        forward(model, inputs)
+        with CudaMemoryTracker(model.device) as tracker:
+            forward(model, inputs)
+        result = tracker.result
+        assert result is not None
+        context = _context(model, workload)
+        notes = _notes(model)
+
+        def single(kind: str, value: int | None, *, exact: bool = False) -> Measurement | None:
+            if value is None:
+                return None
+            name = f"gpu_memory.{kind}[{workload.label}]"
+            if exact:
+                return Measurement.exact(name, value / MB, unit="MB", context=context, notes=notes)
+            return Measurement(name, "MB", Direction.LOWER_IS_BETTER, value / MB, context=context, notes=notes)
+
+        allocated = single("peak_allocated", result.peak_allocated_bytes, exact=True)
+        reserved = single("peak_reserved", result.peak_reserved_bytes)
+        assert allocated is not None and reserved is not None
+        return GpuMemory(
+            peak_allocated=allocated,
+            peak_reserved=reserved,
+            nvml_process=single("nvml_process", result.nvml_process_bytes),
+            nvml_device=single("nvml_device", result.nvml_device_bytes),
+            nvml_problem=result.nvml_problem,
+        )
+
+    def model_facts(self, model: LoadedModel) -> ModelFacts:
+        """Parameter count and artefact size (exact) and load time of a loaded checkpoint."""
+        context = {"device": model.device, "dtype": model.dtype, "model": model.name, "task": model.task}
+        notes = _notes(model)
+        size = None
+        if model.artefact_bytes is not None:
+            size = Measurement.exact("artefact_size", model.artefact_bytes / MB, unit="MB", context=context, notes=notes)
+        return ModelFacts(
+            parameter_count=Measurement.exact("parameters", model.parameter_count, unit="count", context=context, notes=notes),
+            artefact_size=size,
+            load_time=Measurement("load_time", "s", Direction.LOWER_IS_BETTER, model.load_seconds, context=context, notes=notes),
+        )
+
+    def record(
+        self,
+        name: str,
+        value: float | Sequence[float],
+        *,
+        unit: str,
+        direction: Direction | str = Direction.LOWER_IS_BETTER,
+        deterministic: bool = False,
+        statistic: str = "median",
+    ) -> Measurement:
+        """A measurement of the test's own making: one value, or per-round samples."""
+        from .units import dimension
+
+        dimension(unit)  # rejects unknown units early
+        direction = Direction(direction)
+        context = {"device": self._session.settings.device if self._session.settings.device != "auto" else "cpu", "dtype": self.dtype}
+        if isinstance(value, (int, float)):
+            if deterministic:
+                return Measurement.exact(name, value, unit=unit, direction=direction, context=context)
+            return Measurement(name, unit, direction, float(value), context=context)
+        return Measurement.from_samples(name, list(value), unit=unit, direction=direction, statistic=_statistic(statistic), context=context)
+
+    def _time_forward(self, model: LoadedModel, workload: Workload) -> list[float]:
+        inputs = synthetic_inputs(model, workload)
+        return time_rounds(lambda: forward(model, inputs), model.device, self.timing)
+
+    # -- checking ------------------------------------------------------------------------
+
+    def check(
+        self,
+        measurement: Measurement,
+        *,
+        threshold: str | float | None = None,
+        limit: str | float | None = None,
+        statistic: str | None = None,
+    ) -> Verdict:
+        """Compare with the stored baseline and/or an absolute limit; a failure fails this test.
+
+        ``threshold`` is the allowed change towards worse: relative ("10%") or absolute
+        ("5ms", "64MB"). It defaults to the marker's or --modelperf-threshold for sampled
+        metrics and to exact equality for deterministic ones. ``limit`` is an absolute bound
+        ("50ms"); given alone, it checks the limit without a baseline.
+        """
+        __tracebackhide__ = True
+        self._claim_name(measurement)
+        chosen = statistic or measurement.statistic
+        if chosen != "value" and not is_known_statistic(chosen):
+            raise ValueError(f"check({measurement.name}): unknown statistic {chosen!r}")
+        limit_quantity = parse_quantity(limit, what=f"check({measurement.name}) limit") if limit is not None else None
+        threshold_quantity = self._threshold(measurement, threshold, limit_quantity)
+        record = self._session.check(self._item.nodeid, measurement, Check(chosen, threshold_quantity, limit_quantity))
+        self._item.stash[VERDICTS].append(record.verdict)
+        return record.verdict
+
+    def _threshold(self, measurement: Measurement, threshold: str | float | None, limit: Quantity | None) -> Quantity | None:
+        if threshold is not None:
+            quantity = parse_quantity(threshold, what=f"check({measurement.name}) threshold")
+            if not quantity.is_relative and quantity.unit:
+                quantity.in_unit(measurement.unit)  # rejects a unit of the wrong kind now, not at compare time
+            return quantity
+        if limit is not None:
+            return None
+        if measurement.deterministic:
+            return EXACT
+        if self._options.threshold is not None:
+            return parse_quantity(self._options.threshold, what="@pytest.mark.modelperf(threshold=...)")
+        return self._session.settings.threshold
+
+    def _claim_name(self, measurement: Measurement) -> None:
+        earlier = self._names.setdefault(measurement.name, measurement)
+        if earlier is not measurement:
+            raise ValueError(
+                f"two different measurements are named {measurement.name!r} in this test; "
+                "give one another name with measurement.renamed('...')"
+            )
+
+
+def _statistic(name: str) -> str:
+    if not is_known_statistic(name):
+        raise ValueError(f"unknown statistic {name!r}; use mean, median, min, max, std, iqr or pNN")
+    return name
+
+
+def _context(model: LoadedModel, workload: Workload) -> dict[str, Any]:
+    return {
+        "device": model.device,
+        "dtype": model.dtype,
+        "model": model.name,
+        "task": model.task,
+        "batch_size": workload.batch_size,
+        "sequence_length": workload.sequence_length,
+    }
+
+
+def _notes(model: LoadedModel) -> tuple[str, ...]:
+    return (STAND_IN_NOTE,) if model.stand_in else ()

@@ -1,0 +1,167 @@
+"""The pytest entry point: options, ini keys, the marker, the fixture and the hooks.
+
+Kept thin and free of torch imports: ``pytest --help`` must stay fast without a GPU.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Generator
+
+import pytest
+
+from .config import DEFAULTS, MarkerOptions, MissingPolicy
+from .session import ModelPerfSession
+
+STATE = pytest.StashKey[ModelPerfSession]()
+
+
+class ModelPerfWarning(UserWarning):
+    """A measurement has no baseline on this hardware, or a baseline could not be written."""
+
+
+class ModelPerfRegression(AssertionError):
+    """A measurement regressed against its baseline or crossed its limit."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("modelperf", "model performance regression testing (pytest-modelperf)")
+
+    def add(name: str, help: str, **kwargs: object) -> None:
+        flag = f"--modelperf-{name.replace('_', '-')}"
+        group.addoption(flag, dest=f"modelperf_{name}", default=None, help=help, **kwargs)  # type: ignore[arg-type]
+        parser.addini(f"modelperf_{name}", help=f"{help} (ini form of {flag})", default=DEFAULTS[name])
+
+    add("baseline_dir", "folder of the baseline JSON files, relative to the root dir (default: baselines)", metavar="DIR")
+    add("threshold", "default allowed change towards worse for sampled metrics, e.g. 10% or 5ms (default: 10%)", metavar="Q")
+    add("confidence", "one-sided confidence of the noise band (default: 0.99)", metavar="P")
+    add("assumed_noise", "between-run spread assumed when a baseline holds fewer than two runs (default: 5%)", metavar="PCT")
+    add("missing", "what a measurement without a baseline does: warn or fail (default: warn)", choices=["warn", "fail"])
+    add("device", "device to measure on: auto, cpu, cuda or cuda:N (default: auto)", metavar="DEVICE")
+    add("dtype", "dtype to load models in: float32, float16 or bfloat16 (default: float32)", metavar="DTYPE")
+    add("min_rounds", "fewest timed rounds per latency measurement (default: 10)", metavar="N")
+    add("max_rounds", "most timed rounds per latency measurement (default: 200)", metavar="N")
+    add("max_time", "seconds after which timing stops once min rounds are done (default: 2.0)", metavar="S")
+    parser.addini("modelperf_warmup_rounds", "fewest warm-up rounds before timing (default: 3)", default=DEFAULTS["warmup_rounds"])
+    parser.addini("modelperf_warmup_time", "least warm-up seconds before timing (default: 0.5)", default=DEFAULTS["warmup_time"])
+    parser.addini("modelperf_noise_aware", "account for measured noise in verdicts (default: true)", default=DEFAULTS["noise_aware"])
+
+    group.addoption("--modelperf-update", action="store_true", dest="modelperf_update", default=False,
+                    help="rewrite the baseline entries of the checks that ran, on this hardware only")
+    group.addoption("--modelperf-update-missing", action="store_true", dest="modelperf_update_missing", default=False,
+                    help="write baseline entries only where none exists yet")
+    group.addoption("--modelperf-add-run", action="store_true", dest="modelperf_add_run", default=False,
+                    help="add this run to the entries' recorded runs, so that baselines learn the spread between runs")
+    group.addoption("--modelperf-prune", action="store_true", dest="modelperf_prune", default=False,
+                    help="with --modelperf-update: remove orphaned entries of this hardware in the modules that ran")
+    group.addoption("--modelperf-json", dest="modelperf_json", default=None, metavar="PATH",
+                    help="write every measurement and verdict of the run to PATH as JSON")
+    group.addoption("--modelperf-markdown", dest="modelperf_markdown", default=None, metavar="PATH",
+                    help="append a Markdown summary to PATH (default: $GITHUB_STEP_SUMMARY when set)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "modelperf(threshold=, device=, dtype=, missing=, warmup_rounds=, warmup_time=, min_rounds=, max_rounds=, "
+        "max_time=): per-test settings for the modelperf fixture",
+    )
+    state = ModelPerfSession.from_config(config)
+    if hasattr(config, "workerinput") and (state.settings.update.value != "none" or state.settings.json_path):
+        raise pytest.UsageError(
+            "modelperf: baseline updates and --modelperf-json need a single process; run without -n (pytest-xdist)"
+        )
+    config.stash[STATE] = state
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    item.config.stash[STATE].note_collected(item.nodeid)
+
+
+@pytest.fixture
+def modelperf(request: pytest.FixtureRequest) -> object:
+    """Load checkpoints, measure latency, throughput, memory and model facts, and check them."""
+    from .fixture import ModelPerf
+
+    state = request.config.stash[STATE]
+    options = MarkerOptions.from_marker(request.node.get_closest_marker("modelperf"), request.node.nodeid)
+    return ModelPerf(state, request.node, options)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    from .fixture import VERDICTS
+
+    try:
+        result = yield
+    except pytest.skip.Exception:
+        # A skip after failing checks (say, GPU memory on a CPU machine) must not hide them.
+        if any(v.failed for v in item.stash.get(VERDICTS, [])):
+            _raise_for_verdicts(item)
+        raise
+    state = item.config.stash[STATE]
+    state.completed.add(item.nodeid)
+    _raise_for_verdicts(item)
+    return result
+
+
+def _raise_for_verdicts(item: pytest.Item) -> None:
+    __tracebackhide__ = True
+    from .fixture import VERDICTS
+
+    state = item.config.stash[STATE]
+    verdicts = item.stash.get(VERDICTS, [])
+    if not verdicts:
+        return
+    missing_fails = _missing_policy(item, state) is MissingPolicy.FAIL
+    missing = [v for v in verdicts if v.outcome.value == "no baseline"]
+    if any(v.failed for v in verdicts) or (missing_fails and missing):
+        from .report import failure_message
+
+        hardware = ", ".join(sorted({r.key.hardware_key for r in state.records if r.nodeid == item.nodeid}))
+        raise ModelPerfRegression(failure_message(item.nodeid, hardware, verdicts, missing_fails))
+    for verdict in missing:
+        warnings.warn(
+            ModelPerfWarning(f"{verdict.metric}: no baseline on this hardware; record it with --modelperf-update-missing"),
+            stacklevel=1,
+        )
+
+
+def _missing_policy(item: pytest.Item, state: ModelPerfSession) -> MissingPolicy:
+    marker = item.get_closest_marker("modelperf")
+    chosen = marker.kwargs.get("missing") if marker else None
+    if chosen is None:
+        return state.settings.missing
+    try:
+        return MissingPolicy(chosen)
+    except ValueError:
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.modelperf(missing=...) must be warn or fail, got {chosen!r}") from None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if hasattr(config, "workerinput"):
+        return
+    state = config.stash[STATE]
+    state.finish()
+    from .baselines import atomic_write_json
+    from .report import json_payload, markdown
+
+    settings = state.settings
+    if settings.json_path is not None:
+        atomic_write_json(settings.json_path, json_payload(state))
+    if settings.markdown_path is not None and state.records:
+        with settings.markdown_path.open("a", encoding="utf-8") as stream:
+            stream.write(markdown(state))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    from .report import summary_lines
+
+    lines = summary_lines(config.stash[STATE])
+    if lines:
+        terminalreporter.section("modelperf")
+        for line in lines:
+            terminalreporter.write_line(line)

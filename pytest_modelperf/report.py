@@ -1,0 +1,127 @@
+"""Renderers only: the failure table, the terminal summary, Markdown and JSON."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .compare import Outcome, Verdict
+from .results import SCHEMA_VERSION
+from .session import ModelPerfSession, Record
+
+HEADERS = ("metric", "baseline", "current", "change", "threshold", "verdict")
+
+
+def verdict_row(verdict: Verdict) -> tuple[str, ...]:
+    label = verdict.outcome.value.upper() if verdict.failed else verdict.outcome.value
+    return (
+        verdict.metric,
+        verdict.describe_value(verdict.baseline),
+        verdict.describe_value(verdict.current),
+        verdict.describe_change(),
+        verdict.describe_threshold(),
+        label,
+    )
+
+
+def text_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    rows = [tuple(headers), *[tuple(r) for r in rows]]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def failure_message(nodeid: str, hardware_key: str, verdicts: Sequence[Verdict], missing_fails: bool) -> str:
+    failing = [v for v in verdicts if v.failed or (missing_fails and v.outcome is Outcome.NO_BASELINE)]
+    counts: dict[str, int] = {}
+    for verdict in failing:
+        counts[verdict.outcome.value] = counts.get(verdict.outcome.value, 0) + 1
+    what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    lines = [f"modelperf: {what} in {nodeid} [{hardware_key}]", "", text_table(HEADERS, map(verdict_row, verdicts))]
+    for verdict in failing:
+        if verdict.detail:
+            lines.append(f"  {verdict.metric}: {verdict.detail}")
+        if verdict.outcome is Outcome.NO_BASELINE:
+            lines.append(f"  {verdict.metric}: no baseline on this hardware; record one with --modelperf-update-missing")
+    return "\n".join(lines)
+
+
+def summary_lines(state: ModelPerfSession) -> list[str]:
+    lines: list[str] = []
+    if state.records:
+        rows = [(record.nodeid, *verdict_row(record.verdict)) for record in state.records]
+        lines.append(text_table(("test", *HEADERS), rows))
+        hardware = sorted({record.key.hardware_key for record in state.records})
+        lines.append(f"hardware key(s): {', '.join(hardware)}; baselines in {state.settings.baseline_dir}")
+    missing = [r for r in state.records if r.verdict.outcome is Outcome.NO_BASELINE]
+    if missing:
+        lines.append(
+            f"{len(missing)} measurement(s) have no baseline on this hardware; "
+            "record them with --modelperf-update-missing (or --modelperf-update) and commit the files"
+        )
+    stand_ins = sorted({r.verdict.measurement.context.get("model", "") for r in state.records if r.verdict.measurement.notes})
+    for model in stand_ins:
+        notes = next(r.verdict.measurement.notes for r in state.records if r.verdict.measurement.context.get("model") == model)
+        lines.append(f"note: {model}: {'; '.join(notes)}")
+    for write in state.writes:
+        line = f"wrote {write.path} ({write.written} entr{'y' if write.written == 1 else 'ies'}"
+        line += f", removed {write.removed})" if write.removed else ")"
+        if write.moved_aside is not None:
+            line += f"; the unreadable file it replaces was kept as {write.moved_aside}"
+        lines.append(line)
+    if state.orphans:
+        action = "removed" if state.settings.prune else "reported (remove them with --modelperf-update --modelperf-prune)"
+        lines.append(f"{len(state.orphans)} orphaned baseline entr{'y' if len(state.orphans) == 1 else 'ies'} {action}:")
+        lines.extend(f"  {orphan.key.describe()}: {orphan.reason}" for orphan in state.orphans)
+    if state.write_error:
+        lines.append(f"error: {state.write_error}")
+    return lines
+
+
+def markdown(state: ModelPerfSession) -> str:
+    """A compact table for CI step summaries (GitHub renders it)."""
+    failed = sum(r.verdict.failed for r in state.records)
+    status = f"{failed} failing" if failed else "no regressions"
+    out = [f"### modelperf: {len(state.records)} check(s), {status}", ""]
+    out.append("| test | " + " | ".join(HEADERS) + " |")
+    out.append("|" + "---|" * (len(HEADERS) + 1))
+    for record in state.records:
+        cells = [record.nodeid, *verdict_row(record.verdict)]
+        if record.verdict.failed:
+            cells[-1] = f"**{cells[-1]}**"
+        out.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+def record_to_dict(record: Record) -> dict[str, Any]:
+    verdict = record.verdict
+    return {
+        "nodeid": record.nodeid,
+        "hardware_key": record.key.hardware_key,
+        "environment": record.environment,
+        "measurement": verdict.measurement.to_dict(),
+        "statistic": verdict.check.statistic,
+        "outcome": verdict.outcome.value,
+        "current": verdict.current,
+        "baseline": verdict.baseline,
+        "change": _finite(verdict.change),
+        "noise_band": verdict.noise_band,
+        "threshold": str(verdict.check.threshold) if verdict.check.threshold is not None else None,
+        "limit": str(verdict.check.limit) if verdict.check.limit is not None else None,
+        "detail": verdict.detail,
+    }
+
+
+def json_payload(state: ModelPerfSession) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "started": state.started,
+        "environments": state.environments,
+        "results": [record_to_dict(record) for record in state.records],
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

@@ -1,0 +1,305 @@
+"""Measurements and baseline entries: frozen values with a stable dictionary form.
+
+A :class:`Measurement` is what a tracker produces in this run. A :class:`BaselineEntry` is
+what the store keeps for one (test, measurement) on one hardware key: the summary
+statistics and quantiles of the run it was recorded from, plus the summary statistics of
+every recorded run, so that a comparison can tell the spread between runs from a change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+from . import stats
+
+SCHEMA_VERSION = 1
+MAX_RECORDED_RUNS = 10
+
+
+class Direction(str, Enum):
+    LOWER_IS_BETTER = "lower_is_better"
+    HIGHER_IS_BETTER = "higher_is_better"
+
+    def worsening(self, baseline: float, current: float) -> float:
+        """The relative change towards worse: positive is a regression, negative an improvement."""
+        if baseline == 0:
+            if current == baseline:
+                return 0.0
+            worse = current > baseline if self is Direction.LOWER_IS_BETTER else current < baseline
+            return math.inf if worse else -math.inf
+        change = (current - baseline) / abs(baseline)
+        return change if self is Direction.LOWER_IS_BETTER else -change
+
+
+class FormatError(ValueError):
+    """A stored dictionary does not have the expected shape; ``path`` names the field."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One metric measured in this run, with its unit, direction and (if sampled) raw samples."""
+
+    name: str
+    unit: str
+    direction: Direction
+    value: float
+    statistic: str = "value"
+    samples: tuple[float, ...] = ()
+    deterministic: bool = False
+    context: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_samples(
+        cls,
+        name: str,
+        samples: Sequence[float],
+        *,
+        unit: str,
+        direction: Direction,
+        statistic: str = "median",
+        context: Mapping[str, Any] | None = None,
+        notes: Sequence[str] = (),
+    ) -> Measurement:
+        if not samples:
+            raise ValueError(f"measurement {name!r} has no samples")
+        values = tuple(float(s) for s in samples)
+        return cls(
+            name=name,
+            unit=unit,
+            direction=direction,
+            value=stats.statistic(values, statistic),
+            statistic=statistic,
+            samples=values,
+            deterministic=False,
+            context=dict(context or {}),
+            notes=tuple(notes),
+        )
+
+    @classmethod
+    def exact(
+        cls,
+        name: str,
+        value: float,
+        *,
+        unit: str,
+        direction: Direction = Direction.LOWER_IS_BETTER,
+        context: Mapping[str, Any] | None = None,
+        notes: Sequence[str] = (),
+    ) -> Measurement:
+        """A deterministic value (a parameter count, an allocator peak): compared tightly."""
+        return cls(
+            name=name,
+            unit=unit,
+            direction=direction,
+            value=float(value),
+            deterministic=True,
+            context=dict(context or {}),
+            notes=tuple(notes),
+        )
+
+    @property
+    def summary(self) -> dict[str, float]:
+        if self.samples:
+            return stats.summarize(self.samples)
+        return {"value": self.value}
+
+    def value_of(self, statistic: str) -> float:
+        if statistic in ("value", self.statistic):
+            return self.value
+        if not self.samples:
+            raise ValueError(f"measurement {self.name!r} is a single value; statistic {statistic!r} does not apply")
+        return stats.statistic(self.samples, statistic)
+
+    def renamed(self, name: str) -> Measurement:
+        return replace(self, name=name)
+
+    def to_dict(self, *, include_samples: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "unit": self.unit,
+            "direction": self.direction.value,
+            "value": self.value,
+            "statistic": self.statistic,
+            "deterministic": self.deterministic,
+            "summary": self.summary,
+            "context": dict(self.context),
+            "notes": list(self.notes),
+        }
+        if include_samples and self.samples:
+            data["samples"] = list(self.samples)
+        return data
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """What the store keeps for one measurement of one test on one hardware key."""
+
+    unit: str
+    direction: Direction
+    deterministic: bool
+    statistic: str
+    summary: Mapping[str, float]
+    quantiles: tuple[float, ...] = ()
+    runs: tuple[Mapping[str, float], ...] = ()
+    context: Mapping[str, Any] = field(default_factory=dict)
+    environment: str = ""
+    recorded: str = ""
+
+    @classmethod
+    def from_measurement(
+        cls,
+        measurement: Measurement,
+        *,
+        environment: str,
+        recorded: str,
+        previous: BaselineEntry | None = None,
+    ) -> BaselineEntry:
+        """An entry for this run; with ``previous`` the run is added to its recorded runs."""
+        summary = measurement.summary
+        runs: tuple[Mapping[str, float], ...] = ()
+        if not measurement.deterministic:
+            earlier = previous.runs if previous is not None and previous.unit == measurement.unit else ()
+            runs = (*earlier, summary)[-MAX_RECORDED_RUNS:]
+        return cls(
+            unit=measurement.unit,
+            direction=measurement.direction,
+            deterministic=measurement.deterministic,
+            statistic=measurement.statistic,
+            summary=summary,
+            quantiles=tuple(stats.quantile_sketch(measurement.samples)) if measurement.samples else (),
+            runs=runs,
+            context=dict(measurement.context),
+            environment=environment,
+            recorded=recorded,
+        )
+
+    def center(self, statistic: str) -> float:
+        """The baseline value of a statistic: the median over recorded runs, or the single value."""
+        if self.deterministic or not self.runs:
+            return self._summary_value(statistic)
+        values = [run[statistic] for run in self.runs if statistic in run]
+        if not values:
+            raise KeyError(statistic)
+        return stats.statistic(values, "median")
+
+    def between_run_spread(self, statistic: str) -> float | None:
+        """Relative standard deviation of the statistic across recorded runs (None below two)."""
+        return stats.relative_spread([run[statistic] for run in self.runs if statistic in run])
+
+    def has_statistic(self, statistic: str) -> bool:
+        return statistic in ("value", self.statistic) or statistic in self.summary
+
+    def _summary_value(self, statistic: str) -> float:
+        if statistic in ("value", self.statistic) and "value" in self.summary:
+            return self.summary["value"]
+        key = self.statistic if statistic == "value" else statistic
+        return self.summary[key]
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "unit": self.unit,
+            "direction": self.direction.value,
+            "deterministic": self.deterministic,
+            "statistic": self.statistic,
+            "summary": {k: (_exact(v) if self.deterministic else _tidy(v)) for k, v in self.summary.items()},
+            "context": dict(self.context),
+            "environment": self.environment,
+            "recorded": self.recorded,
+        }
+        if self.quantiles:
+            data["quantiles"] = [_tidy(q) for q in self.quantiles]
+        if self.runs:
+            data["runs"] = [{k: _tidy(v) for k, v in run.items()} for run in self.runs]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str) -> BaselineEntry:
+        if not isinstance(data, dict):
+            raise FormatError(path, f"expected an object, got {type(data).__name__}")
+        unit = _field(data, "unit", str, path)
+        direction_text = _field(data, "direction", str, path)
+        try:
+            direction = Direction(direction_text)
+        except ValueError:
+            choices = ", ".join(d.value for d in Direction)
+            raise FormatError(f"{path}.direction", f"{direction_text!r} is not one of {choices}") from None
+        summary = _number_map(_field(data, "summary", dict, path), f"{path}.summary")
+        statistic = _field(data, "statistic", str, path)
+        if statistic != "value" and statistic not in summary:
+            raise FormatError(f"{path}.statistic", f"{statistic!r} is not among the summary's statistics")
+        if statistic == "value" and "value" not in summary:
+            raise FormatError(f"{path}.summary", "a single-value entry needs summary.value")
+        quantiles = data.get("quantiles", [])
+        if not isinstance(quantiles, list) or not all(_is_number(q) for q in quantiles):
+            raise FormatError(f"{path}.quantiles", "expected a list of numbers")
+        runs_data = data.get("runs", [])
+        if not isinstance(runs_data, list):
+            raise FormatError(f"{path}.runs", "expected a list of objects")
+        runs = tuple(_number_map(run, f"{path}.runs[{i}]") for i, run in enumerate(runs_data))
+        context = data.get("context", {})
+        if not isinstance(context, dict):
+            raise FormatError(f"{path}.context", "expected an object")
+        return cls(
+            unit=unit,
+            direction=direction,
+            deterministic=_field(data, "deterministic", bool, path),
+            statistic=statistic,
+            summary=summary,
+            quantiles=tuple(float(q) for q in quantiles),
+            runs=runs,
+            context=context,
+            environment=str(data.get("environment", "")),
+            recorded=str(data.get("recorded", "")),
+        )
+
+
+def _tidy(value: float) -> float | int:
+    """Round to 6 significant digits so that stored files diff by meaning, not by float noise."""
+    if math.isfinite(value) and value == int(value) and abs(value) < 2**53:
+        return int(value)
+    return float(f"{value:.6g}")
+
+
+def _exact(value: float) -> float | int:
+    """Deterministic values are compared tightly, so they are stored without rounding."""
+    if math.isfinite(value) and value == int(value) and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _field(data: dict[str, Any], key: str, kind: type, path: str) -> Any:
+    if key not in data:
+        raise FormatError(f"{path}.{key}", "missing")
+    value = data[key]
+    if kind is float:
+        ok = _is_number(value)
+    elif kind is bool:
+        ok = isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        raise FormatError(f"{path}.{key}", f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _number_map(data: Any, path: str) -> dict[str, float]:
+    if not isinstance(data, dict):
+        raise FormatError(path, f"expected an object of numbers, got {type(data).__name__}")
+    for key, value in data.items():
+        if not _is_number(value):
+            raise FormatError(f"{path}.{key}", f"expected a number, got {value!r}")
+    return {key: float(value) for key, value in data.items()}

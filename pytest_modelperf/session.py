@@ -1,0 +1,146 @@
+"""Session state: settings, the store, loaded models, and every check made in this run.
+
+Kept in ``config.stash``; the plugin hooks read it, the fixture writes to it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from .baselines import BaselineError, BaselineStore, EntryKey, JsonBaselineStore, WriteResult
+from .compare import Check, Verdict, judge
+from .config import Settings, UpdateMode
+from .environment import environment_id, hardware_key, software_environment
+from .loading import ModelCache
+from .results import BaselineEntry, Measurement
+
+
+@dataclass(frozen=True)
+class Record:
+    """One check made by one test: where its baseline lives and what it concluded."""
+
+    nodeid: str
+    key: EntryKey
+    verdict: Verdict
+    environment: str
+    compared_with_baseline: bool
+
+
+@dataclass
+class Orphan:
+    key: EntryKey
+    reason: str
+
+
+@dataclass
+class ModelPerfSession:
+    settings: Settings
+    store: BaselineStore
+    models: ModelCache = field(default_factory=ModelCache)
+    records: list[Record] = field(default_factory=list)
+    environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    collected: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    completed: set[str] = field(default_factory=set)
+    writes: list[WriteResult] = field(default_factory=list)
+    orphans: list[Orphan] = field(default_factory=list)
+    write_error: str | None = None
+    started: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> ModelPerfSession:
+        settings = Settings.from_pytest_config(config)
+        return cls(settings=settings, store=JsonBaselineStore(settings.baseline_dir))
+
+    # -- identifying tests ---------------------------------------------------------------
+
+    @staticmethod
+    def split_nodeid(nodeid: str) -> tuple[str, str]:
+        module, _, test = nodeid.partition("::")
+        return module, test
+
+    def note_collected(self, nodeid: str) -> None:
+        module, test = self.split_nodeid(nodeid)
+        self.collected[module].add(test)
+
+    # -- checking ------------------------------------------------------------------------
+
+    def environment_for(self, device: str) -> str:
+        environment = software_environment(device, self.settings.root)
+        identifier = environment_id(environment)
+        self.environments.setdefault(identifier, environment)
+        return identifier
+
+    def check(self, nodeid: str, measurement: Measurement, check: Check) -> Record:
+        device = str(measurement.context.get("device", "cpu"))
+        dtype = str(measurement.context.get("dtype", self.settings.dtype))
+        module, test = self.split_nodeid(nodeid)
+        key = EntryKey(hardware_key(device, dtype), module, test, measurement.name)
+        compared = check.threshold is not None
+        baseline = self._lookup(key) if compared else None
+        verdict = judge(measurement, check, baseline, self.settings.noise)
+        record = Record(nodeid, key, verdict, self.environment_for(device), compared)
+        self.records.append(record)
+        return record
+
+    def _lookup(self, key: EntryKey) -> BaselineEntry | None:
+        try:
+            return self.store.lookup(key)
+        except BaselineError:
+            if self.settings.update is UpdateMode.ALL:
+                return None  # the file is re-recorded at the end of the session; the broken one is kept aside
+            raise
+
+    # -- updating ------------------------------------------------------------------------
+
+    def pending_updates(self) -> dict[EntryKey, BaselineEntry]:
+        mode = self.settings.update
+        if mode is UpdateMode.NONE:
+            return {}
+        recorded = _dt.date.today().isoformat()
+        updates: dict[EntryKey, BaselineEntry] = {}
+        for record in self.records:
+            if not record.compared_with_baseline or record.key in updates:
+                continue
+            existing = self.store.lookup(record.key) if mode is not UpdateMode.ALL else None
+            if mode is UpdateMode.MISSING and existing is not None:
+                continue
+            updates[record.key] = BaselineEntry.from_measurement(
+                record.verdict.measurement,
+                environment=record.environment,
+                recorded=recorded,
+                previous=existing if mode is UpdateMode.ADD_RUN else None,
+            )
+        return updates
+
+    def find_orphans(self) -> list[Orphan]:
+        """Entries of this run's hardware keys, in modules that ran, that this run did not produce."""
+        produced: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        for record in self.records:
+            if record.compared_with_baseline:
+                produced[(record.key.hardware_key, record.key.module)].add((record.key.test, record.key.measurement))
+        orphans: list[Orphan] = []
+        for (hardware, module), made in sorted(produced.items()):
+            for key in self.store.keys(hardware, module):
+                if (key.test, key.measurement) in made:
+                    continue
+                if key.test not in self.collected.get(module, set()):
+                    orphans.append(Orphan(key, "the test no longer exists"))
+                elif f"{module}::{key.test}" in self.completed:
+                    orphans.append(Orphan(key, "the test ran but did not produce this measurement"))
+        return orphans
+
+    def finish(self) -> None:
+        try:
+            self.orphans = self.find_orphans()
+        except BaselineError as error:
+            self.write_error = str(error)
+            self.orphans = []
+        updates = self.pending_updates()
+        removals = [orphan.key for orphan in self.orphans] if self.settings.prune else []
+        if updates or removals:
+            self.writes = self.store.apply(updates, removals, self.environments)

@@ -1,0 +1,95 @@
+"""Latency: warm-up, then timed rounds bounded by count and time.
+
+On CPU each round is timed with ``time.perf_counter``. On CUDA each round records a pair of
+CUDA events on the current stream and the host synchronises once at the end before reading
+them: a host timer around asynchronous work would measure the kernel launches, not the work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from ..config import TimingOptions
+
+
+class LatencyTracker:
+    """Times rounds on one device; ``with tracker.round(): work()`` times one round.
+
+    ``seconds()`` synchronises (on CUDA) and returns the per-round durations in seconds.
+    """
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self._cuda = device.startswith("cuda")
+        self._host: list[float] = []
+        self._events: list[tuple[Any, Any]] = []
+        self._started: float | Any = 0.0
+
+    def round(self) -> LatencyTracker:
+        return self
+
+    def __enter__(self) -> LatencyTracker:
+        if self._cuda:
+            import torch
+
+            start = torch.cuda.Event(enable_timing=True)
+            start.record()
+            self._started = start
+        else:
+            self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        if self._cuda:
+            import torch
+
+            end = torch.cuda.Event(enable_timing=True)
+            end.record()
+            self._events.append((self._started, end))
+        else:
+            self._host.append(time.perf_counter() - self._started)
+
+    def __len__(self) -> int:
+        return len(self._events) if self._cuda else len(self._host)
+
+    def seconds(self) -> list[float]:
+        if not self._cuda:
+            return list(self._host)
+        import torch
+
+        torch.cuda.synchronize(self.device)
+        return [start.elapsed_time(end) / 1000.0 for start, end in self._events]
+
+
+def synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize(device)
+
+
+def time_rounds(work: Callable[[], Any], device: str, timing: TimingOptions) -> list[float]:
+    """Warm up, then time rounds of ``work``; returns per-round seconds.
+
+    Warm-up runs at least ``warmup_rounds`` rounds and until ``warmup_time`` has passed.
+    Timing stops after ``max_rounds`` rounds, or once ``max_time`` has passed and at least
+    ``min_rounds`` rounds were timed.
+    """
+    started = time.perf_counter()
+    warmed = 0
+    while warmed < timing.warmup_rounds or (time.perf_counter() - started < timing.warmup_time and warmed < timing.max_rounds):
+        work()
+        warmed += 1
+    synchronize(device)
+
+    tracker = LatencyTracker(device)
+    started = time.perf_counter()
+    while len(tracker) < timing.max_rounds:
+        with tracker.round():
+            work()
+        if len(tracker) >= timing.min_rounds and time.perf_counter() - started >= timing.max_time:
+            break
+    return tracker.seconds()

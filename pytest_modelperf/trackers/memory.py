@@ -1,0 +1,205 @@
+"""Host and GPU memory of a measured region.
+
+Host memory (Linux): before the region the garbage collector runs and glibc returns freed
+heap pages to the system (``malloc_trim``); the kernel's resident-set high-water mark is
+then reset by writing ``5`` to ``/proc/self/clear_refs``, and after the region ``VmHWM`` in
+``/proc/self/status`` is the exact peak resident set of the region. The metric is that peak
+minus the resident set at the start: what the workload added, independent of what the rest
+of the session had loaded. Where the reset is not possible (not Linux, or a kernel that
+refuses it) a thread samples the resident set every millisecond instead, which can miss
+short peaks; the measurement then says so in its notes.
+
+GPU memory, each under its own name: the caching allocator's peak allocated bytes (exact
+and repeatable), its peak reserved bytes, and what NVML reports as used by this process and
+by the whole device (what nvidia-smi shows, CUDA context included), sampled during the
+region and read once more at its end. Allocator peaks are reset and cached blocks released
+before the region.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+_PAGE_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in _PAGE_STATUS.read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def current_rss_bytes() -> int:
+    kib = _status_kib("VmRSS")
+    if kib is not None:
+        return kib * 1024
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return _status_kib("VmHWM") is not None
+
+
+def _malloc_trim() -> None:
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to trim
+
+
+class _Sampler:
+    """Polls a reading in a daemon thread and keeps its maximum."""
+
+    def __init__(self, read: Any, interval: float) -> None:
+        self._read = read
+        self._interval = interval
+        self._stop = threading.Event()
+        self.peak: int | None = None
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="modelperf-memory-sampler")
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self._interval)
+
+    def sample(self) -> None:
+        try:
+            value = self._read()
+        except Exception as error:  # noqa: BLE001 - a failing reading is reported, never raised in a thread
+            self.error = str(error)
+            return
+        self.peak = value if self.peak is None else max(self.peak, value)
+
+    def start(self) -> None:
+        self.sample()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+@dataclass(frozen=True)
+class HostMemory:
+    start_bytes: int
+    peak_bytes: int
+    method: str
+
+    @property
+    def increase_bytes(self) -> int:
+        return max(self.peak_bytes - self.start_bytes, 0)
+
+
+class HostMemoryTracker:
+    """``with HostMemoryTracker() as tracker: work()``, then ``tracker.result``."""
+
+    def __init__(self, sample_interval: float = 0.001) -> None:
+        self._interval = sample_interval
+        self._sampler: _Sampler | None = None
+        self._start = 0
+        self.result: HostMemory | None = None
+
+    def __enter__(self) -> HostMemoryTracker:
+        gc.collect()
+        _malloc_trim()
+        self._start = current_rss_bytes()
+        if not _reset_peak_rss():
+            self._sampler = _Sampler(current_rss_bytes, self._interval)
+            self._sampler.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        if self._sampler is None:
+            peak_kib = _status_kib("VmHWM")
+            assert peak_kib is not None
+            self.result = HostMemory(self._start, peak_kib * 1024, "VmHWM after clear_refs")
+        else:
+            self._sampler.stop()
+            self.result = HostMemory(self._start, self._sampler.peak or self._start, "sampled RSS (1 ms)")
+
+
+@dataclass(frozen=True)
+class CudaMemory:
+    peak_allocated_bytes: int
+    peak_reserved_bytes: int
+    nvml_process_bytes: int | None
+    nvml_device_bytes: int | None
+    nvml_problem: str | None
+
+
+class CudaMemoryTracker:
+    """``with CudaMemoryTracker("cuda:0") as tracker: work()``, then ``tracker.result``."""
+
+    def __init__(self, device: str, nvml_interval: float = 0.001) -> None:
+        self.device = device
+        self._interval = nvml_interval
+        self._process: _Sampler | None = None
+        self._whole: _Sampler | None = None
+        self._problem: str | None = None
+        self.result: CudaMemory | None = None
+
+    def __enter__(self) -> CudaMemoryTracker:
+        import torch
+
+        from .. import nvml
+
+        torch.cuda.synchronize(self.device)
+        gc.collect()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(self.device)
+        try:
+            handle = nvml.handle_for_torch_device(torch.device(self.device).index or 0)
+            pid = os.getpid()
+            self._process = _Sampler(lambda: nvml.process_used_bytes(handle, pid), self._interval)
+            self._whole = _Sampler(lambda: nvml.device_used_bytes(handle), self._interval)
+            self._process.start()
+            self._whole.start()
+        except nvml.NvmlUnavailable as error:
+            self._problem = str(error)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        import torch
+
+        torch.cuda.synchronize(self.device)
+        process = whole = None
+        for sampler in (self._process, self._whole):
+            if sampler is not None:
+                sampler.stop()
+        if self._process is not None:
+            process = self._process.peak
+            self._problem = self._problem or self._process.error
+        if self._whole is not None:
+            whole = self._whole.peak
+        self.result = CudaMemory(
+            peak_allocated_bytes=int(torch.cuda.max_memory_allocated(self.device)),
+            peak_reserved_bytes=int(torch.cuda.max_memory_reserved(self.device)),
+            nvml_process_bytes=process,
+            nvml_device_bytes=whole,
+            nvml_problem=self._problem if process is None else None,
+        )

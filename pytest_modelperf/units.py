@@ -1,0 +1,110 @@
+"""Units of measurement and the parsing of quantities such as ``"5ms"`` or ``"64MB"``.
+
+Every measurement carries one of the units below. Quantities written by users (absolute
+thresholds and limits) are converted into the unit of the measurement they apply to, and
+a unit of the wrong kind (``"5ms"`` against a memory metric) is an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# unit -> (dimension, factor to the dimension's base unit)
+_UNITS: dict[str, tuple[str, float]] = {
+    "ns": ("time", 1e-9),
+    "us": ("time", 1e-6),
+    "µs": ("time", 1e-6),
+    "ms": ("time", 1e-3),
+    "s": ("time", 1.0),
+    "B": ("memory", 1.0),
+    "KB": ("memory", 1e3),
+    "MB": ("memory", 1e6),
+    "GB": ("memory", 1e9),
+    "KiB": ("memory", 2.0**10),
+    "MiB": ("memory", 2.0**20),
+    "GiB": ("memory", 2.0**30),
+    "samples/s": ("samples_rate", 1.0),
+    "tokens/s": ("tokens_rate", 1.0),
+    "count": ("count", 1.0),
+    "M": ("count", 1e6),
+    "points": ("score", 1.0),
+    "": ("dimensionless", 1.0),
+}
+
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(%|[A-Za-zµ/]*)\s*$")
+
+
+class UnitError(ValueError):
+    """A quantity could not be parsed or converted."""
+
+
+def dimension(unit: str) -> str:
+    try:
+        return _UNITS[unit][0]
+    except KeyError:
+        raise UnitError(f"unknown unit {unit!r}; known units: {', '.join(u for u in _UNITS if u)}") from None
+
+
+def convert(value: float, from_unit: str, to_unit: str) -> float:
+    from_dim, from_factor = _UNITS.get(from_unit, (None, 0.0))
+    to_dim, to_factor = _UNITS.get(to_unit, (None, 0.0))
+    if from_dim is None or to_dim is None:
+        raise UnitError(f"cannot convert {from_unit!r} to {to_unit!r}: unknown unit")
+    if from_dim != to_dim:
+        raise UnitError(f"cannot convert {from_unit!r} ({from_dim}) to {to_unit!r} ({to_dim})")
+    return value * from_factor / to_factor
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number as the user wrote it: relative (``"10%"``) or absolute with a unit."""
+
+    value: float
+    unit: str  # "%" for relative quantities
+
+    @property
+    def is_relative(self) -> bool:
+        return self.unit == "%"
+
+    def in_unit(self, unit: str) -> float:
+        if self.is_relative:
+            raise UnitError(f"{self} is relative; an absolute quantity is needed here")
+        if self.unit == "":
+            return self.value  # a bare number is taken in the measurement's own unit
+        return convert(self.value, self.unit, unit)
+
+    def __str__(self) -> str:
+        return f"{self.value:g}{self.unit}"
+
+
+def parse_quantity(text: str | float | int | Quantity, *, what: str = "quantity") -> Quantity:
+    """Parse ``"10%"``, ``"5ms"``, ``"64MB"``, ``"0.5points"`` or a bare number."""
+    if isinstance(text, Quantity):
+        return text
+    if isinstance(text, bool):
+        raise UnitError(f"{what}: expected a number or a string such as '10%' or '5ms', got {text!r}")
+    if isinstance(text, (int, float)):
+        return Quantity(float(text), "")
+    if not isinstance(text, str):
+        raise UnitError(f"{what}: expected a number or a string such as '10%' or '5ms', got {text!r}")
+    match = _QUANTITY.match(text)
+    if not match:
+        raise UnitError(f"{what}: cannot parse {text!r}; write e.g. '10%', '5ms', '64MB' or '0.5points'")
+    number, unit = float(match.group(1)), match.group(2)
+    if unit != "%" and unit not in _UNITS:
+        raise UnitError(f"{what}: unknown unit {unit!r} in {text!r}; known units: %, {', '.join(u for u in _UNITS if u)}")
+    if number < 0:
+        raise UnitError(f"{what}: {text!r} must not be negative")
+    return Quantity(number, unit)
+
+
+def format_value(value: float, unit: str) -> str:
+    """A compact human rendering: 3 significant digits, integers exactly."""
+    if unit == "count":
+        return f"{int(round(value)):,}"
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        return f"{value:.3g} {unit}".strip()
+    if abs(value) >= 100:
+        return f"{value:,.1f} {unit}".strip()
+    return f"{value:.3g} {unit}".strip()
