@@ -29,7 +29,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
     def add(name: str, help: str, **kwargs: object) -> None:
         flag = f"--modelperf-{name.replace('_', '-')}"
-        group.addoption(flag, dest=f"modelperf_{name}", default=None, help=help, **kwargs)  # type: ignore[arg-type]
+        escaped = help.replace("%", "%%")  # argparse %-formats help texts
+        group.addoption(flag, dest=f"modelperf_{name}", default=None, help=escaped, **kwargs)  # type: ignore[arg-type]
         parser.addini(f"modelperf_{name}", help=f"{help} (ini form of {flag})", default=DEFAULTS[name])
 
     add("baseline_dir", "folder of the baseline JSON files, relative to the root dir (default: baselines)", metavar="DIR")
@@ -90,6 +91,7 @@ def modelperf(request: pytest.FixtureRequest) -> object:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    __tracebackhide__ = True
     from .fixture import VERDICTS
 
     try:

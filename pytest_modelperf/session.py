@@ -49,6 +49,7 @@ class ModelPerfSession:
     writes: list[WriteResult] = field(default_factory=list)
     orphans: list[Orphan] = field(default_factory=list)
     write_error: str | None = None
+    _environment_ids: dict[str, str] = field(default_factory=dict)
     started: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
     @classmethod
@@ -70,10 +71,12 @@ class ModelPerfSession:
     # -- checking ------------------------------------------------------------------------
 
     def environment_for(self, device: str) -> str:
-        environment = software_environment(device, self.settings.root)
-        identifier = environment_id(environment)
-        self.environments.setdefault(identifier, environment)
-        return identifier
+        if device not in self._environment_ids:
+            environment = software_environment(device, self.settings.root)
+            identifier = environment_id(environment)
+            self.environments.setdefault(identifier, environment)
+            self._environment_ids[device] = identifier
+        return self._environment_ids[device]
 
     def check(self, nodeid: str, measurement: Measurement, check: Check) -> Record:
         device = str(measurement.context.get("device", "cpu"))

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# pytester's in-process runs restore sys.modules afterwards; torch cannot be imported a
+# second time in one process, so it is imported here, before any inner run.
+import torch  # noqa: F401
+import transformers  # noqa: F401
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# Fast timing for tests that exercise behaviour, not speed.
+FAST = (
+    "--modelperf-min-rounds=3",
+    "--modelperf-max-rounds=20",
+    "--modelperf-max-time=0.05",
+    "-o", "modelperf_warmup_rounds=1",
+    "-o", "modelperf_warmup_time=0",
+    "-p", "no:cacheprovider",
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer BERT classifier (hidden 32) with the real bert-base-uncased tokenizer."""
+    from transformers import BertConfig
+
+    from pytest_modelperf.checkpoints import bert_uncased_tokenizer_dir, build_checkpoint
+
+    config = BertConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=128, num_labels=2,
+    )
+    return build_checkpoint(
+        config, tmp_path_factory.mktemp("ckpt") / "tiny-bert", task="sequence-classification",
+        tokenizer_source=bert_uncased_tokenizer_dir(),
+    )
+
+
+@pytest.fixture
+def run(pytester: pytest.Pytester):
+    """Run pytest in the pytester project with the fast timing options."""
+
+    def runner(*args: str) -> pytest.RunResult:
+        return pytester.runpytest(*FAST, *args)
+
+    return runner
