@@ -10,6 +10,7 @@ from collections.abc import Generator
 
 import pytest
 
+from .compare import Outcome
 from .config import DEFAULTS, MarkerOptions, MissingPolicy
 from .session import ModelPerfSession
 
@@ -98,7 +99,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         result = yield
     except pytest.skip.Exception:
         # A skip after failing checks (say, GPU memory on a CPU machine) must not hide them.
-        if any(v.failed for v in item.stash.get(VERDICTS, [])):
+        if any(item.config.stash[STATE].fails(v) for v in item.stash.get(VERDICTS, [])):
             _raise_for_verdicts(item)
         raise
     state = item.config.stash[STATE]
@@ -116,12 +117,13 @@ def _raise_for_verdicts(item: pytest.Item) -> None:
     if not verdicts:
         return
     missing_fails = _missing_policy(item, state) is MissingPolicy.FAIL
-    missing = [v for v in verdicts if v.outcome.value == "no baseline"]
-    if any(v.failed for v in verdicts) or (missing_fails and missing):
+    missing = [v for v in verdicts if v.outcome is Outcome.NO_BASELINE]
+    failing = [v for v in verdicts if state.fails(v) or (missing_fails and v.outcome is Outcome.NO_BASELINE)]
+    if failing:
         from .report import failure_message
 
         hardware = ", ".join(sorted({r.key.hardware_key for r in state.records if r.nodeid == item.nodeid}))
-        raise ModelPerfRegression(failure_message(item.nodeid, hardware, verdicts, missing_fails))
+        raise ModelPerfRegression(failure_message(item.nodeid, hardware, verdicts, failing))
     for verdict in missing:
         warnings.warn(
             ModelPerfWarning(f"{verdict.metric}: no baseline on this hardware; record it with --modelperf-update-missing"),

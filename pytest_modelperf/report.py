@@ -33,8 +33,8 @@ def text_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def failure_message(nodeid: str, hardware_key: str, verdicts: Sequence[Verdict], missing_fails: bool) -> str:
-    failing = [v for v in verdicts if v.failed or (missing_fails and v.outcome is Outcome.NO_BASELINE)]
+def failure_message(nodeid: str, hardware_key: str, verdicts: Sequence[Verdict], failing: Sequence[Verdict]) -> str:
+    """The message of a failing test: every check it made, then why the failing ones failed."""
     counts: dict[str, int] = {}
     for verdict in failing:
         counts[verdict.outcome.value] = counts.get(verdict.outcome.value, 0) + 1
@@ -55,6 +55,9 @@ def summary_lines(state: ModelPerfSession) -> list[str]:
         lines.append(text_table(("test", *HEADERS), rows))
         hardware = sorted({record.key.hardware_key for record in state.records})
         lines.append(f"hardware key(s): {', '.join(hardware)}; baselines in {state.settings.baseline_dir}")
+    accepted = [r for r in state.records if r.verdict.failed and not state.fails(r.verdict)]
+    if accepted:
+        lines.append(f"{len(accepted)} regression(s) accepted: --modelperf-update re-recorded their baselines")
     missing = [r for r in state.records if r.verdict.outcome is Outcome.NO_BASELINE]
     if missing:
         lines.append(

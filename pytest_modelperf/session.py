@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from .baselines import BaselineError, BaselineStore, EntryKey, JsonBaselineStore, WriteResult
-from .compare import Check, Verdict, judge
+from .compare import Check, Outcome, Verdict, judge
 from .config import Settings, UpdateMode
 from .environment import environment_id, hardware_key, software_environment
 from .loading import ModelCache
@@ -89,6 +89,12 @@ class ModelPerfSession:
         record = Record(nodeid, key, verdict, self.environment_for(device), compared)
         self.records.append(record)
         return record
+
+    def fails(self, verdict: Verdict) -> bool:
+        """Whether a verdict fails its test: a regression being re-recorded by --modelperf-update does not."""
+        if verdict.outcome is Outcome.REGRESSION and self.settings.update is UpdateMode.ALL:
+            return False
+        return verdict.failed
 
     def _lookup(self, key: EntryKey) -> BaselineEntry | None:
         try:

@@ -1,0 +1,311 @@
+"""Unit tests for pytest_modelperf.stats: percentiles, named statistics, bootstrap and z."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from pytest_modelperf.stats import (
+    QUANTILE_LEVELS,
+    SUMMARY_STATISTICS,
+    bootstrap_relative_std,
+    is_known_statistic,
+    one_sided_z,
+    percentile,
+    quantile_sketch,
+    relative_spread,
+    statistic,
+    summarize,
+)
+
+SAMPLE = [7.0, 1.0, 4.0, 10.0, 2.0]  # sorted: 1, 2, 4, 7, 10
+
+
+# -- percentile ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        (0, 1.0),
+        (100, 10.0),
+        (50, 4.0),
+        (25, 2.0),
+        (75, 7.0),
+        (10, 1.4),  # position 0.4 between 1 and 2
+        (90, 8.8),  # position 3.6 between 7 and 10
+        (37.5, 3.0),  # position 1.5 between 2 and 4
+        (99, 9.88),  # position 3.96
+    ],
+)
+def test_percentile_interpolates_linearly(q: float, expected: float) -> None:
+    assert percentile(SAMPLE, q) == pytest.approx(expected, rel=1e-12)
+
+
+def test_percentile_even_count_median_is_mean_of_middle_pair() -> None:
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == pytest.approx(2.5)
+
+
+def test_percentile_single_sample() -> None:
+    for q in (0, 13, 50, 100):
+        assert percentile([3.5], q) == 3.5
+
+
+def test_percentile_does_not_reorder_its_input() -> None:
+    data = [3.0, 1.0, 2.0]
+    percentile(data, 50)
+    assert data == [3.0, 1.0, 2.0]
+
+
+def test_percentile_matches_numpy_linear_method() -> None:
+    np = pytest.importorskip("numpy")
+    rng = random.Random(1234)
+    for n in (1, 2, 3, 7, 20, 101):
+        data = [rng.lognormvariate(0.0, 0.5) for _ in range(n)]
+        for q in (0, 1, 5, 12.5, 25, 50, 66.6, 75, 90, 95, 99, 99.9, 100):
+            expected = float(np.percentile(data, q))  # numpy's default method is "linear"
+            assert percentile(data, q) == pytest.approx(expected, rel=1e-12, abs=1e-15), (n, q)
+
+
+@pytest.mark.parametrize("q", [-0.1, 100.1, 150, -50])
+def test_percentile_level_out_of_range(q: float) -> None:
+    with pytest.raises(ValueError, match="0..100"):
+        percentile(SAMPLE, q)
+
+
+def test_percentile_of_empty_sample() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        percentile([], 50)
+
+
+# -- statistic -----------------------------------------------------------------------------------
+
+
+def test_statistic_basic_names() -> None:
+    assert statistic(SAMPLE, "mean") == pytest.approx(4.8)
+    assert statistic(SAMPLE, "min") == 1.0
+    assert statistic(SAMPLE, "max") == 10.0
+    assert statistic(SAMPLE, "median") == 4.0
+    assert statistic(SAMPLE, "iqr") == pytest.approx(7.0 - 2.0)
+
+
+def test_statistic_std_is_sample_std() -> None:
+    # deviations from 4.8: -3.8, -2.8, -0.8, 2.2, 5.2 -> squares sum 54.8, / (n-1) = 13.7
+    assert statistic(SAMPLE, "std") == pytest.approx(math.sqrt(13.7), rel=1e-12)
+    np = pytest.importorskip("numpy")
+    assert statistic(SAMPLE, "std") == pytest.approx(float(np.std(SAMPLE, ddof=1)), rel=1e-12)
+
+
+def test_statistic_std_of_one_sample_is_zero() -> None:
+    assert statistic([42.0], "std") == 0.0
+
+
+def test_statistic_std_of_constant_sample_is_zero() -> None:
+    assert statistic([3.0] * 8, "std") == 0.0
+
+
+@pytest.mark.parametrize(("name", "q"), [("p90", 90), ("p95", 95), ("p99", 99), ("p50", 50), ("p0", 0), ("p100", 100), ("p99.9", 99.9), ("p12.5", 12.5)])
+def test_statistic_percentile_names(name: str, q: float) -> None:
+    assert statistic(SAMPLE, name) == pytest.approx(percentile(SAMPLE, q))
+
+
+def test_statistic_p90_value() -> None:
+    assert statistic(SAMPLE, "p90") == pytest.approx(8.8)
+
+
+@pytest.mark.parametrize("name", ["average", "p", "pXX", "p9.9.9", "P90", "median ", "", "q90"])
+def test_statistic_unknown_name(name: str) -> None:
+    with pytest.raises(ValueError, match="unknown statistic"):
+        statistic(SAMPLE, name)
+
+
+def test_statistic_percentile_name_out_of_range() -> None:
+    with pytest.raises(ValueError):
+        statistic(SAMPLE, "p150")
+
+
+@pytest.mark.parametrize("name", ["mean", "std", "median", "p90"])
+def test_statistic_of_empty_sample(name: str) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        statistic([], name)
+
+
+@pytest.mark.parametrize("name", [*SUMMARY_STATISTICS, "p0", "p50", "p99.9", "p100"])
+def test_is_known_statistic_true(name: str) -> None:
+    assert is_known_statistic(name)
+
+
+@pytest.mark.parametrize("name", ["value", "average", "p", "p101", "p-1", "pXX", "P50", ""])
+def test_is_known_statistic_false(name: str) -> None:
+    assert not is_known_statistic(name)
+
+
+# -- summarize and quantile_sketch -----------------------------------------------------------------
+
+
+def test_summarize_keys_and_values() -> None:
+    summary = summarize(SAMPLE)
+    assert set(summary) == {"mean", "std", "min", "max", "median", "p90", "p95", "p99", "iqr", "rounds"}
+    assert summary["rounds"] == 5.0
+    for name in SUMMARY_STATISTICS:
+        assert summary[name] == pytest.approx(statistic(SAMPLE, name))
+    assert summary["median"] == 4.0
+    assert summary["p95"] == pytest.approx(9.4)
+
+
+def test_summarize_single_sample() -> None:
+    summary = summarize([2.0])
+    assert summary["std"] == 0.0
+    assert summary["iqr"] == 0.0
+    assert summary["rounds"] == 1.0
+    assert summary["p99"] == 2.0
+
+
+def test_summary_statistics_are_all_known() -> None:
+    assert all(is_known_statistic(name) for name in SUMMARY_STATISTICS)
+
+
+def test_quantile_levels() -> None:
+    assert len(QUANTILE_LEVELS) == 21
+    assert QUANTILE_LEVELS[0] == 0.0
+    assert QUANTILE_LEVELS[-1] == 1.0
+    assert QUANTILE_LEVELS[10] == 0.5
+
+
+def test_quantile_sketch_length_ends_and_monotone() -> None:
+    rng = random.Random(7)
+    data = [rng.expovariate(1.0) for _ in range(57)]
+    sketch = quantile_sketch(data)
+    assert len(sketch) == 21
+    assert sketch[0] == min(data)
+    assert sketch[-1] == max(data)
+    assert sketch[10] == pytest.approx(statistic(data, "median"))
+    assert all(a <= b for a, b in zip(sketch, sketch[1:]))
+    for level, value in zip(QUANTILE_LEVELS, sketch):
+        assert value == pytest.approx(percentile(data, level * 100))
+
+
+def test_quantile_sketch_of_three_values_is_linear() -> None:
+    sketch = quantile_sketch([3.0, 1.0, 2.0])
+    assert sketch == pytest.approx([1.0 + i * 0.1 for i in range(21)])
+
+
+def test_quantile_sketch_of_one_value() -> None:
+    assert quantile_sketch([5.0]) == [5.0] * 21
+
+
+# -- bootstrap_relative_std --------------------------------------------------------------------------
+
+
+def _spread_samples(center: float, relative_width: float, n: int = 30) -> list[float]:
+    rng = random.Random(99)
+    return [center * (1 + relative_width * rng.uniform(-1.0, 1.0)) for _ in range(n)]
+
+
+def test_bootstrap_is_deterministic_for_a_seed() -> None:
+    data = _spread_samples(10.0, 0.2)
+    first = bootstrap_relative_std(data, "median", seed=3)
+    assert first == bootstrap_relative_std(data, "median", seed=3)
+    assert first == bootstrap_relative_std(list(data), "median", seed=3, resamples=400)
+    assert first > 0
+
+
+def test_bootstrap_default_seed_is_fixed() -> None:
+    data = _spread_samples(10.0, 0.2)
+    assert bootstrap_relative_std(data, "median") == bootstrap_relative_std(data, "median", seed=0)
+
+
+def test_bootstrap_seed_changes_the_estimate_a_little() -> None:
+    data = _spread_samples(10.0, 0.2)
+    a = bootstrap_relative_std(data, "median", seed=1)
+    b = bootstrap_relative_std(data, "median", seed=2)
+    assert a != b
+    assert a == pytest.approx(b, rel=0.5)
+
+
+def test_bootstrap_does_not_touch_global_random_state() -> None:
+    data = _spread_samples(10.0, 0.2)
+    random.seed(5)
+    expected = random.random()
+    random.seed(5)
+    bootstrap_relative_std(data, "median")
+    assert random.random() == expected
+
+
+@pytest.mark.parametrize("name", ["median", "mean", "p90", "min"])
+def test_bootstrap_of_constant_samples_is_zero(name: str) -> None:
+    assert bootstrap_relative_std([4.2] * 25, name) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bootstrap_grows_with_the_width_of_the_sample() -> None:
+    narrow = bootstrap_relative_std(_spread_samples(100.0, 0.01), "median")
+    wide = bootstrap_relative_std(_spread_samples(100.0, 0.20), "median")
+    assert 0 < narrow < wide
+    assert wide > 5 * narrow  # the same shape, 20 times as wide
+
+
+def test_bootstrap_is_relative_to_the_statistic() -> None:
+    data = _spread_samples(1.0, 0.1)
+    scaled = [1000.0 * x for x in data]
+    assert bootstrap_relative_std(data, "mean") == pytest.approx(bootstrap_relative_std(scaled, "mean"), rel=1e-9)
+
+
+def test_bootstrap_of_the_mean_is_near_the_standard_error() -> None:
+    data = _spread_samples(100.0, 0.1, n=200)
+    expected = statistic(data, "std") / math.sqrt(len(data)) / statistic(data, "mean")
+    assert bootstrap_relative_std(data, "mean", resamples=2000) == pytest.approx(expected, rel=0.15)
+
+
+def test_bootstrap_below_two_samples_is_zero() -> None:
+    assert bootstrap_relative_std([5.0], "median") == 0.0
+    assert bootstrap_relative_std([], "median") == 0.0
+
+
+def test_bootstrap_of_zero_statistic_is_zero() -> None:
+    assert bootstrap_relative_std([0.0, 0.0, 0.0, 1.0], "median") == 0.0
+
+
+# -- relative_spread --------------------------------------------------------------------------------
+
+
+def test_relative_spread_below_two_values_is_none() -> None:
+    assert relative_spread([]) is None
+    assert relative_spread([5.0]) is None
+
+
+def test_relative_spread_is_std_over_median() -> None:
+    values = [90.0, 100.0, 110.0, 100.0]
+    expected = statistic(values, "std") / 100.0
+    assert relative_spread(values) == pytest.approx(expected)
+    assert relative_spread([9.0, 11.0]) == pytest.approx(math.sqrt(2.0) / 10.0)
+
+
+def test_relative_spread_of_equal_values_is_zero() -> None:
+    assert relative_spread([3.0, 3.0, 3.0]) == 0.0
+
+
+def test_relative_spread_uses_absolute_center() -> None:
+    assert relative_spread([-9.0, -11.0]) == pytest.approx(math.sqrt(2.0) / 10.0)
+
+
+def test_relative_spread_of_zero_center() -> None:
+    assert relative_spread([0.0, 0.0]) == 0.0
+
+
+# -- one_sided_z ------------------------------------------------------------------------------------
+
+
+def test_one_sided_z_values() -> None:
+    assert one_sided_z(0.99) == pytest.approx(2.326348, abs=1e-5)
+    assert one_sided_z(0.95) == pytest.approx(1.644854, abs=1e-5)
+    assert one_sided_z(0.975) == pytest.approx(1.959964, abs=1e-5)
+    assert one_sided_z(0.999) > one_sided_z(0.99) > one_sided_z(0.9)
+
+
+@pytest.mark.parametrize("confidence", [0.5, 1.0, 0.0, 0.3, 1.5, -0.99, 99])
+def test_one_sided_z_range(confidence: float) -> None:
+    with pytest.raises(ValueError, match="confidence"):
+        one_sided_z(confidence)
+
