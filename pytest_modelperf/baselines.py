@@ -11,6 +11,7 @@ without an update flag, and even then it is first moved aside, not lost.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -166,7 +167,8 @@ class JsonBaselineStore:
         except BaselineError:
             moved_aside = _move_aside(path)
             current = None
-        baseline_file = current or BaselineFile(hardware_key=hardware_key)
+        # A copy: if the write fails, the cached file must still match what is on disk.
+        baseline_file = copy.deepcopy(current) if current is not None else BaselineFile(hardware_key=hardware_key)
         written = removed = 0
         for key, entry in changes:
             if entry is None:

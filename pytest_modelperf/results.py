@@ -187,9 +187,10 @@ class BaselineEntry:
         """The baseline value of a statistic: the median over recorded runs, or the single value."""
         if self.deterministic or not self.runs:
             return self._summary_value(statistic)
-        values = [run[statistic] for run in self.runs if statistic in run]
+        key = self.statistic if statistic == "value" else statistic
+        values = [run[key] for run in self.runs if key in run]
         if not values:
-            raise KeyError(statistic)
+            return self._summary_value(statistic)
         return stats.statistic(values, "median")
 
     def between_run_spread(self, statistic: str) -> float | None:

@@ -7,6 +7,7 @@ a unit of the wrong kind (``"5ms"`` against a memory metric) is an error.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -85,6 +86,8 @@ def parse_quantity(text: str | float | int | Quantity, *, what: str = "quantity"
     if isinstance(text, bool):
         raise UnitError(f"{what}: expected a number or a string such as '10%' or '5ms', got {text!r}")
     if isinstance(text, (int, float)):
+        if not math.isfinite(text) or text < 0:
+            raise UnitError(f"{what}: {text!r} must be a finite, non-negative number")
         return Quantity(float(text), "")
     if not isinstance(text, str):
         raise UnitError(f"{what}: expected a number or a string such as '10%' or '5ms', got {text!r}")

@@ -448,13 +448,6 @@ def test_noise_band_disabled() -> None:
     assert verdict.outcome is Outcome.PASS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="a single-value measurement (statistic 'value') against a sampled baseline with recorded runs: "
-    "has_statistic('value') is true, but BaselineEntry.center('value') looks for a 'value' key in the runs "
-    "and raises a bare KeyError (results.py center) instead of using the entry's statistic or a ComparisonError",
-)
 def test_single_value_measurement_against_sampled_baseline() -> None:
     measurement = Measurement.exact("latency", 100.0, unit="ms")
     try:
@@ -626,3 +619,15 @@ def test_single_value_non_deterministic_measurement() -> None:
     assert ok.noise_band == pytest.approx(stats.one_sided_z(0.99) * 0.05 * math.sqrt(1 + 1 / 3), rel=1e-9)
     bad = judge(Measurement("load_time", "s", LOWER, 3.0), check("10%"), previous, POLICY)
     assert bad.outcome is Outcome.REGRESSION
+
+
+def test_deterministic_measurement_has_no_noise_band_even_against_a_sampled_baseline() -> None:
+    previous = None
+    for seconds in (2.0, 2.4, 1.6):  # 20% spread between runs: a band would swallow a 5% change
+        previous = BaselineEntry.from_measurement(
+            Measurement("load_time", "s", LOWER, seconds), environment="env", recorded="d", previous=previous
+        )
+    assert previous is not None and not previous.deterministic
+    verdict = judge(Measurement.exact("load_time", 2.1, unit="s"), check("0%"), previous, POLICY)
+    assert verdict.noise_band is None
+    assert verdict.outcome is Outcome.REGRESSION

@@ -525,13 +525,6 @@ def test_format_error_is_a_value_error() -> None:
     assert issubclass(FormatError, ValueError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="center('value') means the entry's own statistic (as in has_statistic and _summary_value) when the "
-    "entry has no runs, but with recorded runs it looks for a literal 'value' key and raises KeyError "
-    "(results.py BaselineEntry.center)",
-)
 def test_center_of_value_means_the_entry_statistic_with_runs() -> None:
     entry = entry_from_runs([10.0, 20.0, 30.0])
     assert entry.has_statistic("value")

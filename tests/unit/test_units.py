@@ -123,22 +123,12 @@ def test_unit_error_is_a_value_error() -> None:
         parse_quantity("nonsense")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_quantity rejects '-5' written as a string but returns Quantity(-5.0, '') for the number -5 "
-    "(units.py: the int/float branch returns before the negativity check)",
-)
 @pytest.mark.parametrize("number", [-5, -0.1])
 def test_parse_quantity_rejects_negative_numbers(number: float) -> None:
     with pytest.raises(UnitError):
         parse_quantity(number, what="threshold")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_quantity accepts float('nan') and float('inf') as bare numbers; a NaN threshold makes every "
-    "comparison false, so a regression could never be reported (units.py int/float branch has no check)",
-)
 @pytest.mark.parametrize("number", [math.nan, math.inf])
 def test_parse_quantity_rejects_non_finite_numbers(number: float) -> None:
     with pytest.raises(UnitError):
