@@ -43,9 +43,8 @@ def synthetic_inputs(loaded: LoadedModel, workload: Workload, *, seed: int = 0) 
             f"sequence_length {workload.sequence_length} exceeds {loaded.name}'s max_position_embeddings ({limit})"
         )
     vocab_size = int(config.vocab_size)
-    special = _special_ids(loaded.tokenizer)
     generator = torch.Generator().manual_seed(seed)
-    low = min(max(special, default=-1) + 1, vocab_size - 1)
+    low = _first_ordinary_id(loaded.tokenizer, vocab_size)
     input_ids = torch.randint(low, vocab_size, (workload.batch_size, workload.sequence_length), generator=generator)
     cls_id, sep_id = _frame_ids(loaded.tokenizer)
     if cls_id is not None and workload.sequence_length >= 2:
@@ -61,11 +60,14 @@ def synthetic_inputs(loaded: LoadedModel, workload: Workload, *, seed: int = 0) 
     return {name: tensor.to(loaded.device) for name, tensor in inputs.items()}
 
 
-def _special_ids(tokenizer: Any | None) -> list[int]:
-    if tokenizer is None:
-        return []
-    ids = getattr(tokenizer, "all_special_ids", None) or []
-    return [i for i in ids if isinstance(i, int) and i < 1000]
+def _first_ordinary_id(tokenizer: Any | None, vocab_size: int) -> int:
+    """Ordinary tokens follow the block of special tokens at the start of a vocabulary.
+
+    Special tokens appended at the end of a vocabulary (added tokens) do not move the start.
+    """
+    ids = getattr(tokenizer, "all_special_ids", None) or [] if tokenizer is not None else []
+    leading = [i for i in ids if isinstance(i, int) and i < vocab_size // 2]
+    return max(leading, default=-1) + 1
 
 
 def _frame_ids(tokenizer: Any | None) -> tuple[int | None, int | None]:
