@@ -64,9 +64,12 @@ def summary_lines(state: ModelPerfSession) -> list[str]:
             f"{len(missing)} measurement(s) have no baseline on this hardware; "
             "record them with --modelperf-update-missing (or --modelperf-update) and commit the files"
         )
-    stand_ins = sorted({r.verdict.measurement.context.get("model", "") for r in state.records if r.verdict.measurement.notes})
-    for model in stand_ins:
-        notes = next(r.verdict.measurement.notes for r in state.records if r.verdict.measurement.context.get("model") == model)
+    notes_by_model = {
+        str(r.verdict.measurement.context.get("model", "")): r.verdict.measurement.notes
+        for r in state.records
+        if r.verdict.measurement.notes
+    }
+    for model, notes in sorted(notes_by_model.items()):
         lines.append(f"note: {model}: {'; '.join(notes)}")
     for write in state.writes:
         line = f"wrote {write.path} ({write.written} entr{'y' if write.written == 1 else 'ies'}"

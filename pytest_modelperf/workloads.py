@@ -65,7 +65,7 @@ def _first_ordinary_id(tokenizer: Any | None, vocab_size: int) -> int:
 
     Special tokens appended at the end of a vocabulary (added tokens) do not move the start.
     """
-    ids = getattr(tokenizer, "all_special_ids", None) or [] if tokenizer is not None else []
+    ids = getattr(tokenizer, "all_special_ids", None) or []
     leading = [i for i in ids if isinstance(i, int) and i < vocab_size // 2]
     return max(leading, default=-1) + 1
 
