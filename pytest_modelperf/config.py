@@ -106,6 +106,8 @@ class Settings:
     json_path: Path | None
     markdown_path: Path | None
     root: Path
+    registry_path: Path | None = None
+    online: bool = False
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config) -> Settings:
@@ -150,6 +152,8 @@ class Settings:
                 json_path=Path(json_path) if json_path else None,
                 markdown_path=Path(markdown) if markdown else None,
                 root=root,
+                registry_path=_registry_path(_option(config, "registry"), root),
+                online=bool(config.getoption("modelperf_online")),
             )
         except ValueError as error:
             raise pytest.UsageError(f"modelperf: {error}") from None
@@ -171,6 +175,7 @@ DEFAULTS: dict[str, str] = {
     "min_rounds": str(TimingOptions.min_rounds),
     "max_rounds": str(TimingOptions.max_rounds),
     "max_time": str(TimingOptions.max_time),
+    "registry": "",
 }
 
 
@@ -179,6 +184,17 @@ def _option(config: pytest.Config, name: str) -> str:
     if value is None:
         value = config.getini(f"modelperf_{name}") or DEFAULTS[name]
     return str(value)
+
+
+def _registry_path(text: str, root: Path) -> Path | None:
+    from .registry import RegistryError, registry_from_pyproject
+
+    if text:
+        return root / text
+    try:
+        return registry_from_pyproject(root)
+    except RegistryError as error:
+        raise ValueError(str(error)) from None
 
 
 def _number(text: str, where: str) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -12,13 +13,13 @@ import pytest
 from .compare import Check, Verdict
 from .config import MarkerOptions, TimingOptions
 from .loading import DeviceUnavailable, LoadedModel, normalise_dtype, resolve_device
-from .results import Direction, Measurement
+from .results import Direction, Measurement, ratio_of
 from .session import ModelPerfSession
 from .stats import is_known_statistic
-from .trackers.latency import time_rounds
+from .trackers.latency import time_interleaved, time_rounds
 from .trackers.throughput import Throughput, throughput_from_seconds
 from .units import Quantity, parse_quantity
-from .workloads import Workload, forward, synthetic_inputs
+from .workloads import SAMPLE_SENTENCES, Workload, forward, run_texts, synthetic_inputs
 
 VERDICTS = pytest.StashKey[list[Verdict]]()
 STAND_IN_NOTE = "weights are a stand-in built from the architecture config, not a fine-tuned checkpoint"
@@ -40,6 +41,10 @@ class GpuMemory:
     nvml_process: Measurement | None
     nvml_device: Measurement | None
     nvml_problem: str | None
+
+    @property
+    def out_of_memory(self) -> bool:
+        return self.peak_allocated.unavailable is not None
 
 
 class ModelPerf:
@@ -76,6 +81,12 @@ class ModelPerf:
             checkpoint, task=task, device=self._resolve_device(device), dtype=dtype or self.dtype
         )
 
+    def load_registered(self, name: str, *, device: str | None = None, dtype: str | None = None) -> LoadedModel:
+        """A model of the registry by name: its offline checkpoint (prepared if needed), or with
+        --modelperf-online its real hub checkpoint; loaded with the registry's task."""
+        checkpoint, task = self._session.registered_checkpoint(name)
+        return self.load(checkpoint, task=task, device=device, dtype=dtype)
+
     # -- measuring -----------------------------------------------------------------------
 
     def measure_latency(
@@ -105,6 +116,58 @@ class ModelPerf:
 
             report_to_benchmark(benchmark, seconds, {"modelperf_metric": measurement.name, **measurement.context})
         return measurement
+
+    def measure_latency_side_by_side(
+        self, models: Sequence[LoadedModel], *, batch_size: int = 1, sequence_length: int = 128, statistic: str = "median"
+    ) -> list[Measurement]:
+        """Latency (ms) of several models timed in alternating rounds, for ratios that a noisy
+        machine cannot skew: drift during the run falls on every model alike."""
+        workload = Workload(batch_size, sequence_length)
+        devices = {model.device for model in models}
+        if len(devices) != 1:
+            raise ValueError(f"side-by-side timing needs the models on one device, got {', '.join(sorted(devices))}")
+        batches = [synthetic_inputs(model, workload) for model in models]
+        works = [partial(forward, model, inputs) for model, inputs in zip(models, batches)]
+        rounds = time_interleaved(works, devices.pop(), self.timing)
+        return [
+            Measurement.from_samples(
+                f"latency[{workload.label}] of {model.name}",
+                [s * 1e3 for s in seconds],
+                unit="ms",
+                direction=Direction.LOWER_IS_BETTER,
+                statistic=_statistic(statistic),
+                context={**_context(model, workload), "side_by_side": [m.name for m in models]},
+                notes=_notes(model),
+            )
+            for model, seconds in zip(models, rounds)
+        ]
+
+    def ratio(
+        self, numerator: Measurement, denominator: Measurement, *, name: str, direction: Direction | str = Direction.HIGHER_IS_BETTER
+    ) -> Measurement:
+        """``numerator / denominator`` in unit ``x``; per round when both were timed side by side.
+
+        ``modelperf.check(modelperf.ratio(bert, distilbert, name="speed-up"), limit="1.5x")``
+        asserts DistilBERT at least 1.5x faster than BERT and compares the ratio with its baseline.
+        """
+        return ratio_of(numerator, denominator, name=name, direction=Direction(direction))
+
+    def measure_text_latency(self, model: LoadedModel, texts: Sequence[str] = SAMPLE_SENTENCES, *, name: str = "sentence_latency") -> Measurement:
+        """Time (ms) to tokenize and run one sentence, one after another: a round runs every
+        text in turn, unpadded, and its sample is the round's time per sentence."""
+        if not texts:
+            raise ValueError("measure_text_latency needs at least one text")
+        if model.tokenizer is None:
+            raise ValueError(f"{model.name} has no tokenizer; text latency needs one")
+        seconds = time_rounds(partial(run_texts, model, texts), model.device, self.timing)
+        return Measurement.from_samples(
+            name,
+            [s * 1e3 / len(texts) for s in seconds],
+            unit="ms",
+            direction=Direction.LOWER_IS_BETTER,
+            context={"device": model.device, "dtype": model.dtype, "model": model.name, "task": model.task, "texts": len(texts)},
+            notes=_notes(model),
+        )
 
     def measure_throughput(self, model: LoadedModel, *, batch_size: int = 32, sequence_length: int = 128) -> Throughput:
         """Samples/s and tokens/s per round, for a batch_size x sequence_length batch."""
@@ -153,38 +216,47 @@ class ModelPerf:
         )
 
     def measure_gpu_memory(self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128) -> GpuMemory:
-        """Allocator peaks and NVML readings (MB) for one forward pass; skips off CUDA."""
+        """Allocator peaks and NVML readings (MB) for one forward pass; skips off CUDA.
+
+        A cell that runs out of device memory is recorded as N/A ("out of memory"), like the
+        original study's tables; the memory is released and the session goes on.
+        """
         if not model.device.startswith("cuda"):
             pytest.skip(f"GPU memory needs a CUDA device; {model.name} is on {model.device}")
-        from .trackers.memory import CudaMemoryTracker
+        from .trackers.memory import CudaMemoryTracker, run_unless_out_of_memory
 
         workload = Workload(batch_size, sequence_length)
-        inputs = synthetic_inputs(model, workload)
-        forward(model, inputs)
-        with CudaMemoryTracker(model.device) as tracker:
-            forward(model, inputs)
-        result = tracker.result
-        assert result is not None
         context = _context(model, workload)
         notes = _notes(model)
 
+        def measure() -> Any:
+            inputs = synthetic_inputs(model, workload)
+            forward(model, inputs)
+            with CudaMemoryTracker(model.device) as tracker:
+                forward(model, inputs)
+            return tracker.result
+
+        result, unavailable = run_unless_out_of_memory(measure, model.device)
+
         def single(kind: str, value: int | None, *, exact: bool = False) -> Measurement | None:
+            name = f"gpu_memory.{kind}[{workload.label}]"
+            if unavailable is not None:
+                return Measurement.not_available(name, unavailable, unit="MB", context=context, notes=notes)
             if value is None:
                 return None
-            name = f"gpu_memory.{kind}[{workload.label}]"
             if exact:
                 return Measurement.exact(name, value / MB, unit="MB", context=context, notes=notes)
             return Measurement(name, "MB", Direction.LOWER_IS_BETTER, value / MB, context=context, notes=notes)
 
-        allocated = single("peak_allocated", result.peak_allocated_bytes, exact=True)
-        reserved = single("peak_reserved", result.peak_reserved_bytes)
+        allocated = single("peak_allocated", result and result.peak_allocated_bytes, exact=True)
+        reserved = single("peak_reserved", result and result.peak_reserved_bytes)
         assert allocated is not None and reserved is not None
         return GpuMemory(
             peak_allocated=allocated,
             peak_reserved=reserved,
-            nvml_process=single("nvml_process", result.nvml_process_bytes),
-            nvml_device=single("nvml_device", result.nvml_device_bytes),
-            nvml_problem=result.nvml_problem,
+            nvml_process=single("nvml_process", result.nvml_process_bytes) if result else None,
+            nvml_device=single("nvml_device", result.nvml_device_bytes) if result else None,
+            nvml_problem=result.nvml_problem if result else None,
         )
 
     def model_facts(self, model: LoadedModel) -> ModelFacts:

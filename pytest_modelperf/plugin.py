@@ -12,6 +12,7 @@ import pytest
 
 from .compare import Outcome
 from .config import DEFAULTS, MarkerOptions, MissingPolicy
+from .registry import Registry, RegistryError
 from .session import ModelPerfSession
 
 STATE = pytest.StashKey[ModelPerfSession]()
@@ -44,6 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("min_rounds", "fewest timed rounds per latency measurement (default: 10)", metavar="N")
     add("max_rounds", "most timed rounds per latency measurement (default: 200)", metavar="N")
     add("max_time", "seconds after which timing stops once min rounds are done (default: 2.0)", metavar="S")
+    add("registry", "model registry TOML, relative to the root dir (default: [tool.modelperf] registry in pyproject.toml)", metavar="PATH")
     parser.addini("modelperf_warmup_rounds", "fewest warm-up rounds before timing (default: 3)", default=DEFAULTS["warmup_rounds"])
     parser.addini("modelperf_warmup_time", "least warm-up seconds before timing (default: 0.5)", default=DEFAULTS["warmup_time"])
     parser.addini("modelperf_noise_aware", "account for measured noise in verdicts (default: true)", default=DEFAULTS["noise_aware"])
@@ -56,6 +58,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="add this run to the entries' recorded runs, so that baselines learn the spread between runs")
     group.addoption("--modelperf-prune", action="store_true", dest="modelperf_prune", default=False,
                     help="with --modelperf-update: remove orphaned entries of this hardware in the modules that ran")
+    group.addoption("--modelperf-online", action="store_true", dest="modelperf_online", default=False,
+                    help="load registry models from their real hub checkpoints instead of the offline ones")
     group.addoption("--modelperf-json", dest="modelperf_json", default=None, metavar="PATH",
                     help="write every measurement and verdict of the run to PATH as JSON")
     group.addoption("--modelperf-markdown", dest="modelperf_markdown", default=None, metavar="PATH",
@@ -74,6 +78,15 @@ def pytest_configure(config: pytest.Config) -> None:
             "modelperf: baseline updates and --modelperf-json need a single process; run without -n (pytest-xdist)"
         )
     config.stash[STATE] = state
+
+
+def model_registry(config: pytest.Config) -> Registry:
+    """The session's model registry ([tool.modelperf] registry or --modelperf-registry), e.g. to
+    parametrize tests over its model names in a ``pytest_generate_tests`` hook."""
+    try:
+        return config.stash[STATE].registry()
+    except RegistryError as error:
+        raise pytest.UsageError(f"modelperf: {error}") from None
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

@@ -57,6 +57,7 @@ class Measurement:
     deterministic: bool = False
     context: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    unavailable: str | None = None  # why there is no value, e.g. "out of memory" (the study's N/A)
 
     @classmethod
     def from_samples(
@@ -107,14 +108,39 @@ class Measurement:
             notes=tuple(notes),
         )
 
+    @classmethod
+    def not_available(
+        cls,
+        name: str,
+        reason: str,
+        *,
+        unit: str,
+        direction: Direction = Direction.LOWER_IS_BETTER,
+        context: Mapping[str, Any] | None = None,
+        notes: Sequence[str] = (),
+    ) -> Measurement:
+        """A cell that could not be measured (out of memory): recorded as such, compared as such."""
+        return cls(
+            name=name,
+            unit=unit,
+            direction=direction,
+            value=math.nan,
+            deterministic=True,
+            context=dict(context or {}),
+            notes=tuple(notes),
+            unavailable=reason,
+        )
+
     @property
     def summary(self) -> dict[str, float]:
+        if self.unavailable is not None:
+            return {}
         if self.samples:
             return stats.summarize(self.samples)
         return {"value": self.value}
 
     def value_of(self, statistic: str) -> float:
-        if statistic in ("value", self.statistic):
+        if statistic in ("value", self.statistic) or self.unavailable is not None:
             return self.value
         if not self.samples:
             raise ValueError(f"measurement {self.name!r} is a single value; statistic {statistic!r} does not apply")
@@ -128,7 +154,7 @@ class Measurement:
             "name": self.name,
             "unit": self.unit,
             "direction": self.direction.value,
-            "value": self.value,
+            "value": None if self.unavailable is not None else self.value,
             "statistic": self.statistic,
             "deterministic": self.deterministic,
             "summary": self.summary,
@@ -137,7 +163,48 @@ class Measurement:
         }
         if include_samples and self.samples:
             data["samples"] = list(self.samples)
+        if self.unavailable is not None:
+            data["unavailable"] = self.unavailable
         return data
+
+
+def ratio_of(
+    numerator: Measurement,
+    denominator: Measurement,
+    *,
+    name: str,
+    direction: Direction = Direction.HIGHER_IS_BETTER,
+) -> Measurement:
+    """``numerator / denominator`` as a measurement in unit ``x``, e.g. a speed-up of one model over another.
+
+    Two sampled measurements with as many samples (rounds timed side by side) give a sampled
+    ratio, one per round, whose median is far steadier than either time; otherwise the ratio of
+    the two values. Both must be of the same dimension (milliseconds and seconds mix).
+    """
+    from .units import convert
+
+    context = {
+        **{key: value for key, value in numerator.context.items() if key in ("device", "dtype", "batch_size", "sequence_length")},
+        "model": f"{numerator.context.get('model', '?')} / {denominator.context.get('model', '?')}",
+        "numerator": numerator.name,
+        "denominator": denominator.name,
+    }
+    notes = tuple(dict.fromkeys((*numerator.notes, *denominator.notes)))
+    factor = convert(1.0, denominator.unit, numerator.unit)
+    missing = numerator.unavailable or denominator.unavailable
+    if missing is not None:
+        return Measurement.not_available(name, missing, unit="x", direction=direction, context=context, notes=notes)
+    if numerator.samples and len(numerator.samples) == len(denominator.samples):
+        pairs = zip(numerator.samples, denominator.samples)
+        ratios = [top / (bottom * factor) if bottom else math.inf for top, bottom in pairs]
+        return Measurement.from_samples(
+            name, ratios, unit="x", direction=direction, statistic=numerator.statistic, context=context, notes=notes
+        )
+    bottom = denominator.value * factor
+    value = numerator.value / bottom if bottom else math.inf
+    if numerator.deterministic and denominator.deterministic:
+        return Measurement.exact(name, value, unit="x", direction=direction, context=context, notes=notes)
+    return Measurement(name, "x", direction, value, context=context, notes=notes)
 
 
 @dataclass(frozen=True)
@@ -154,6 +221,7 @@ class BaselineEntry:
     context: Mapping[str, Any] = field(default_factory=dict)
     environment: str = ""
     recorded: str = ""
+    unavailable: str | None = None
 
     @classmethod
     def from_measurement(
@@ -181,6 +249,7 @@ class BaselineEntry:
             context=dict(measurement.context),
             environment=environment,
             recorded=recorded,
+            unavailable=measurement.unavailable,
         )
 
     def center(self, statistic: str) -> float:
@@ -221,6 +290,8 @@ class BaselineEntry:
             data["quantiles"] = [_tidy(q) for q in self.quantiles]
         if self.runs:
             data["runs"] = [{k: _tidy(v) for k, v in run.items()} for run in self.runs]
+        if self.unavailable is not None:
+            data["unavailable"] = self.unavailable
         return data
 
     @classmethod
@@ -236,9 +307,13 @@ class BaselineEntry:
             raise FormatError(f"{path}.direction", f"{direction_text!r} is not one of {choices}") from None
         summary = _number_map(_field(data, "summary", dict, path), f"{path}.summary")
         statistic = _field(data, "statistic", str, path)
-        if statistic != "value" and statistic not in summary:
+        unavailable = data.get("unavailable")
+        if unavailable is not None:
+            if not isinstance(unavailable, str) or not unavailable:
+                raise FormatError(f"{path}.unavailable", f"expected a reason such as 'out of memory', got {unavailable!r}")
+        elif statistic != "value" and statistic not in summary:
             raise FormatError(f"{path}.statistic", f"{statistic!r} is not among the summary's statistics")
-        if statistic == "value" and "value" not in summary:
+        if unavailable is None and statistic == "value" and "value" not in summary:
             raise FormatError(f"{path}.summary", "a single-value entry needs summary.value")
         quantiles = data.get("quantiles", [])
         if not isinstance(quantiles, list) or not all(_is_number(q) for q in quantiles):
@@ -261,6 +336,7 @@ class BaselineEntry:
             context=context,
             environment=str(data.get("environment", "")),
             recorded=str(data.get("recorded", "")),
+            unavailable=unavailable,
         )
 
 

@@ -17,6 +17,7 @@ from .compare import Check, Outcome, Verdict, judge
 from .config import Settings, UpdateMode
 from .environment import environment_id, hardware_key, software_environment
 from .loading import ModelCache
+from .registry import Registry, RegistryError, load_registry
 from .results import BaselineEntry, Measurement
 
 
@@ -50,6 +51,8 @@ class ModelPerfSession:
     orphans: list[Orphan] = field(default_factory=list)
     write_error: str | None = None
     _environment_ids: dict[str, str] = field(default_factory=dict)
+    _registry: Registry | None = None
+    _registered: dict[str, str] = field(default_factory=dict)
     started: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
     @classmethod
@@ -67,6 +70,30 @@ class ModelPerfSession:
     def note_collected(self, nodeid: str) -> None:
         module, test = self.split_nodeid(nodeid)
         self.collected[module].add(test)
+
+    # -- the model registry --------------------------------------------------------------
+
+    def registry(self) -> Registry:
+        if self._registry is None:
+            if self.settings.registry_path is None:
+                raise RegistryError(
+                    "no model registry: set [tool.modelperf] registry in pyproject.toml or pass --modelperf-registry"
+                )
+            self._registry = load_registry(self.settings.registry_path)
+        return self._registry
+
+    def registered_checkpoint(self, name: str) -> tuple[str, str]:
+        """(checkpoint, task) of a registry model: its hub id with --modelperf-online, else its offline one."""
+        from .prepare import offline_checkpoint
+
+        registry = self.registry()
+        spec = registry.model(name)
+        if name not in self._registered:
+            if self.settings.online:
+                self._registered[name] = spec.checkpoint
+            else:
+                self._registered[name] = str(offline_checkpoint(spec, registry.checkpoint_dir).path)
+        return self._registered[name], spec.task
 
     # -- checking ------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ _UNITS: dict[str, tuple[str, float]] = {
     "count": ("count", 1.0),
     "M": ("count", 1e6),
     "points": ("score", 1.0),
+    "x": ("ratio", 1.0),
     "": ("dimensionless", 1.0),
 }
 
@@ -106,6 +107,8 @@ def format_value(value: float, unit: str) -> str:
     """A compact human rendering: 3 significant digits, integers exactly."""
     if unit == "count":
         return f"{int(round(value)):,}"
+    if unit == "x":
+        return f"{value:.3g}x"
     if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
         return f"{value:.3g} {unit}".strip()
     if abs(value) >= 100:

@@ -1,7 +1,8 @@
-"""Inputs for a workload: a batch of ``batch_size`` sequences of ``sequence_length`` tokens."""
+"""Inputs for a workload: a batch of ``batch_size`` x ``sequence_length`` tokens, or real sentences."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,3 +83,33 @@ def forward(loaded: LoadedModel, inputs: dict[str, Any]) -> Any:
 
     with torch.inference_mode():
         return loaded.model(**inputs)
+
+
+# Sentences for the "one sentence at a time" measurement: ordinary English of varied length
+# (from a few to about fifty tokens), as a user query or a support ticket would be.
+SAMPLE_SENTENCES: tuple[str, ...] = (
+    "Where is the nearest train station?",
+    "The committee approved the budget after a long debate about school funding.",
+    "My order arrived two weeks late and the box was damaged, so I would like a refund or a replacement.",
+    "Researchers found that smaller distilled language models keep most of the accuracy of their teachers.",
+    "Reset your password.",
+    "Heavy rain is expected across the northern region tonight, with flooding possible near rivers and low roads, "
+    "so drivers should avoid unnecessary travel until the warning is lifted tomorrow morning.",
+    "Which team won the championship in the year the new stadium opened?",
+    "The battery lasts all day, but the screen is hard to read in bright sunlight.",
+)
+
+
+def run_texts(loaded: LoadedModel, texts: Sequence[str]) -> None:
+    """Tokenize and run each text on its own, in order, as a service answering one request at a time."""
+    import inspect
+
+    import torch
+
+    accepted = set(inspect.signature(loaded.model.forward).parameters)
+    limit = getattr(loaded.config, "max_position_embeddings", None)
+    with torch.inference_mode():
+        for text in texts:
+            encoded = loaded.tokenizer(text, return_tensors="pt", truncation=limit is not None, max_length=limit)
+            inputs = {key: tensor.to(loaded.device) for key, tensor in encoded.items() if key in accepted}
+            loaded.model(**inputs)

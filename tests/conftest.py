@@ -29,16 +29,17 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer BERT classifier (hidden 32) with the real bert-base-uncased tokenizer."""
     from transformers import BertConfig
 
-    from pytest_modelperf.checkpoints import bert_uncased_tokenizer_dir, build_checkpoint
+    from pytest_modelperf.checkpoints import build_checkpoint
 
     config = BertConfig(
         hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
         max_position_embeddings=128, num_labels=2,
     )
-    return build_checkpoint(
+    directory, _ = build_checkpoint(
         config, tmp_path_factory.mktemp("ckpt") / "tiny-bert", task="sequence-classification",
-        tokenizer_source=bert_uncased_tokenizer_dir(),
+        tokenizer="bert-base-uncased",
     )
+    return directory
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The main job (the perf suite) end to end on its smallest model.
+"""The main job (the perf suite) end to end on its smallest model, BERT-tiny.
 
 It runs against a copy of the committed baselines with --modelperf-update, so that timing
 noise on a shared CI runner cannot fail it, and then asserts on the verdicts it reported:
@@ -24,7 +24,7 @@ def test_perf_suite_runs_on_bert_tiny(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "baselines", baselines)
     report = tmp_path / "perf.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "perf_tests", "-k", "tiny", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "perf_tests", "-k", "bert-tiny", "-p", "no:cacheprovider",
          "--modelperf-update", f"--modelperf-baseline-dir={baselines}", f"--modelperf-json={report}"],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
@@ -32,7 +32,11 @@ def test_perf_suite_runs_on_bert_tiny(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stdout[-6000:] + completed.stderr[-3000:]
     assert "weights are a stand-in" in completed.stdout
     results = {r["measurement"]["name"]: r for r in json.loads(report.read_text())["results"]}
-    assert {"parameters", "artefact_size", "latency[1x128]", "throughput[8x128]", "host_memory[8x128]"} <= results.keys()
+    assert results.keys() == {
+        "parameters", "artefact_size", "latency[1x128]", "latency[8x128]", "sentence_latency",
+        "throughput[32x128]", "host_memory[8x128]",
+    }
+    assert {r["measurement"]["context"]["model"] for r in results.values()} == {"bert-tiny"}
     assert results["parameters"]["current"] == 4_386_436  # BERT-tiny, 4 labels: the published count
 
     hardware_key = results["parameters"]["hardware_key"]

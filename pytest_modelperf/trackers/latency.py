@@ -8,7 +8,7 @@ them: a host timer around asynchronous work would measure the kernel launches, n
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -78,18 +78,40 @@ def time_rounds(work: Callable[[], Any], device: str, timing: TimingOptions) -> 
     Timing stops after ``max_rounds`` rounds, or once ``max_time`` has passed and at least
     ``min_rounds`` rounds were timed.
     """
+    return time_interleaved([work], device, timing)[0]
+
+
+def time_interleaved(works: Sequence[Callable[[], Any]], device: str, timing: TimingOptions) -> list[list[float]]:
+    """Time several workloads side by side: each round times every workload once.
+
+    The order alternates between rounds (A B, B A, ...), so that drift of the machine during
+    the run (clock, neighbours, thermal state) falls on all of them alike and the ratio of
+    their times stays stable even when the absolute times move. The round limits of
+    ``timing`` count rounds of the whole set; warm-up is per workload.
+    """
+    if not works:
+        raise ValueError("time_interleaved needs at least one workload")
+    for work in works:
+        _warm_up(work, device, timing)
+    trackers = [LatencyTracker(device) for _ in works]
+    order = list(range(len(works)))
+    started = time.perf_counter()
+    rounds = 0
+    while rounds < timing.max_rounds:
+        for index in order:
+            with trackers[index].round():
+                works[index]()
+        rounds += 1
+        order.reverse()
+        if rounds >= timing.min_rounds and time.perf_counter() - started >= timing.max_time:
+            break
+    return [tracker.seconds() for tracker in trackers]
+
+
+def _warm_up(work: Callable[[], Any], device: str, timing: TimingOptions) -> None:
     started = time.perf_counter()
     warmed = 0
     while warmed < timing.warmup_rounds or (time.perf_counter() - started < timing.warmup_time and warmed < timing.max_rounds):
         work()
         warmed += 1
     synchronize(device)
-
-    tracker = LatencyTracker(device)
-    started = time.perf_counter()
-    while len(tracker) < timing.max_rounds:
-        with tracker.round():
-            work()
-        if len(tracker) >= timing.min_rounds and time.perf_counter() - started >= timing.max_time:
-            break
-    return tracker.seconds()

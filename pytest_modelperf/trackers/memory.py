@@ -203,3 +203,35 @@ class CudaMemoryTracker:
             nvml_device_bytes=whole,
             nvml_problem=self._problem if process is None else None,
         )
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether an exception is the device running out of memory (torch's own error type)."""
+    import torch
+
+    return isinstance(error, torch.OutOfMemoryError)
+
+
+def release_device_memory(device: str) -> None:
+    """Give cached blocks back after an out-of-memory cell, so that the next cell starts clean."""
+    gc.collect()
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def run_unless_out_of_memory(work: Any, device: str) -> tuple[Any, str | None]:
+    """``(work(), None)``, or ``(None, "out of memory")`` with the device memory released.
+
+    The error (and its traceback, which holds the failed cell's tensors) is dropped before the
+    memory is released; anything but out-of-memory propagates.
+    """
+    try:
+        return work(), None
+    except Exception as error:  # noqa: BLE001 - narrowed just below
+        if not is_out_of_memory(error):
+            raise
+    release_device_memory(device)
+    return None, "out of memory"

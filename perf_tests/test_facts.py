@@ -1,0 +1,28 @@
+"""Model facts: parameter count and artefact size, exact; published counts of each architecture."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_modelperf.plugin import model_registry
+from pytest_modelperf.prepare import reference_parameter_count
+
+
+def test_model_facts(modelperf, model_name):
+    facts = modelperf.model_facts(modelperf.load_registered(model_name))
+    modelperf.check(facts.parameter_count)
+    if facts.artefact_size is not None:
+        modelperf.check(facts.artefact_size)
+
+
+def test_published_parameter_counts(request, model_name):
+    """The offline architecture reproduces the published counts exactly (built on the meta device)."""
+    spec = model_registry(request.config).model(model_name)
+    if not spec.reference_parameters:
+        pytest.skip(f"{model_name}: no published parameter count in the registry")
+    for reference in spec.reference_parameters:
+        counted = reference_parameter_count(spec, reference)
+        assert counted == reference.count, (
+            f"{model_name} with a {reference.task} head of {reference.num_labels} labels has {counted:,} "
+            f"parameters; published: {reference.count:,}"
+        )

@@ -1,0 +1,27 @@
+"""Host memory of a forward pass, and on a GPU the memory grid of the original study.
+
+The grid is batch 32 at sequence lengths 32, 128 and 512, and sequence 512 at batch sizes
+64, 128 and 256. A cell that runs out of device memory is recorded as N/A, as in the study.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+GPU_GRID = [(32, 32), (32, 128), (32, 512), (64, 512), (128, 512), (256, 512)]
+
+
+def test_host_memory(modelperf, model_name):
+    model = modelperf.load_registered(model_name)
+    modelperf.check(modelperf.measure_host_memory(model, batch_size=8, sequence_length=128, rounds=3))
+
+
+@pytest.mark.parametrize(("batch_size", "sequence_length"), GPU_GRID, ids=[f"{b}x{s}" for b, s in GPU_GRID])
+def test_gpu_memory(modelperf, model_name, batch_size, sequence_length):
+    memory = modelperf.measure_gpu_memory(
+        modelperf.load_registered(model_name), batch_size=batch_size, sequence_length=sequence_length
+    )
+    modelperf.check(memory.peak_allocated)
+    modelperf.check(memory.peak_reserved)
+    if memory.nvml_process is not None:
+        modelperf.check(memory.nvml_process)

@@ -1,0 +1,32 @@
+"""Cross-model assertions, measured side by side in one run.
+
+A ratio of two models timed in alternating rounds barely moves when the machine is slow or
+busy, unlike an absolute time against a stored number; so these hold on a noisy CPU runner.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.modelperf(min_rounds=10, max_time=3.0)
+def test_distilbert_is_faster_than_bert(modelperf):
+    bert, distilbert = modelperf.measure_latency_side_by_side(
+        [modelperf.load_registered("bert"), modelperf.load_registered("distilbert")], batch_size=1, sequence_length=128
+    )
+    speedup = modelperf.ratio(bert, distilbert, name="speed-up of distilbert over bert [1x128]")
+    modelperf.check(speedup, threshold="10%", limit="1.5x")
+
+
+@pytest.mark.modelperf(warmup_rounds=1, min_rounds=4, max_time=6.0)
+def test_squeezebert_is_faster_than_bert_on_a_batch(modelperf):
+    bert, squeezebert = modelperf.measure_latency_side_by_side(
+        [modelperf.load_registered("bert"), modelperf.load_registered("squeezebert")], batch_size=8, sequence_length=128
+    )
+    modelperf.check(modelperf.ratio(bert, squeezebert, name="speed-up of squeezebert over bert [8x128]"), threshold="10%", limit="1.2x")
+
+
+def test_bert_tiny_needs_less_memory_than_bert_small(modelperf):
+    tiny = modelperf.measure_host_memory(modelperf.load_registered("bert-tiny"), batch_size=8, sequence_length=128, rounds=3)
+    small = modelperf.measure_host_memory(modelperf.load_registered("bert-small"), batch_size=8, sequence_length=128, rounds=3)
+    modelperf.check(modelperf.ratio(small, tiny, name="host memory of bert-small over bert-tiny [8x128]"), threshold="10%", limit="2x")

@@ -1,0 +1,94 @@
+"""The ``modelperf`` command: registry maintenance outside pytest.
+
+    modelperf models              list the registry's models
+    modelperf prepare [NAME ...]  build the offline checkpoints (all models by default)
+
+The registry is ``--registry PATH``, else the file ``[tool.modelperf] registry`` names in
+the current directory's ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .registry import Registry, RegistryError, load_registry, registry_from_pyproject
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    try:
+        registry = load_registry(_registry_path(arguments.registry))
+        return int(arguments.command(registry, arguments) or 0)
+    except RegistryError as error:
+        print(f"modelperf: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelperf", description="Model performance regression testing.")
+    parser.add_argument(
+        "--registry", type=Path, default=None,
+        help="the model registry TOML (default: [tool.modelperf] registry in ./pyproject.toml)",
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    models = commands.add_parser("models", help="list the registry's models")
+    models.set_defaults(command=_list_models)
+
+    prepare = commands.add_parser("prepare", help="build the offline checkpoints of registry models")
+    prepare.add_argument("names", nargs="*", metavar="NAME", help="models to prepare (default: all)")
+    prepare.add_argument(
+        "--checkpoint-dir", type=Path, default=None, metavar="DIR",
+        help="build into DIR instead of the registry's checkpoint_dir (e.g. a CI cache)",
+    )
+    prepare.set_defaults(command=_prepare)
+    return parser
+
+
+def _registry_path(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    found = registry_from_pyproject(Path.cwd())
+    if found is None:
+        raise RegistryError(
+            f"no model registry: pass --registry PATH or set [tool.modelperf] registry in {Path.cwd() / 'pyproject.toml'}"
+        )
+    return found
+
+
+def _list_models(registry: Registry, arguments: argparse.Namespace) -> int:
+    rows = [("name", "task", "checkpoint", "offline", "description")]
+    for spec in registry:
+        offline = "-"
+        if spec.offline is not None:
+            offline = spec.offline.architecture or spec.offline.pretrained or str(spec.offline.path)
+        rows.append((spec.name, spec.task, spec.checkpoint, offline, spec.description))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def _prepare(registry: Registry, arguments: argparse.Namespace) -> int:
+    from transformers.utils import logging as transformers_logging
+
+    from .prepare import prepare_all
+
+    transformers_logging.disable_progress_bar()  # one line per model says more than a bar per shard
+    registry.select(arguments.names or None)  # unknown names fail before any work
+    if arguments.checkpoint_dir is not None:
+        registry = dataclasses.replace(registry, checkpoint_dir=arguments.checkpoint_dir.resolve())
+    print(f"modelperf: preparing offline checkpoints from {registry.path} into {registry.checkpoint_dir}", flush=True)
+    prepared = prepare_all(registry, arguments.names or None, report=lambda line: print(line, flush=True))
+    built = sum(1 for result in prepared if result.built)
+    print(f"modelperf: {len(prepared)} models ready ({built} built, {len(prepared) - built} already prepared)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

