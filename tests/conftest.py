@@ -43,8 +43,13 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def run(pytester: pytest.Pytester):
-    """Run pytest in the pytester project with the fast timing options."""
+def run(pytester: pytest.Pytester, tiny_checkpoint: Path):
+    """Run pytest in the pytester project with the fast timing options.
+
+    Building ``tiny_checkpoint`` first saves and loads a model in this process, so that the
+    modules transformers imports lazily on the way are imported before any inner run (which
+    would otherwise import them again after pytester restores ``sys.modules``).
+    """
 
     def runner(*args: str) -> pytest.RunResult:
         return pytester.runpytest(*FAST, *args)
