@@ -212,11 +212,14 @@ def _noise_band(measurement: Measurement, statistic: str, baseline: BaselineEntr
     key = measurement.statistic if statistic == "value" else statistic
     recorded = [run for run in baseline.runs if key in run]
     between = baseline.between_run_spread(key)
+    estimated = between is not None
     if between is None:
         between = policy.assumed_spread
     within = stats.bootstrap_relative_std(measurement.samples, key, resamples=policy.bootstrap_resamples)
     runs = max(len(recorded), 1)
-    return stats.one_sided_z(policy.confidence) * math.sqrt(between**2 * (1 + 1 / runs) + within**2)
+    # A spread learned from k runs is an estimate: Student's t with k - 1 degrees of freedom.
+    quantile = stats.one_sided_t(policy.confidence, runs - 1) if estimated else stats.one_sided_z(policy.confidence)
+    return quantile * math.sqrt(between**2 * (1 + 1 / runs) + within**2)
 
 
 def _beyond_limit(measurement: Measurement, current: float, limit: Quantity) -> bool:

@@ -262,23 +262,21 @@ class _Where:
             raise self.error(f"{prefix}.{unknown[0]}", f"unknown key; expected one of {', '.join(sorted(allowed))}")
 
     def text(self, data: Mapping[str, Any], key: str, *, prefix: str = "", default: str | None = None) -> str:
-        name = f"{prefix}.{key}" if prefix else key
-        if key not in data:
-            if default is not None:
-                return default
-            raise self.error(name, "missing")
-        value = data[key]
-        if not isinstance(value, str) or not value.strip():
+        name, value = self._value(data, key, prefix, default)
+        if not isinstance(value, str) or not value.strip() and value != default:
             raise self.error(name, f"expected a non-empty string, got {value!r}")
         return value
 
     def table(self, data: Mapping[str, Any], key: str, *, prefix: str = "", default: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-        name = f"{prefix}.{key}" if prefix else key
-        if key not in data:
-            if default is not None:
-                return default
-            raise self.error(name, "missing")
-        value = data[key]
+        name, value = self._value(data, key, prefix, default)
         if not isinstance(value, dict):
             raise self.error(name, f"expected a table, got {type(value).__name__}")
         return value
+
+    def _value(self, data: Mapping[str, Any], key: str, prefix: str, default: Any) -> tuple[str, Any]:
+        name = f"{prefix}.{key}" if prefix else key
+        if key in data:
+            return name, data[key]
+        if default is None:
+            raise self.error(name, "missing")
+        return name, default

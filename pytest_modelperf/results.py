@@ -120,16 +120,8 @@ class Measurement:
         notes: Sequence[str] = (),
     ) -> Measurement:
         """A cell that could not be measured (out of memory): recorded as such, compared as such."""
-        return cls(
-            name=name,
-            unit=unit,
-            direction=direction,
-            value=math.nan,
-            deterministic=True,
-            context=dict(context or {}),
-            notes=tuple(notes),
-            unavailable=reason,
-        )
+        empty = cls.exact(name, math.nan, unit=unit, direction=direction, context=context, notes=notes)
+        return replace(empty, unavailable=reason)
 
     @property
     def summary(self) -> dict[str, float]:

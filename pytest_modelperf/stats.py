@@ -110,3 +110,61 @@ def one_sided_z(confidence: float) -> float:
     if not 0.5 < confidence < 1.0:
         raise ValueError(f"confidence must be within (0.5, 1), got {confidence}")
     return NormalDist().inv_cdf(confidence)
+
+
+def one_sided_t(confidence: float, degrees_of_freedom: int) -> float:
+    """Student's t quantile (0.99 with 6 degrees of freedom -> 3.14).
+
+    A spread estimated from k recorded runs is itself uncertain; the prediction interval for
+    one more run uses t with k - 1 degrees of freedom, which is wider than the normal quantile
+    for few runs and tends to it as runs accumulate.
+    """
+    normal = one_sided_z(confidence)
+    if degrees_of_freedom < 1:
+        raise ValueError(f"degrees_of_freedom must be at least 1, got {degrees_of_freedom}")
+    low, high = normal, normal
+    while student_t_cdf(high, degrees_of_freedom) < confidence:
+        high *= 2.0
+    for _ in range(200):  # bisection: the CDF is monotonic, so this converges to float precision
+        middle = (low + high) / 2.0
+        if student_t_cdf(middle, degrees_of_freedom) < confidence:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-12 * high:
+            break
+    return (low + high) / 2.0
+
+
+def student_t_cdf(t: float, degrees_of_freedom: int) -> float:
+    x = degrees_of_freedom / (degrees_of_freedom + t * t)
+    tail = 0.5 * _regularized_incomplete_beta(x, degrees_of_freedom / 2.0, 0.5)
+    return 1.0 - tail if t >= 0 else tail
+
+
+def _regularized_incomplete_beta(x: float, a: float, b: float) -> float:
+    """I_x(a, b) by its continued fraction (Lentz's method), mirrored where it converges slowly."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x > (a + 1.0) / (a + b + 2.0):
+        return 1.0 - _regularized_incomplete_beta(1.0 - x, b, a)
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    fraction = d
+    for m in range(1, 500):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            fraction *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return math.exp(log_front) * fraction / a

@@ -423,7 +423,8 @@ def test_noise_band_formula() -> None:
     between = baseline.between_run_spread("median")
     within = stats.bootstrap_relative_std(measurement.samples, "median", resamples=POLICY.bootstrap_resamples)
     assert between is not None and within > 0
-    expected = stats.one_sided_z(0.99) * math.sqrt(between**2 * (1 + 1 / len(NOISY_RUNS)) + within**2)
+    quantile = stats.one_sided_t(0.99, len(NOISY_RUNS) - 1)  # the spread is estimated from the runs
+    expected = quantile * math.sqrt(between**2 * (1 + 1 / len(NOISY_RUNS)) + within**2)
     assert verdict.noise_band == pytest.approx(expected, rel=1e-12)
 
 
@@ -616,7 +617,7 @@ def test_single_value_non_deterministic_measurement() -> None:
     assert ok.outcome is Outcome.PASS
     assert ok.baseline == pytest.approx(2.0)
     # between-run spread 5% over 3 runs, nothing within the run
-    assert ok.noise_band == pytest.approx(stats.one_sided_z(0.99) * 0.05 * math.sqrt(1 + 1 / 3), rel=1e-9)
+    assert ok.noise_band == pytest.approx(stats.one_sided_t(0.99, 2) * 0.05 * math.sqrt(1 + 1 / 3), rel=1e-9)
     bad = judge(Measurement("load_time", "s", LOWER, 3.0), check("10%"), previous, POLICY)
     assert bad.outcome is Outcome.REGRESSION
 

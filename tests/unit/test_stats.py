@@ -12,7 +12,9 @@ from pytest_modelperf.stats import (
     SUMMARY_STATISTICS,
     bootstrap_relative_std,
     is_known_statistic,
+    one_sided_t,
     one_sided_z,
+    student_t_cdf,
     percentile,
     quantile_sketch,
     relative_spread,
@@ -309,3 +311,28 @@ def test_one_sided_z_range(confidence: float) -> None:
     with pytest.raises(ValueError, match="confidence"):
         one_sided_z(confidence)
 
+
+
+# -- one_sided_t -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("confidence", "dof", "expected"),
+    [(0.99, 6, 3.142668), (0.975, 1, 12.706205), (0.95, 10, 1.812461), (0.999, 9, 4.296806), (0.99, 2, 6.964557)],
+)
+def test_one_sided_t_matches_published_tables(confidence: float, dof: int, expected: float) -> None:
+    assert one_sided_t(confidence, dof) == pytest.approx(expected, abs=1e-5)
+
+
+def test_one_sided_t_tends_to_the_normal_quantile() -> None:
+    assert one_sided_t(0.99, 100_000) == pytest.approx(one_sided_z(0.99), abs=1e-4)
+    assert one_sided_t(0.99, 3) > one_sided_t(0.99, 9) > one_sided_z(0.99)
+
+
+def test_student_t_cdf_is_symmetric() -> None:
+    assert student_t_cdf(0.0, 5) == pytest.approx(0.5)
+    assert student_t_cdf(-2.0, 5) == pytest.approx(1 - student_t_cdf(2.0, 5))
+
+
+def test_one_sided_t_needs_a_degree_of_freedom() -> None:
+    with pytest.raises(ValueError, match="degrees_of_freedom"):
+        one_sided_t(0.99, 0)
