@@ -83,7 +83,7 @@ def timed(command: list[str], environment: dict[str, str]) -> float:
 
 
 def failure_lines(stdout: str) -> str:
-    return "\n".join(line for line in stdout.splitlines() if "regression" in line or line.startswith(("FAILED", "ERROR")))
+    return "\n".join(line for line in stdout.splitlines() if "REGRESSION" in line or line.startswith(("FAILED", "ERROR")))
 
 
 if __name__ == "__main__":

@@ -11,9 +11,16 @@ import pytest
 GPU_GRID = [(32, 32), (32, 128), (32, 512), (64, 512), (128, 512), (256, 512)]
 
 
+# Where glibc places a forward pass's activations moves its measured peak by up to a few MB
+# between processes (BERT-tiny: 8.5 to 10.6 MB at 8x128 over ten runs), whatever the model's
+# size: that is the resolution of the measurement, so a regression must also exceed it.
+HOST_MEMORY_RESOLUTION = "3MB"
+
+
 def test_host_memory(modelperf, model_name):
     model = modelperf.load_registered(model_name)
-    modelperf.check(modelperf.measure_host_memory(model, batch_size=8, sequence_length=128, rounds=3))
+    memory = modelperf.measure_host_memory(model, batch_size=8, sequence_length=128, rounds=3)
+    modelperf.check(memory, threshold=HOST_MEMORY_RESOLUTION)
 
 
 @pytest.mark.parametrize(("batch_size", "sequence_length"), GPU_GRID, ids=[f"{b}x{s}" for b, s in GPU_GRID])
