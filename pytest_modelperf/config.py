@@ -106,7 +106,7 @@ class Settings:
     json_path: Path | None
     markdown_path: Path | None
     root: Path
-    registry_path: Path | None = None
+    registry: str = ""  # --modelperf-registry as given; resolved when a test first needs the registry
     online: bool = False
 
     @classmethod
@@ -152,7 +152,7 @@ class Settings:
                 json_path=Path(json_path) if json_path else None,
                 markdown_path=Path(markdown) if markdown else None,
                 root=root,
-                registry_path=_registry_path(_option(config, "registry"), root),
+                registry=_option(config, "registry"),
                 online=bool(config.getoption("modelperf_online")),
             )
         except ValueError as error:
@@ -184,17 +184,6 @@ def _option(config: pytest.Config, name: str) -> str:
     if value is None:
         value = config.getini(f"modelperf_{name}") or DEFAULTS[name]
     return str(value)
-
-
-def _registry_path(text: str, root: Path) -> Path | None:
-    from .registry import RegistryError, registry_from_pyproject
-
-    if text:
-        return root / text
-    try:
-        return registry_from_pyproject(root)
-    except RegistryError as error:
-        raise ValueError(str(error)) from None
 
 
 def _number(text: str, where: str) -> float:

@@ -19,7 +19,7 @@ from .stats import is_known_statistic
 from .trackers.latency import time_interleaved, time_rounds
 from .trackers.throughput import Throughput, throughput_from_seconds
 from .units import Quantity, parse_quantity
-from .workloads import SAMPLE_SENTENCES, Workload, forward, run_texts, synthetic_inputs
+from .workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner
 
 VERDICTS = pytest.StashKey[list[Verdict]]()
 STAND_IN_NOTE = "weights are a stand-in built from the architecture config, not a fine-tuned checkpoint"
@@ -102,14 +102,8 @@ class ModelPerf:
         """Per-round latency (ms) of one forward pass over a batch_size x sequence_length batch."""
         workload = Workload(batch_size, sequence_length)
         seconds = self._time_forward(model, workload)
-        measurement = Measurement.from_samples(
-            name or f"latency[{workload.label}]",
-            [s * 1e3 for s in seconds],
-            unit="ms",
-            direction=Direction.LOWER_IS_BETTER,
-            statistic=_statistic(statistic),
-            context=_context(model, workload),
-            notes=_notes(model),
+        measurement = _latency(
+            name or f"latency[{workload.label}]", seconds, statistic, context=_context(model, workload), notes=_notes(model)
         )
         if benchmark is not None:
             from .benchmark_bridge import report_to_benchmark
@@ -130,12 +124,10 @@ class ModelPerf:
         works = [partial(forward, model, inputs) for model, inputs in zip(models, batches)]
         rounds = time_interleaved(works, devices.pop(), self.timing)
         return [
-            Measurement.from_samples(
+            _latency(
                 f"latency[{workload.label}] of {model.name}",
-                [s * 1e3 for s in seconds],
-                unit="ms",
-                direction=Direction.LOWER_IS_BETTER,
-                statistic=_statistic(statistic),
+                seconds,
+                statistic,
                 context={**_context(model, workload), "side_by_side": [m.name for m in models]},
                 notes=_notes(model),
             )
@@ -159,12 +151,11 @@ class ModelPerf:
             raise ValueError("measure_text_latency needs at least one text")
         if model.tokenizer is None:
             raise ValueError(f"{model.name} has no tokenizer; text latency needs one")
-        seconds = time_rounds(partial(run_texts, model, texts), model.device, self.timing)
-        return Measurement.from_samples(
+        seconds = time_rounds(text_runner(model, texts), model.device, self.timing)
+        return _latency(
             name,
-            [s * 1e3 / len(texts) for s in seconds],
-            unit="ms",
-            direction=Direction.LOWER_IS_BETTER,
+            [s / len(texts) for s in seconds],
+            "median",
             context={"device": model.device, "dtype": model.dtype, "model": model.name, "task": model.task, "texts": len(texts)},
             notes=_notes(model),
         )
@@ -177,15 +168,7 @@ class ModelPerf:
 
     def measure_callable(self, work: Callable[[], Any], *, name: str, device: str = "cpu", statistic: str = "median") -> Measurement:
         """Latency (ms) of any callable; on a CUDA device it is timed with CUDA events."""
-        seconds = time_rounds(work, device, self.timing)
-        return Measurement.from_samples(
-            name,
-            [s * 1e3 for s in seconds],
-            unit="ms",
-            direction=Direction.LOWER_IS_BETTER,
-            statistic=_statistic(statistic),
-            context={"device": device, "dtype": self.dtype},
-        )
+        return _latency(name, time_rounds(work, device, self.timing), statistic, context={"device": device, "dtype": self.dtype})
 
     def measure_host_memory(
         self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128, rounds: int = 5
@@ -237,26 +220,31 @@ class ModelPerf:
             return tracker.result
 
         result, unavailable = run_unless_out_of_memory(measure, model.device)
+        if unavailable is not None:
+            allocated, reserved = (
+                Measurement.not_available(f"gpu_memory.{kind}[{workload.label}]", unavailable, unit="MB", context=context, notes=notes)
+                for kind in ("peak_allocated", "peak_reserved")
+            )
+            return GpuMemory(allocated, reserved, nvml_process=None, nvml_device=None, nvml_problem=None)
+        assert result is not None
 
         def single(kind: str, value: int | None, *, exact: bool = False) -> Measurement | None:
-            name = f"gpu_memory.{kind}[{workload.label}]"
-            if unavailable is not None:
-                return Measurement.not_available(name, unavailable, unit="MB", context=context, notes=notes)
             if value is None:
                 return None
+            name = f"gpu_memory.{kind}[{workload.label}]"
             if exact:
                 return Measurement.exact(name, value / MB, unit="MB", context=context, notes=notes)
             return Measurement(name, "MB", Direction.LOWER_IS_BETTER, value / MB, context=context, notes=notes)
 
-        allocated = single("peak_allocated", result and result.peak_allocated_bytes, exact=True)
-        reserved = single("peak_reserved", result and result.peak_reserved_bytes)
+        allocated = single("peak_allocated", result.peak_allocated_bytes, exact=True)
+        reserved = single("peak_reserved", result.peak_reserved_bytes)
         assert allocated is not None and reserved is not None
         return GpuMemory(
             peak_allocated=allocated,
             peak_reserved=reserved,
-            nvml_process=single("nvml_process", result.nvml_process_bytes) if result else None,
-            nvml_device=single("nvml_device", result.nvml_device_bytes) if result else None,
-            nvml_problem=result.nvml_problem if result else None,
+            nvml_process=single("nvml_process", result.nvml_process_bytes),
+            nvml_device=single("nvml_device", result.nvml_device_bytes),
+            nvml_problem=result.nvml_problem,
         )
 
     def model_facts(self, model: LoadedModel) -> ModelFacts:
@@ -347,6 +335,21 @@ class ModelPerf:
                 f"two different measurements are named {measurement.name!r} in this test; "
                 "give one another name with measurement.renamed('...')"
             )
+
+
+def _latency(
+    name: str, seconds: Sequence[float], statistic: str, *, context: dict[str, Any], notes: tuple[str, ...] = ()
+) -> Measurement:
+    """Per-round seconds as a latency measurement in milliseconds."""
+    return Measurement.from_samples(
+        name,
+        [s * 1e3 for s in seconds],
+        unit="ms",
+        direction=Direction.LOWER_IS_BETTER,
+        statistic=_statistic(statistic),
+        context=context,
+        notes=notes,
+    )
 
 
 def _statistic(name: str) -> str:

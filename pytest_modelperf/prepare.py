@@ -31,13 +31,13 @@ def offline_checkpoint(spec: ModelSpec, checkpoint_dir: Path) -> Prepared:
     recipe = spec.offline
     if recipe is None:
         raise RegistryError(f"model {spec.name!r} has no offline recipe; use it online (--modelperf-online)")
-    started = time.perf_counter()
     if recipe.pretrained is not None:
         return Prepared(spec.name, PRETRAINED_PROVIDERS[recipe.pretrained](), False, 0.0, stand_in=False)
     if recipe.path is not None:
         if not recipe.path.is_dir():
             raise RegistryError(f"model {spec.name!r}: offline path {recipe.path} is not a directory")
         return Prepared(spec.name, recipe.path, False, 0.0, stand_in=False)
+    started = time.perf_counter()
     path, built = build_checkpoint(
         recipe.build_config(**_head(spec.task)), checkpoint_dir / spec.name,
         task=spec.task, tokenizer=recipe.tokenizer, seed=recipe.seed,

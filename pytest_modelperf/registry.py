@@ -96,10 +96,7 @@ class Registry:
     models: Mapping[str, ModelSpec]
 
     def model(self, name: str) -> ModelSpec:
-        try:
-            return self.models[name]
-        except KeyError:
-            raise RegistryError(f"{self.path}: no model named {name!r}; it names {', '.join(self.models)}") from None
+        return self.select([name])[0]
 
     def __iter__(self) -> Iterator[ModelSpec]:
         return iter(self.models.values())

@@ -17,7 +17,7 @@ from .compare import Check, Outcome, Verdict, judge
 from .config import Settings, UpdateMode
 from .environment import environment_id, hardware_key, software_environment
 from .loading import ModelCache
-from .registry import Registry, RegistryError, load_registry
+from .registry import Registry, RegistryError, load_registry, registry_from_pyproject
 from .results import BaselineEntry, Measurement
 
 
@@ -75,11 +75,13 @@ class ModelPerfSession:
 
     def registry(self) -> Registry:
         if self._registry is None:
-            if self.settings.registry_path is None:
+            root = self.settings.root
+            path = root / self.settings.registry if self.settings.registry else registry_from_pyproject(root)
+            if path is None:
                 raise RegistryError(
                     "no model registry: set [tool.modelperf] registry in pyproject.toml or pass --modelperf-registry"
                 )
-            self._registry = load_registry(self.settings.registry_path)
+            self._registry = load_registry(path)
         return self._registry
 
     def registered_checkpoint(self, name: str) -> tuple[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +56,17 @@ def synthetic_inputs(loaded: LoadedModel, workload: Workload, *, seed: int = 0) 
         "input_ids": input_ids,
         "attention_mask": torch.ones_like(input_ids),
     }
-    if getattr(config, "type_vocab_size", 0) and config.model_type not in ("distilbert",):
+    if getattr(config, "type_vocab_size", 0):
         inputs["token_type_ids"] = torch.zeros_like(input_ids)
-    return {name: tensor.to(loaded.device) for name, tensor in inputs.items()}
+    accepted = accepted_inputs(loaded)
+    return {name: tensor.to(loaded.device) for name, tensor in inputs.items() if name in accepted}
+
+
+def accepted_inputs(loaded: LoadedModel) -> frozenset[str]:
+    """The keyword inputs the model's forward takes (DistilBERT, for one, takes no token_type_ids)."""
+    import inspect
+
+    return frozenset(inspect.signature(loaded.model.forward).parameters)
 
 
 def _first_ordinary_id(tokenizer: Any | None, vocab_size: int) -> int:
@@ -100,16 +108,18 @@ SAMPLE_SENTENCES: tuple[str, ...] = (
 )
 
 
-def run_texts(loaded: LoadedModel, texts: Sequence[str]) -> None:
-    """Tokenize and run each text on its own, in order, as a service answering one request at a time."""
-    import inspect
-
+def text_runner(loaded: LoadedModel, texts: Sequence[str]) -> Callable[[], None]:
+    """A round that tokenizes and runs each text on its own, in order, as a service answering one
+    request at a time; what does not change between rounds is worked out once, outside them."""
     import torch
 
-    accepted = set(inspect.signature(loaded.model.forward).parameters)
+    accepted = accepted_inputs(loaded)
     limit = getattr(loaded.config, "max_position_embeddings", None)
-    with torch.inference_mode():
-        for text in texts:
-            encoded = loaded.tokenizer(text, return_tensors="pt", truncation=limit is not None, max_length=limit)
-            inputs = {key: tensor.to(loaded.device) for key, tensor in encoded.items() if key in accepted}
-            loaded.model(**inputs)
+
+    def run() -> None:
+        with torch.inference_mode():
+            for text in texts:
+                encoded = loaded.tokenizer(text, return_tensors="pt", truncation=limit is not None, max_length=limit)
+                loaded.model(**{key: tensor.to(loaded.device) for key, tensor in encoded.items() if key in accepted})
+
+    return run
