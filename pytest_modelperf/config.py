@@ -67,6 +67,7 @@ class MarkerOptions:
     min_rounds: int | None = None
     max_rounds: int | None = None
     max_time: float | None = None
+    confirm: int | None = None
 
     @classmethod
     def from_marker(cls, marker: pytest.Mark | None, where: str) -> MarkerOptions:
@@ -108,6 +109,7 @@ class Settings:
     root: Path
     registry: str = ""  # --modelperf-registry as given; resolved when a test first needs the registry
     online: bool = False
+    confirm: int = 1
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config) -> Settings:
@@ -154,6 +156,7 @@ class Settings:
                 root=root,
                 registry=_option(config, "registry"),
                 online=bool(config.getoption("modelperf_online")),
+                confirm=_count(_option(config, "confirm"), "--modelperf-confirm"),
             )
         except ValueError as error:
             raise pytest.UsageError(f"modelperf: {error}") from None
@@ -176,6 +179,7 @@ DEFAULTS: dict[str, str] = {
     "max_rounds": str(TimingOptions.max_rounds),
     "max_time": str(TimingOptions.max_time),
     "registry": "",
+    "confirm": "1",
 }
 
 
@@ -191,6 +195,25 @@ def _number(text: str, where: str) -> float:
         return float(text)
     except ValueError:
         raise ValueError(f"{where}: expected a number, got {text!r}") from None
+
+
+def _count(text: str, where: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{where}: expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{where}: must not be negative, got {value}")
+    return value
+
+
+def confirmations(options: MarkerOptions, settings: Settings, where: str) -> int:
+    """How many re-runs a noise-sensitive failure gets: the marker's confirm=, else the setting."""
+    if options.confirm is None:
+        return settings.confirm
+    if not isinstance(options.confirm, int) or isinstance(options.confirm, bool) or options.confirm < 0:
+        raise pytest.UsageError(f"{where}: @pytest.mark.modelperf(confirm=...) must be a non-negative integer, got {options.confirm!r}")
+    return options.confirm
 
 
 def _percent(text: str, where: str) -> float:

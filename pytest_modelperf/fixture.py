@@ -22,6 +22,7 @@ from .units import Quantity, parse_quantity
 from .workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner
 
 VERDICTS = pytest.StashKey[list[Verdict]]()
+MEASUREMENT_NAMES = pytest.StashKey[dict[str, Measurement]]()
 STAND_IN_NOTE = "weights are a stand-in built from the architecture config, not a fine-tuned checkpoint"
 EXACT = Quantity(0.0, "%")
 MB = 1e6
@@ -55,8 +56,7 @@ class ModelPerf:
         self._item = item
         self._options = options
         self.timing: TimingOptions = options.timing(session.settings.timing)
-        self._names: dict[str, Measurement] = {}
-        item.stash[VERDICTS] = []
+        begin_attempt(item)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -329,12 +329,18 @@ class ModelPerf:
         return self._session.settings.threshold
 
     def _claim_name(self, measurement: Measurement) -> None:
-        earlier = self._names.setdefault(measurement.name, measurement)
+        earlier = self._item.stash[MEASUREMENT_NAMES].setdefault(measurement.name, measurement)
         if earlier is not measurement:
             raise ValueError(
                 f"two different measurements are named {measurement.name!r} in this test; "
                 "give one another name with measurement.renamed('...')"
             )
+
+
+def begin_attempt(item: pytest.Item) -> None:
+    """Start a test's checks afresh: on its first run, and on each confirming re-run."""
+    item.stash[VERDICTS] = []
+    item.stash[MEASUREMENT_NAMES] = {}
 
 
 def _latency(

@@ -10,10 +10,10 @@ from collections.abc import Generator
 
 import pytest
 
-from .compare import Outcome
-from .config import DEFAULTS, MarkerOptions, MissingPolicy
+from .compare import Outcome, Verdict
+from .config import DEFAULTS, MarkerOptions, MissingPolicy, confirmations
 from .registry import Registry, RegistryError
-from .session import ModelPerfSession
+from .session import Confirmation, ModelPerfSession
 
 STATE = pytest.StashKey[ModelPerfSession]()
 
@@ -45,6 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("min_rounds", "fewest timed rounds per latency measurement (default: 10)", metavar="N")
     add("max_rounds", "most timed rounds per latency measurement (default: 200)", metavar="N")
     add("max_time", "seconds after which timing stops once min rounds are done (default: 2.0)", metavar="S")
+    add("confirm", "re-runs that must reproduce a failure on sampled measurements (timings) before it fails the test (default: 1)", metavar="N")
     add("registry", "model registry TOML, relative to the root dir (default: [tool.modelperf] registry in pyproject.toml)", metavar="PATH")
     parser.addini("modelperf_warmup_rounds", "fewest warm-up rounds before timing (default: 3)", default=DEFAULTS["warmup_rounds"])
     parser.addini("modelperf_warmup_time", "least warm-up seconds before timing (default: 0.5)", default=DEFAULTS["warmup_time"])
@@ -70,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "modelperf(threshold=, device=, dtype=, missing=, warmup_rounds=, warmup_time=, min_rounds=, max_rounds=, "
-        "max_time=): per-test settings for the modelperf fixture",
+        "max_time=, confirm=): per-test settings for the modelperf fixture",
     )
     state = ModelPerfSession.from_config(config)
     if hasattr(config, "workerinput") and (state.settings.update.value != "none" or state.settings.json_path):
@@ -105,20 +106,70 @@ def modelperf(request: pytest.FixtureRequest) -> object:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    __tracebackhide__ = True
-    from .fixture import VERDICTS
+    """Judge the test's checks; a failure on noisy measurements only is confirmed by re-runs.
 
+    A machine-wide slow spell on a shared runner makes every timing in it slower at once, so
+    a sampled regression must reproduce on each of ``confirm`` fresh runs of the test body
+    before it fails the test. Exact measurements, exceptions and limits on exact values
+    fail at once.
+    """
+    __tracebackhide__ = True
+    state = item.config.stash[STATE]
+    skipped: BaseException | None = None
+    result: object = None
     try:
         result = yield
-    except pytest.skip.Exception:
+    except pytest.skip.Exception as skip:
+        skipped = skip
+    reruns, allowed = 0, _confirmations(item, state)
+    first_failures = _noise_sensitive_failures(item, state)
+    while reruns < allowed and _noise_sensitive_failures(item, state):
+        from .fixture import begin_attempt
+
+        state.withdraw(item.nodeid)
+        begin_attempt(item)
+        reruns += 1
+        skipped = None
+        try:
+            item.runtest()
+        except pytest.skip.Exception as skip:
+            skipped = skip
+    if reruns:
+        state.confirmations.append(Confirmation(item.nodeid, first_failures, reruns, reproduced=_failing(item, state) != []))
+    if skipped is not None:
         # A skip after failing checks (say, GPU memory on a CPU machine) must not hide them.
-        if any(item.config.stash[STATE].fails(v) for v in item.stash.get(VERDICTS, [])):
+        if _failing(item, state):
             _raise_for_verdicts(item)
-        raise
-    state = item.config.stash[STATE]
+        raise skipped
     state.completed.add(item.nodeid)
     _raise_for_verdicts(item)
     return result
+
+
+def _failing(item: pytest.Item, state: ModelPerfSession) -> list[Verdict]:
+    from .fixture import VERDICTS
+
+    missing_fails = _missing_policy(item, state) is MissingPolicy.FAIL
+    return [
+        v for v in item.stash.get(VERDICTS, [])
+        if state.fails(v) or (missing_fails and v.outcome is Outcome.NO_BASELINE)
+    ]
+
+
+def _noise_sensitive_failures(item: pytest.Item, state: ModelPerfSession) -> tuple[Verdict, ...]:
+    """The failing verdicts when all of them could be chance (sampled values); else none."""
+    failing = _failing(item, state)
+    if not failing or "benchmark" in getattr(item, "fixturenames", ()):  # pytest-benchmark's fixture runs once per test
+        return ()
+    if all(v.outcome in (Outcome.REGRESSION, Outcome.OVER_LIMIT) and v.measurement.noisy for v in failing):
+        return tuple(failing)
+    return ()
+
+
+def _confirmations(item: pytest.Item, state: ModelPerfSession) -> int:
+    marker = item.get_closest_marker("modelperf")
+    options = MarkerOptions.from_marker(marker, item.nodeid)
+    return confirmations(options, state.settings, item.nodeid)
 
 
 def _raise_for_verdicts(item: pytest.Item) -> None:
@@ -129,14 +180,14 @@ def _raise_for_verdicts(item: pytest.Item) -> None:
     verdicts = item.stash.get(VERDICTS, [])
     if not verdicts:
         return
-    missing_fails = _missing_policy(item, state) is MissingPolicy.FAIL
     missing = [v for v in verdicts if v.outcome is Outcome.NO_BASELINE]
-    failing = [v for v in verdicts if state.fails(v) or (missing_fails and v.outcome is Outcome.NO_BASELINE)]
+    failing = _failing(item, state)
     if failing:
         from .report import failure_message
 
         hardware = ", ".join(sorted({r.key.hardware_key for r in state.records if r.nodeid == item.nodeid}))
-        raise ModelPerfRegression(failure_message(item.nodeid, hardware, verdicts, failing))
+        confirmation = next((c for c in state.confirmations if c.nodeid == item.nodeid), None)
+        raise ModelPerfRegression(failure_message(item.nodeid, hardware, verdicts, failing, confirmation))
     for verdict in missing:
         warnings.warn(
             ModelPerfWarning(f"{verdict.metric}: no baseline on this hardware; record it with --modelperf-update-missing"),

@@ -8,7 +8,7 @@ from typing import Any
 
 from .compare import Outcome, Verdict
 from .results import SCHEMA_VERSION
-from .session import ModelPerfSession, Record
+from .session import Confirmation, ModelPerfSession, Record
 
 HEADERS = ("metric", "baseline", "current", "change", "threshold", "verdict")
 
@@ -33,7 +33,13 @@ def text_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def failure_message(nodeid: str, hardware_key: str, verdicts: Sequence[Verdict], failing: Sequence[Verdict]) -> str:
+def failure_message(
+    nodeid: str,
+    hardware_key: str,
+    verdicts: Sequence[Verdict],
+    failing: Sequence[Verdict],
+    confirmation: Confirmation | None = None,
+) -> str:
     """The message of a failing test: every check it made, then why the failing ones failed."""
     counts: dict[str, int] = {}
     for verdict in failing:
@@ -45,7 +51,17 @@ def failure_message(nodeid: str, hardware_key: str, verdicts: Sequence[Verdict],
             lines.append(f"  {verdict.metric}: {verdict.detail}")
         if verdict.outcome is Outcome.NO_BASELINE:
             lines.append(f"  {verdict.metric}: no baseline on this hardware; record one with --modelperf-update-missing")
+    if confirmation is not None:
+        lines.append(f"  {describe_confirmation(confirmation)}")
     return "\n".join(lines)
+
+
+def describe_confirmation(confirmation: Confirmation) -> str:
+    first = ", ".join(f"{v.metric} {v.describe_change()}" for v in confirmation.first_failures)
+    runs = f"{confirmation.reruns} re-run{'s' if confirmation.reruns != 1 else ''}"
+    if confirmation.reproduced:
+        return f"confirmed: the failure reproduced on {runs} (first attempt: {first}); the table shows the last attempt"
+    return f"not reproduced: the first attempt failed ({first}), {runs} passed; treated as a slow spell of the machine"
 
 
 def summary_lines(state: ModelPerfSession) -> list[str]:
@@ -58,6 +74,10 @@ def summary_lines(state: ModelPerfSession) -> list[str]:
     accepted = [r for r in state.records if r.verdict.failed and not state.fails(r.verdict)]
     if accepted:
         lines.append(f"{len(accepted)} regression(s) accepted: --modelperf-update re-recorded their baselines")
+    transient = [c for c in state.confirmations if not c.reproduced]
+    if transient:
+        lines.append(f"{len(transient)} test(s) failed on noisy measurements once and passed when re-run:")
+        lines.extend(f"  {c.nodeid}: {describe_confirmation(c)}" for c in transient)
     missing = [r for r in state.records if r.verdict.outcome is Outcome.NO_BASELINE]
     if missing:
         lines.append(
@@ -98,6 +118,10 @@ def markdown(state: ModelPerfSession) -> str:
         if record.verdict.failed:
             cells[-1] = f"**{cells[-1]}**"
         out.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    transient = [c for c in state.confirmations if not c.reproduced]
+    if transient:
+        out.append("")
+        out.extend(f"- re-run `{c.nodeid}`: {describe_confirmation(c)}" for c in transient)
     return "\n".join(out) + "\n"
 
 
@@ -126,6 +150,15 @@ def json_payload(state: ModelPerfSession) -> dict[str, Any]:
         "started": state.started,
         "environments": state.environments,
         "results": [record_to_dict(record) for record in state.records],
+        "reruns": [
+            {
+                "nodeid": c.nodeid,
+                "reruns": c.reruns,
+                "reproduced": c.reproduced,
+                "first_failures": [{"metric": v.metric, "change": _finite(v.change), "outcome": v.outcome.value} for v in c.first_failures],
+            }
+            for c in state.confirmations
+        ],
     }
 
 

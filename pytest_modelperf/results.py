@@ -59,6 +59,11 @@ class Measurement:
     notes: tuple[str, ...] = ()
     unavailable: str | None = None  # why there is no value, e.g. "out of memory" (the study's N/A)
 
+    @property
+    def noisy(self) -> bool:
+        """Whether another run could give another value by chance (timings, sampled peaks)."""
+        return not self.deterministic and self.unavailable is None
+
     @classmethod
     def from_samples(
         cls,

@@ -32,6 +32,16 @@ class Record:
     compared_with_baseline: bool
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """A test re-run because its first attempt failed only on noisy measurements."""
+
+    nodeid: str
+    first_failures: tuple[Verdict, ...]
+    reruns: int
+    reproduced: bool  # every re-run failed too, so the failure stands
+
+
 @dataclass
 class Orphan:
     key: EntryKey
@@ -49,6 +59,7 @@ class ModelPerfSession:
     completed: set[str] = field(default_factory=set)
     writes: list[WriteResult] = field(default_factory=list)
     orphans: list[Orphan] = field(default_factory=list)
+    confirmations: list[Confirmation] = field(default_factory=list)
     write_error: str | None = None
     _environment_ids: dict[str, str] = field(default_factory=dict)
     _registry: Registry | None = None
@@ -118,6 +129,10 @@ class ModelPerfSession:
         record = Record(nodeid, key, verdict, self.environment_for(device), compared)
         self.records.append(record)
         return record
+
+    def withdraw(self, nodeid: str) -> None:
+        """Forget the checks of a test's attempt that is being re-run; the re-run's checks count."""
+        self.records = [record for record in self.records if record.nodeid != nodeid]
 
     def fails(self, verdict: Verdict) -> bool:
         """Whether a verdict fails its test: a regression being re-recorded by --modelperf-update does not."""
