@@ -48,16 +48,26 @@ def main() -> int:
                    stdout=subprocess.DEVNULL)
     runs = []
     for index in range(1, arguments.runs + 1):
-        started = time.perf_counter()
-        completed = subprocess.run(
-            [sys.executable, "-m", "pytest", "perf_tests", "-q", "-p", "no:cacheprovider", *arguments.pytest_args],
-            cwd=ROOT, env=environment, capture_output=True, text=True,
-        )
-        seconds = time.perf_counter() - started
+        with tempfile.TemporaryDirectory(prefix="modelperf-run-") as scratch:
+            report = Path(scratch) / "run.json"
+            started = time.perf_counter()
+            completed = subprocess.run(
+                [sys.executable, "-m", "pytest", "perf_tests", "-q", "-p", "no:cacheprovider",
+                 f"--modelperf-json={report}", *arguments.pytest_args],
+                cwd=ROOT, env=environment, capture_output=True, text=True,
+            )
+            seconds = time.perf_counter() - started
+            reruns = json.loads(report.read_text()).get("reruns", []) if report.exists() else []
         summary = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
         counts = {("error" if kind.startswith("error") else kind): int(n) for n, kind in OUTCOMES.findall(summary)}
-        runs.append({"run": index, "seconds": round(seconds, 1), "exit_code": completed.returncode, **counts})
-        print(f"suite run {index}/{arguments.runs}: {seconds:.0f}s, exit {completed.returncode}, {counts}", flush=True)
+        transient = [rerun for rerun in reruns if not rerun["reproduced"]]
+        runs.append({"run": index, "seconds": round(seconds, 1), "exit_code": completed.returncode, **counts,
+                     "passed_on_rerun": transient})
+        print(f"suite run {index}/{arguments.runs}: {seconds:.0f}s, exit {completed.returncode}, {counts}, "
+              f"{len(transient)} passed only on re-run", flush=True)
+        for rerun in transient:
+            changes = ", ".join(f"{f['metric']} {f['change']:+.1%}" for f in rerun["first_failures"] if f["change"] is not None)
+            print(f"  re-run: {rerun['nodeid']} (first attempt: {changes})", flush=True)
         if completed.returncode != 0:
             print(failure_lines(completed.stdout), flush=True)
     figures["suite_runs"] = runs
