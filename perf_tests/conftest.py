@@ -1,4 +1,5 @@
-"""The perf suite runs every test that takes ``model_name`` once per model of the registry.
+"""The perf suite runs every test that takes ``model_name`` once per studied model of the
+registry, and every test that takes ``tuned_model`` once per model fine-tuned here.
 
 The registry is ``perf_tests/models.toml`` (named by ``[tool.modelperf] registry`` in
 pyproject.toml). Offline checkpoints are prepared on first use; ``modelperf prepare`` builds
@@ -18,4 +19,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "model_name" in metafunc.fixturenames:
-        metafunc.parametrize("model_name", model_registry(metafunc.config).names())
+        metafunc.parametrize("model_name", model_registry(metafunc.config).names(fine_tuned=False))
+    if "tuned_model" in metafunc.fixturenames:
+        metafunc.parametrize("tuned_model", model_registry(metafunc.config).names(fine_tuned=True))

@@ -1,7 +1,8 @@
 """The ``modelperf`` command: registry maintenance outside pytest.
 
     modelperf models              list the registry's models
-    modelperf prepare [NAME ...]  build the offline checkpoints (all models by default)
+    modelperf prepare [NAME ...]  build the offline checkpoints and fine-tune the fine-tuned
+                                  models (all models by default)
 
 The registry is ``--registry PATH``, else the file ``[tool.modelperf] registry`` names in
 the current directory's ``pyproject.toml``.
@@ -46,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
         "--checkpoint-dir", type=Path, default=None, metavar="DIR",
         help="build into DIR instead of the registry's checkpoint_dir (e.g. a CI cache)",
     )
+    prepare.add_argument(
+        "--device", default="auto", metavar="DEVICE",
+        help="where fine-tuned models are trained: auto (CUDA when present), cpu, cuda or cuda:N (default: auto)",
+    )
     prepare.set_defaults(command=_prepare)
     return parser
 
@@ -67,7 +72,9 @@ def _list_models(registry: Registry, arguments: argparse.Namespace) -> int:
         offline = "-"
         if spec.offline is not None:
             offline = spec.offline.architecture or spec.offline.pretrained or str(spec.offline.path)
-        rows.append((spec.name, spec.task, spec.checkpoint, offline, spec.description))
+        if spec.finetune is not None:
+            offline = f"fine-tune of {spec.finetune.base} on {spec.finetune.dataset}"
+        rows.append((spec.name, spec.task, spec.checkpoint or "-", offline, spec.description))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
@@ -77,14 +84,20 @@ def _list_models(registry: Registry, arguments: argparse.Namespace) -> int:
 def _prepare(registry: Registry, arguments: argparse.Namespace) -> int:
     from transformers.utils import logging as transformers_logging
 
+    from .loading import DeviceUnavailable, resolve_device
     from .prepare import prepare_all
 
+    try:
+        device = resolve_device(arguments.device)
+    except DeviceUnavailable as error:
+        print(f"modelperf: error: --device: {error}", file=sys.stderr)
+        return 2
     transformers_logging.disable_progress_bar()  # one line per model says more than a bar per shard
     registry.select(arguments.names or None)  # unknown names fail before any work
     if arguments.checkpoint_dir is not None:
         registry = dataclasses.replace(registry, checkpoint_dir=arguments.checkpoint_dir.resolve())
     print(f"modelperf: preparing offline checkpoints from {registry.path} into {registry.checkpoint_dir}", flush=True)
-    prepared = prepare_all(registry, arguments.names or None, report=lambda line: print(line, flush=True))
+    prepared = prepare_all(registry, arguments.names or None, device=device, report=lambda line: print(line, flush=True))
     built = sum(1 for result in prepared if result.built)
     print(f"modelperf: {len(prepared)} models ready ({built} built, {len(prepared) - built} already prepared)")
     return 0

@@ -6,6 +6,10 @@ of the baseline value, where ``s_b`` is the relative spread of the statistic bet
 baseline's ``k`` recorded runs (or the assumed spread when fewer than two runs are recorded),
 ``s_w`` the bootstrap standard error of the statistic in this run, and ``z`` the one-sided
 normal quantile for the configured confidence. Deterministic metrics have no noise band.
+
+A quality score (accuracy, F1) carries its per-example outcomes instead: its band is ``z``
+times the bootstrap standard error of the change over the evaluated examples, paired with
+the baseline's outcomes when both evaluated the same examples (see ``quality.outcomes``).
 """
 
 from __future__ import annotations
@@ -58,14 +62,29 @@ class Check:
 
 
 @dataclass(frozen=True)
+class SpeedAdjustment:
+    """The machine's speed now against when the baseline was recorded, from the reference workload."""
+
+    slowdown: float  # current reference time / the baseline's (above 1: the machine is slower now)
+    expected: float  # the baseline value at the machine's current speed
+    spread: float | None  # between-run relative spread of the value in reference units
+    runs: int
+
+    def describe(self, unit: str) -> str:
+        pace = f"{self.slowdown:.2f}x slower" if self.slowdown >= 1 else f"{1 / self.slowdown:.2f}x faster"
+        return f"machine {pace} than when recorded (reference workload); judged against {format_value(self.expected, unit)} at this speed"
+
+
+@dataclass(frozen=True)
 class Verdict:
     measurement: Measurement
     check: Check
     outcome: Outcome
     current: float
     baseline: float | None = None
-    noise_band: float | None = None  # relative to the baseline value
+    noise_band: float | None = None  # relative to the value judged against
     detail: str = ""
+    speed: SpeedAdjustment | None = None
 
     @property
     def failed(self) -> bool:
@@ -97,12 +116,22 @@ class Verdict:
             parts.append(f"limit {comparator} {self.check.limit}")
         return ", ".join(parts) if parts else "-"
 
+    @property
+    def adjusted_change(self) -> float | None:
+        """Relative change against the baseline at the machine's current speed (None unadjusted)."""
+        if self.speed is None or self.speed.expected == 0:
+            return None
+        return (self.current - self.speed.expected) / abs(self.speed.expected)
+
     def describe_change(self) -> str:
         change = self.change
         if change is None or math.isnan(change):
             return "-"
         if math.isinf(change):
             return "+inf%" if change > 0 else "-inf%"
+        adjusted = self.adjusted_change
+        if adjusted is not None and abs(self.speed.slowdown - 1) >= 0.02:  # type: ignore[union-attr]
+            return f"{change * 100:+.1f}% ({adjusted * 100:+.1f}% at this speed)"
         return f"{change * 100:+.1f}%"
 
     def describe_value(self, value: float | None) -> str:
@@ -131,10 +160,17 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
         return Verdict(measurement, check, outcome, current, detail=_limit_detail(measurement, current, check) if over_limit else "")
 
     base = _baseline_value(measurement, check.statistic, baseline)
-    excess = _signed_worsening(measurement.direction, base, current)  # in the measurement's unit
-    allowed = _allowed_excess(check.threshold, base, measurement.unit)
-    noise = _noise_band(measurement, check.statistic, baseline, policy)
-    noise_abs = noise * abs(base) if noise is not None else 0.0
+    speed = _speed_adjustment(measurement, check.statistic, baseline) if policy.enabled else None
+    judged_against = speed.expected if speed is not None else base
+    excess = _signed_worsening(measurement.direction, judged_against, current)  # in the measurement's unit
+    allowed = _allowed_excess(check.threshold, judged_against, measurement.unit)
+    if measurement.examples is not None:
+        noise, note = _sampling_band(measurement, baseline, policy, base)
+    else:
+        noise, note = _noise_band(measurement, check.statistic, baseline, policy, speed), ""
+        if speed is not None:
+            note = speed.describe(measurement.unit)
+    noise_abs = noise * abs(judged_against) if noise is not None else 0.0
 
     if over_limit:
         outcome, detail = Outcome.OVER_LIMIT, _limit_detail(measurement, current, check)
@@ -146,7 +182,9 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
         outcome, detail = Outcome.PASS, "beyond the threshold but within the noise band"
     else:
         outcome, detail = Outcome.PASS, ""
-    return Verdict(measurement, check, outcome, current, base, noise, detail)
+    if note and outcome is not Outcome.OVER_LIMIT:
+        detail = f"{detail}; {note}" if detail else note
+    return Verdict(measurement, check, outcome, current, base, noise, detail, speed)
 
 
 def _judge_unavailable(measurement: Measurement, check: Check, baseline: BaselineEntry | None) -> Verdict:
@@ -206,20 +244,71 @@ def _allowed_excess(threshold: Quantity, base: float, unit: str) -> float:
     return threshold.in_unit(unit)
 
 
-def _noise_band(measurement: Measurement, statistic: str, baseline: BaselineEntry, policy: NoisePolicy) -> float | None:
+def _noise_band(
+    measurement: Measurement, statistic: str, baseline: BaselineEntry, policy: NoisePolicy, speed: SpeedAdjustment | None = None
+) -> float | None:
     if measurement.deterministic or baseline.deterministic or not policy.enabled:
         return None
     key = measurement.statistic if statistic == "value" else statistic
-    recorded = [run for run in baseline.runs if key in run]
-    between = baseline.between_run_spread(key)
+    if speed is not None:
+        between, runs = speed.spread, speed.runs
+    else:
+        between, runs = baseline.between_run_spread(key), len([run for run in baseline.runs if key in run])
     estimated = between is not None
     if between is None:
         between = policy.assumed_spread
     within = stats.bootstrap_relative_std(measurement.samples, key, resamples=policy.bootstrap_resamples)
-    runs = max(len(recorded), 1)
+    if speed is not None:  # the reference's own median is an estimate too
+        within = math.hypot(within, stats.bootstrap_relative_std(measurement.reference, "median", resamples=policy.bootstrap_resamples))
+    runs = max(runs, 1)
     # A spread learned from k runs is an estimate: Student's t with k - 1 degrees of freedom.
     quantile = stats.one_sided_t(policy.confidence, runs - 1) if estimated else stats.one_sided_z(policy.confidence)
     return quantile * math.sqrt(between**2 * (1 + 1 / runs) + within**2)
+
+
+# How a value scales with the machine's speed: times grow with the reference time, rates shrink.
+_SPEED_EXPONENTS = {"time": 1, "samples_rate": -1, "tokens_rate": -1}
+
+
+def _speed_adjustment(measurement: Measurement, statistic: str, baseline: BaselineEntry) -> SpeedAdjustment | None:
+    """The baseline at the machine's current speed, when both sides timed the same reference workload."""
+    from .results import REFERENCE_STATISTIC
+    from .units import dimension
+
+    exponent = _SPEED_EXPONENTS.get(dimension(measurement.unit)) if measurement.unit == baseline.unit else None
+    identity = measurement.context.get("speed_reference")
+    if exponent is None or not measurement.reference or identity is None or identity != baseline.context.get("speed_reference"):
+        return None
+    key = measurement.statistic if statistic == "value" else statistic
+    recorded = [(run[key], run[REFERENCE_STATISTIC]) for run in baseline.runs if key in run and run.get(REFERENCE_STATISTIC)]
+    if not recorded:
+        return None
+    normalised = [value / reference**exponent for value, reference in recorded]
+    now = stats.statistic(measurement.reference, "median")
+    then = stats.statistic([reference for _, reference in recorded], "median")
+    return SpeedAdjustment(
+        slowdown=now / then,
+        expected=stats.statistic(normalised, "median") * now**exponent,
+        spread=stats.relative_spread(normalised),
+        runs=len(recorded),
+    )
+
+
+def _sampling_band(
+    measurement: Measurement, baseline: BaselineEntry, policy: NoisePolicy, base: float
+) -> tuple[float | None, str]:
+    """The noise band of a quality score: its sampling error over the evaluated examples,
+    paired example by example with the baseline's when both evaluated the same examples."""
+    assert measurement.examples is not None
+    if not policy.enabled or base == 0:
+        return None, ""
+    from .quality.outcomes import difference_error
+
+    error, paired = difference_error(measurement.examples, baseline.examples)
+    count = len(measurement.examples)
+    how = f"paired over {count} examples" if paired else f"unpaired, {count} examples"
+    band = stats.one_sided_z(policy.confidence) * error
+    return band / abs(base), f"sampling error of the change ±{error:.2f} points ({how})"
 
 
 def _beyond_limit(measurement: Measurement, current: float, limit: Quantity) -> bool:

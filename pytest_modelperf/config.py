@@ -110,6 +110,7 @@ class Settings:
     registry: str = ""  # --modelperf-registry as given; resolved when a test first needs the registry
     online: bool = False
     confirm: int = 1
+    calibrate: bool = True
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config) -> Settings:
@@ -157,6 +158,7 @@ class Settings:
                 registry=_option(config, "registry"),
                 online=bool(config.getoption("modelperf_online")),
                 confirm=_count(_option(config, "confirm"), "--modelperf-confirm"),
+                calibrate=_truthy(_option(config, "calibrate"), "--modelperf-calibrate"),
             )
         except ValueError as error:
             raise pytest.UsageError(f"modelperf: {error}") from None
@@ -180,6 +182,7 @@ DEFAULTS: dict[str, str] = {
     "max_time": str(TimingOptions.max_time),
     "registry": "",
     "confirm": "1",
+    "calibrate": "true",
 }
 
 

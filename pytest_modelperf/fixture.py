@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
-from typing import Any
+from dataclasses import dataclass, replace
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,6 +21,9 @@ from .trackers.throughput import Throughput, throughput_from_seconds
 from .units import Quantity, parse_quantity
 from .workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner
 
+if TYPE_CHECKING:
+    from .quality.evaluation import Quality
+
 VERDICTS = pytest.StashKey[list[Verdict]]()
 MEASUREMENT_NAMES = pytest.StashKey[dict[str, Measurement]]()
 STAND_IN_NOTE = "weights are a stand-in built from the architecture config, not a fine-tuned checkpoint"
@@ -33,6 +36,15 @@ class ModelFacts:
     parameter_count: Measurement
     artefact_size: Measurement | None
     load_time: Measurement
+
+
+@dataclass(frozen=True)
+class FineTuneFacts:
+    seconds: Measurement
+    samples_per_second: Measurement
+    peak_host_memory: Measurement
+    peak_gpu_memory: Measurement | None
+    final_loss: float
 
 
 @dataclass(frozen=True)
@@ -101,10 +113,11 @@ class ModelPerf:
     ) -> Measurement:
         """Per-round latency (ms) of one forward pass over a batch_size x sequence_length batch."""
         workload = Workload(batch_size, sequence_length)
-        seconds = self._time_forward(model, workload)
+        seconds, reference = self._time_forward(model, workload)
         measurement = _latency(
             name or f"latency[{workload.label}]", seconds, statistic, context=_context(model, workload), notes=_notes(model)
         )
+        measurement = _with_reference(measurement, reference)
         if benchmark is not None:
             from .benchmark_bridge import report_to_benchmark
 
@@ -151,24 +164,27 @@ class ModelPerf:
             raise ValueError("measure_text_latency needs at least one text")
         if model.tokenizer is None:
             raise ValueError(f"{model.name} has no tokenizer; text latency needs one")
-        seconds = time_rounds(text_runner(model, texts), model.device, self.timing)
-        return _latency(
+        seconds, reference = self._time(text_runner(model, texts), model.device)
+        measurement = _latency(
             name,
             [s / len(texts) for s in seconds],
             "median",
             context={"device": model.device, "dtype": model.dtype, "model": model.name, "task": model.task, "texts": len(texts)},
             notes=_notes(model),
         )
+        return _with_reference(measurement, reference)
 
     def measure_throughput(self, model: LoadedModel, *, batch_size: int = 32, sequence_length: int = 128) -> Throughput:
         """Samples/s and tokens/s per round, for a batch_size x sequence_length batch."""
         workload = Workload(batch_size, sequence_length)
-        seconds = self._time_forward(model, workload)
-        return throughput_from_seconds(seconds, workload, context=_context(model, workload), notes=_notes(model))
+        seconds, reference = self._time_forward(model, workload)
+        result = throughput_from_seconds(seconds, workload, context=_context(model, workload), notes=_notes(model))
+        return Throughput(_with_reference(result.samples_per_second, reference), _with_reference(result.tokens_per_second, reference))
 
     def measure_callable(self, work: Callable[[], Any], *, name: str, device: str = "cpu", statistic: str = "median") -> Measurement:
         """Latency (ms) of any callable; on a CUDA device it is timed with CUDA events."""
-        return _latency(name, time_rounds(work, device, self.timing), statistic, context={"device": device, "dtype": self.dtype})
+        seconds, reference = self._time(work, device)
+        return _with_reference(_latency(name, seconds, statistic, context={"device": device, "dtype": self.dtype}), reference)
 
     def measure_host_memory(
         self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128, rounds: int = 5
@@ -247,6 +263,75 @@ class ModelPerf:
             nvml_problem=result.nvml_problem,
         )
 
+    def measure_accuracy(
+        self,
+        model: LoadedModel,
+        dataset: Any = None,
+        *,
+        split: str = "validation",
+        metrics: Sequence[str] | None = None,
+        limit: int | None = None,
+        max_length: int | None = None,
+        doc_stride: int = 128,
+        text_column: str = "text",
+        text_pair_column: str | None = None,
+        label_column: str = "label",
+        batch_size: int = 32,
+    ) -> Quality:
+        """Quality scores (points, 0-100) of a classifier or extractive-QA model on a dataset.
+
+        ``dataset`` is a built-in name (``topics``, ``facts-qa``; the default follows the
+        model's task), a csv/json/jsonl/parquet file or ``save_to_disk`` folder, a hub id, or a
+        ``datasets.Dataset``. Classification gives accuracy, f1, precision, recall and roc_auc
+        (macro over classes, binary for two); question answering gives SQuAD's exact_match and
+        f1 over overflowing windows of ``max_length`` tokens with ``doc_stride`` overlap. Each
+        score keeps its per-example outcomes, so its comparison knows its sampling noise.
+        """
+        from .quality.data import load_eval_dataset
+        from .quality.evaluation import CLASSIFICATION_METRICS, QA_METRICS, evaluate_classification, evaluate_question_answering
+        from .quality.qa import QaSettings
+
+        online = self._session.settings.online
+        notes = _notes(model)
+        if model.task == "sequence-classification":
+            data = load_eval_dataset(dataset or "topics", split=split, limit=limit)
+            return evaluate_classification(
+                model, data, source=dataset or "topics", split=split, metrics=metrics or CLASSIFICATION_METRICS,
+                text_column=text_column, text_pair_column=text_pair_column, label_column=label_column,
+                max_length=max_length or 128, batch_size=batch_size, online=online, notes=notes,
+            )
+        if model.task == "question-answering":
+            data = load_eval_dataset(dataset or "facts-qa", split=split, limit=limit)
+            settings = QaSettings(max_length=max_length or 384, doc_stride=doc_stride, batch_size=batch_size)
+            return evaluate_question_answering(
+                model, data, source=dataset or "facts-qa", split=split, metrics=metrics or QA_METRICS,
+                settings=settings, online=online, notes=notes,
+            )
+        raise ValueError(f"measure_accuracy: {model.name} is a {model.task} model; it scores sequence-classification and question-answering")
+
+    def fine_tune_facts(self, model: LoadedModel) -> FineTuneFacts:
+        """How the checkpoint's fine-tune went when it was made here: time, samples/s, peak memory.
+
+        Skips for a checkpoint that was not fine-tuned by ``modelperf prepare``.
+        """
+        from .quality.finetune import fine_tune_stats
+
+        recorded = fine_tune_stats(model.checkpoint)
+        if recorded is None:
+            pytest.skip(f"{model.name} was not fine-tuned here; fine-tune facts come from modelperf prepare")
+        context = {"device": recorded.device, "dtype": "float32", "model": model.name, "task": model.task, "examples": recorded.examples}
+
+        def single(name: str, value: float, unit: str, direction: Direction = Direction.LOWER_IS_BETTER) -> Measurement:
+            return Measurement(f"fine_tune.{name}", unit, direction, value, context=context)
+
+        return FineTuneFacts(
+            seconds=single("time", recorded.seconds, "s"),
+            samples_per_second=single("throughput", recorded.samples_per_second, "samples/s", Direction.HIGHER_IS_BETTER),
+            peak_host_memory=single("peak_host_memory", recorded.peak_host_memory_mb, "MB"),
+            peak_gpu_memory=single("peak_gpu_memory", recorded.peak_gpu_memory_mb, "MB") if recorded.peak_gpu_memory_mb is not None else None,
+            final_loss=recorded.final_loss,
+        )
+
     def model_facts(self, model: LoadedModel) -> ModelFacts:
         """Parameter count and artefact size (exact) and load time of a loaded checkpoint."""
         context = {"device": model.device, "dtype": model.dtype, "model": model.name, "task": model.task}
@@ -282,9 +367,16 @@ class ModelPerf:
             return Measurement(name, unit, direction, float(value), context=context)
         return Measurement.from_samples(name, list(value), unit=unit, direction=direction, statistic=_statistic(statistic), context=context)
 
-    def _time_forward(self, model: LoadedModel, workload: Workload) -> list[float]:
+    def _time_forward(self, model: LoadedModel, workload: Workload) -> tuple[list[float], list[float]]:
         inputs = synthetic_inputs(model, workload)
-        return time_rounds(lambda: forward(model, inputs), model.device, self.timing)
+        return self._time(lambda: forward(model, inputs), model.device)
+
+    def _time(self, work: Callable[[], Any], device: str) -> tuple[list[float], list[float]]:
+        """Per-round seconds of ``work`` and, on the CPU, of the reference workload timed between them."""
+        if device != "cpu" or not self._session.settings.calibrate:
+            return time_rounds(work, device, self.timing), []
+        seconds, reference = time_interleaved([work, cached_reference_work()], device, self.timing)
+        return seconds, reference
 
     # -- checking ------------------------------------------------------------------------
 
@@ -343,6 +435,25 @@ def begin_attempt(item: pytest.Item) -> None:
     item.stash[MEASUREMENT_NAMES] = {}
 
 
+def _with_reference(measurement: Measurement, reference_seconds: Sequence[float]) -> Measurement:
+    if not reference_seconds:
+        return measurement
+    from .trackers.calibration import reference_identity
+
+    return replace(
+        measurement,
+        reference=tuple(s * 1e3 for s in reference_seconds),
+        context={**measurement.context, "speed_reference": reference_identity()},
+    )
+
+
+@cache
+def cached_reference_work() -> Callable[[], Any]:
+    from .trackers.calibration import reference_work
+
+    return reference_work()
+
+
 def _latency(
     name: str, seconds: Sequence[float], statistic: str, *, context: dict[str, Any], notes: tuple[str, ...] = ()
 ) -> Measurement:
@@ -376,4 +487,9 @@ def _context(model: LoadedModel, workload: Workload) -> dict[str, Any]:
 
 
 def _notes(model: LoadedModel) -> tuple[str, ...]:
-    return (STAND_IN_NOTE,) if model.stand_in else ()
+    if model.stand_in:
+        return (STAND_IN_NOTE,)
+    from .quality.finetune import fine_tune_provenance
+
+    provenance = fine_tune_provenance(model.checkpoint)
+    return (provenance,) if provenance else ()

@@ -46,6 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("max_rounds", "most timed rounds per latency measurement (default: 200)", metavar="N")
     add("max_time", "seconds after which timing stops once min rounds are done (default: 2.0)", metavar="S")
     add("confirm", "re-runs that must reproduce a failure on sampled measurements (timings) before it fails the test (default: 1)", metavar="N")
+    add("calibrate", "on the CPU, time a reference workload beside each timing and judge times at the machine's current speed (default: true)", metavar="BOOL")
     add("registry", "model registry TOML, relative to the root dir (default: [tool.modelperf] registry in pyproject.toml)", metavar="PATH")
     parser.addini("modelperf_warmup_rounds", "fewest warm-up rounds before timing (default: 3)", default=DEFAULTS["warmup_rounds"])
     parser.addini("modelperf_warmup_time", "least warm-up seconds before timing (default: 0.5)", default=DEFAULTS["warmup_time"])

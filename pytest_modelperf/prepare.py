@@ -2,7 +2,9 @@
 
 An architecture recipe is built into ``<checkpoint_dir>/<name>`` with seeded stand-in weights
 and its tokenizer, through ``save_pretrained``, and is loaded back like any real checkpoint.
-It is rebuilt only when missing or when its recipe changed.
+A fine-tuned model is trained from its base model's checkpoint (the offline one, or the hub's
+when online) into ``<checkpoint_dir>/<name>`` (``<name>@online``). Each is rebuilt only when
+missing or when its recipe changed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .quality.finetune import FineTuneStats
 from .registry import PRETRAINED_PROVIDERS, ModelSpec, Registry, ReferenceCount, RegistryError
 
 
@@ -22,6 +25,32 @@ class Prepared:
     built: bool  # False: it was already prepared (or needs no preparing)
     seconds: float
     stand_in: bool
+    fine_tune: FineTuneStats | None = None
+
+
+def registry_checkpoint(
+    registry: Registry, name: str, *, online: bool = False, device: str = "cpu", report: Callable[[str], None] = lambda line: None
+) -> str:
+    """What to load for a registry model: a local directory, or with ``online`` a hub id."""
+    spec = registry.model(name)
+    if spec.finetune is not None:
+        return str(fine_tuned_checkpoint(registry, spec, online=online, device=device, report=report).path)
+    if online:
+        return spec.checkpoint
+    return str(offline_checkpoint(spec, registry.checkpoint_dir).path)
+
+
+def fine_tuned_checkpoint(
+    registry: Registry, spec: ModelSpec, *, online: bool = False, device: str = "cpu", report: Callable[[str], None] = lambda line: None
+) -> Prepared:
+    from .quality.finetune import fine_tune
+
+    assert spec.finetune is not None
+    base = registry_checkpoint(registry, spec.finetune.base, online=online, device=device)
+    destination = registry.checkpoint_dir / (f"{spec.name}@online" if online else spec.name)
+    started = time.perf_counter()
+    result = fine_tune(spec.finetune, base, destination, task=spec.task, device=device, report=report)
+    return Prepared(spec.name, result.path, result.built, time.perf_counter() - started, stand_in=False, fine_tune=result.stats)
 
 
 def offline_checkpoint(spec: ModelSpec, checkpoint_dir: Path) -> Prepared:
@@ -46,16 +75,23 @@ def offline_checkpoint(spec: ModelSpec, checkpoint_dir: Path) -> Prepared:
 
 
 def prepare_all(
-    registry: Registry, names: list[str] | None = None, *, report: Callable[[str], None] = lambda line: None
+    registry: Registry, names: list[str] | None = None, *, device: str = "cpu", report: Callable[[str], None] = lambda line: None
 ) -> list[Prepared]:
     """Prepare the offline checkpoints of the named models (all by default), reporting each."""
-    specs = [spec for spec in registry.select(names) if spec.offline is not None]
+    specs = [spec for spec in registry.select(names) if spec.offline is not None or spec.fine_tuned]
     prepared: list[Prepared] = []
     width = len(str(len(specs)))
     for index, spec in enumerate(specs, 1):
         report(f"[{index:>{width}}/{len(specs)}] {spec.name}: preparing {spec.description or spec.task} ...")
-        result = offline_checkpoint(spec, registry.checkpoint_dir)
-        if result.built:
+        if spec.fine_tuned:
+            result = fine_tuned_checkpoint(registry, spec, device=device, report=lambda line, n=spec.name: report(f"    {n}: {line}"))
+        else:
+            result = offline_checkpoint(spec, registry.checkpoint_dir)
+        if result.built and result.fine_tune is not None:
+            stats = result.fine_tune
+            state = (f"fine-tuned in {stats.seconds:.1f}s ({stats.samples_per_second:.1f} samples/s, "
+                     f"peak host memory +{stats.peak_host_memory_mb:.0f} MB, final loss {stats.final_loss:.3f})")
+        elif result.built:
             state = f"built in {result.seconds:.1f}s"
         elif result.stand_in:
             state = "up to date"

@@ -19,6 +19,14 @@
     num_labels = 2
     count = 66_955_010
 
+A fine-tuned model names the registry model it starts from and a built-in dataset; it is
+fine-tuned by ``modelperf prepare`` (or on first use) and cached::
+
+    [models.minilm-topics]
+    task = "sequence-classification"
+    description = "all-MiniLM-L6-v2 fine-tuned on the built-in topics set"
+    finetune = { from = "all-minilm-l6-v2", dataset = "topics", epochs = 2, max_length = 64 }
+
 A project names its registry in ``pyproject.toml`` under ``[tool.modelperf] registry``. Every
 error names the file and the field.
 """
@@ -34,6 +42,7 @@ from typing import Any
 
 from .loading import TASKS
 from .offline_tokenizers import OFFLINE_TOKENIZERS, bert_uncased_tokenizer_dir
+from .quality.finetune import FineTuneRecipe
 
 DEFAULT_CHECKPOINT_DIR = ".modelperf/checkpoints"
 
@@ -82,11 +91,16 @@ class OfflineRecipe:
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    checkpoint: str
+    checkpoint: str  # the hub id for online users; empty for a model fine-tuned here
     task: str
     description: str = ""
     offline: OfflineRecipe | None = None
     reference_parameters: tuple[ReferenceCount, ...] = ()
+    finetune: FineTuneRecipe | None = None
+
+    @property
+    def fine_tuned(self) -> bool:
+        return self.finetune is not None
 
 
 @dataclass(frozen=True)
@@ -104,8 +118,9 @@ class Registry:
     def __len__(self) -> int:
         return len(self.models)
 
-    def names(self) -> list[str]:
-        return list(self.models)
+    def names(self, *, fine_tuned: bool | None = None) -> list[str]:
+        """Model names in registry order; only the fine-tuned (or only the other) ones when asked."""
+        return [name for name, spec in self.models.items() if fine_tuned is None or spec.fine_tuned == fine_tuned]
 
     def select(self, names: list[str] | None) -> list[ModelSpec]:
         """The named models in registry order (all of them for ``None``); unknown names are an error."""
@@ -140,6 +155,9 @@ def parse_registry(data: Mapping[str, Any], path: Path) -> Registry:
     if not models_data:
         raise where.error("models", "names no model")
     models = {name: _model(name, where.table(models_data, name, prefix="models"), where) for name in models_data}
+    for spec in models.values():
+        if spec.finetune is not None:
+            _check_base(spec, models, where)
     return Registry(path=path, checkpoint_dir=checkpoint_dir.resolve(), models=models)
 
 
@@ -160,7 +178,9 @@ def registry_from_pyproject(directory: Path) -> Path | None:
     return directory / value
 
 
-_MODEL_KEYS = {"checkpoint", "task", "description", "offline", "reference_parameters"}
+_MODEL_KEYS = {"checkpoint", "task", "description", "offline", "reference_parameters", "finetune"}
+_FINETUNE_KEYS = {"from", "dataset", "epochs", "learning_rate", "batch_size", "max_length", "doc_stride", "warmup_ratio",
+                  "weight_decay", "seed", "limit"}
 _OFFLINE_KEYS = {"architecture", "config", "tokenizer", "seed", "pretrained", "path"}
 _REFERENCE_KEYS = {"task", "num_labels", "count"}
 
@@ -171,6 +191,17 @@ def _model(name: str, data: Mapping[str, Any], where: _Where) -> ModelSpec:
     task = where.text(data, "task", prefix=prefix)
     if task not in TASKS:
         raise where.error(f"{prefix}.task", f"{task!r} is not one of {', '.join(TASKS)}")
+    if "finetune" in data:
+        stray = sorted(set(data) & {"checkpoint", "offline", "reference_parameters"})
+        if stray:
+            raise where.error(f"{prefix}.{stray[0]}", "a fine-tuned model is made from finetune.from; it takes task, description and finetune")
+        return ModelSpec(
+            name=name,
+            checkpoint="",
+            task=task,
+            description=where.text(data, "description", prefix=prefix, default=""),
+            finetune=_finetune(where.table(data, "finetune", prefix=prefix), f"{prefix}.finetune", where),
+        )
     offline = _offline(where.table(data, "offline", prefix=prefix), f"{prefix}.offline", where) if "offline" in data else None
     references = data.get("reference_parameters", [])
     if not isinstance(references, list):
@@ -214,6 +245,45 @@ def _offline(data: Mapping[str, Any], prefix: str, where: _Where) -> OfflineReci
     recipe = OfflineRecipe(architecture=architecture, config=dict(where.table(data, "config", prefix=prefix, default={})), tokenizer=tokenizer, seed=seed)
     _validate_config(recipe, prefix, where)
     return recipe
+
+
+def _finetune(data: Mapping[str, Any], prefix: str, where: _Where) -> FineTuneRecipe:
+    where.only(data, _FINETUNE_KEYS, prefix)
+    base = where.text(data, "from", prefix=prefix)
+    dataset = where.text(data, "dataset", prefix=prefix)
+    numbers: dict[str, Any] = {}
+    for key, kind, minimum in (
+        ("epochs", float, 0.0), ("learning_rate", float, 0.0), ("warmup_ratio", float, -1.0), ("weight_decay", float, -1.0),
+        ("batch_size", int, 0), ("max_length", int, 0), ("doc_stride", int, 0), ("seed", int, -1), ("limit", int, 0),
+    ):
+        if key not in data:
+            continue
+        value = data[key]
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not is_number or (kind is int and not isinstance(value, int)) or value <= minimum:
+            expected = "a positive integer" if kind is int and minimum == 0 else "a non-negative integer" if kind is int else (
+                "a positive number" if minimum == 0 else "a non-negative number")
+            raise where.error(f"{prefix}.{key}", f"expected {expected}, got {value!r}")
+        numbers[key] = kind(value)
+    if "warmup_ratio" in numbers and numbers["warmup_ratio"] >= 1:
+        raise where.error(f"{prefix}.warmup_ratio", f"expected a fraction below 1, got {numbers['warmup_ratio']!r}")
+    return FineTuneRecipe(base=base, dataset=dataset, **numbers)
+
+
+def _check_base(spec: ModelSpec, models: Mapping[str, ModelSpec], where: _Where) -> None:
+    from .quality.builtin_datasets import BUILTIN_DATASETS
+
+    assert spec.finetune is not None
+    prefix = f"models.{spec.name}.finetune"
+    base = models.get(spec.finetune.base)
+    if base is None or base.fine_tuned:
+        others = ", ".join(name for name, other in models.items() if not other.fine_tuned)
+        raise where.error(f"{prefix}.from", f"{spec.finetune.base!r} is not a model of this registry that is not itself fine-tuned ({others})")
+    dataset = BUILTIN_DATASETS.get(spec.finetune.dataset)
+    if dataset is None:
+        raise where.error(f"{prefix}.dataset", f"{spec.finetune.dataset!r} is not one of the built-in datasets ({', '.join(BUILTIN_DATASETS)})")
+    if dataset.task != spec.task:
+        raise where.error(f"{prefix}.dataset", f"{spec.finetune.dataset!r} is a {dataset.task} dataset; the model's task is {spec.task}")
 
 
 def _validate_config(recipe: OfflineRecipe, prefix: str, where: _Where) -> None:

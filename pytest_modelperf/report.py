@@ -141,6 +141,8 @@ def record_to_dict(record: Record) -> dict[str, Any]:
         "threshold": str(verdict.check.threshold) if verdict.check.threshold is not None else None,
         "limit": str(verdict.check.limit) if verdict.check.limit is not None else None,
         "detail": verdict.detail,
+        "machine_slowdown": verdict.speed.slowdown if verdict.speed is not None else None,
+        "judged_against": _finite(verdict.speed.expected) if verdict.speed is not None else None,
     }
 
 

@@ -15,9 +15,11 @@ from enum import Enum
 from typing import Any
 
 from . import stats
+from .quality.outcomes import ExampleOutcomes, OutcomesError
 
 SCHEMA_VERSION = 1
 MAX_RECORDED_RUNS = 10
+REFERENCE_STATISTIC = "reference"  # a run's median reference-workload time (ms), beside its statistics
 
 
 class Direction(str, Enum):
@@ -58,6 +60,8 @@ class Measurement:
     context: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     unavailable: str | None = None  # why there is no value, e.g. "out of memory" (the study's N/A)
+    examples: ExampleOutcomes | None = None  # per-example outcomes of a quality score (accuracy, F1)
+    reference: tuple[float, ...] = ()  # per-round ms of the machine's reference workload, timed alongside
 
     @property
     def noisy(self) -> bool:
@@ -133,7 +137,10 @@ class Measurement:
         if self.unavailable is not None:
             return {}
         if self.samples:
-            return stats.summarize(self.samples)
+            summary = stats.summarize(self.samples)
+            if self.reference:
+                summary[REFERENCE_STATISTIC] = stats.statistic(self.reference, "median")
+            return summary
         return {"value": self.value}
 
     def value_of(self, statistic: str) -> float:
@@ -162,6 +169,8 @@ class Measurement:
             data["samples"] = list(self.samples)
         if self.unavailable is not None:
             data["unavailable"] = self.unavailable
+        if include_samples and self.examples is not None:
+            data["examples"] = self.examples.to_dict()
         return data
 
 
@@ -219,6 +228,7 @@ class BaselineEntry:
     environment: str = ""
     recorded: str = ""
     unavailable: str | None = None
+    examples: ExampleOutcomes | None = None
 
     @classmethod
     def from_measurement(
@@ -247,6 +257,7 @@ class BaselineEntry:
             environment=environment,
             recorded=recorded,
             unavailable=measurement.unavailable,
+            examples=measurement.examples,
         )
 
     def center(self, statistic: str) -> float:
@@ -289,6 +300,8 @@ class BaselineEntry:
             data["runs"] = [{k: _tidy(v) for k, v in run.items()} for run in self.runs]
         if self.unavailable is not None:
             data["unavailable"] = self.unavailable
+        if self.examples is not None:
+            data["examples"] = self.examples.to_dict()
         return data
 
     @classmethod
@@ -322,6 +335,12 @@ class BaselineEntry:
         context = data.get("context", {})
         if not isinstance(context, dict):
             raise FormatError(f"{path}.context", "expected an object")
+        examples = None
+        if "examples" in data:
+            try:
+                examples = ExampleOutcomes.from_dict(data["examples"], f"{path}.examples")
+            except OutcomesError as error:
+                raise FormatError(f"{path}.examples", str(error)) from None
         return cls(
             unit=unit,
             direction=direction,
@@ -334,6 +353,7 @@ class BaselineEntry:
             environment=str(data.get("environment", "")),
             recorded=str(data.get("recorded", "")),
             unavailable=unavailable,
+            examples=examples,
         )
 
 

@@ -96,16 +96,16 @@ class ModelPerfSession:
         return self._registry
 
     def registered_checkpoint(self, name: str) -> tuple[str, str]:
-        """(checkpoint, task) of a registry model: its hub id with --modelperf-online, else its offline one."""
-        from .prepare import offline_checkpoint
+        """(checkpoint, task) of a registry model: its hub id with --modelperf-online, else its offline
+        one; a fine-tuned model is fine-tuned from its base on first use (and cached)."""
+        from .loading import resolve_device
+        from .prepare import registry_checkpoint
 
         registry = self.registry()
         spec = registry.model(name)
         if name not in self._registered:
-            if self.settings.online:
-                self._registered[name] = spec.checkpoint
-            else:
-                self._registered[name] = str(offline_checkpoint(spec, registry.checkpoint_dir).path)
+            device = resolve_device(self.settings.device) if spec.fine_tuned else "cpu"
+            self._registered[name] = registry_checkpoint(registry, name, online=self.settings.online, device=device)
         return self._registered[name], spec.task
 
     # -- checking ------------------------------------------------------------------------

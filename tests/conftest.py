@@ -55,3 +55,14 @@ def run(pytester: pytest.Pytester, tiny_checkpoint: Path):
         return pytester.runpytest(*FAST, *args)
 
     return runner
+
+
+@pytest.fixture(scope="session")
+def topic_classifier() -> Path:
+    """BERT-tiny fine-tuned on the built-in topics set: the registry's ``bert-tiny-topics``,
+    shared with the main job through the registry's checkpoint cache (trained once)."""
+    from pytest_modelperf.prepare import registry_checkpoint
+    from pytest_modelperf.registry import load_registry
+
+    registry = load_registry(Path(__file__).resolve().parent.parent / "perf_tests" / "models.toml")
+    return Path(registry_checkpoint(registry, "bert-tiny-topics"))

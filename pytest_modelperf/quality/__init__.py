@@ -1,0 +1,5 @@
+"""Quality (accuracy) measurements: evaluation data, ``evaluate`` metrics, fine-tuning.
+
+Importing this package is cheap; the modules that need torch, datasets or evaluate import
+them themselves.
+"""

@@ -1,0 +1,267 @@
+"""Fine-tune a checkpoint on a built-in dataset, measure the fine-tune, and cache the result.
+
+A plain PyTorch loop (AdamW, linear warm-up and decay, dynamic padding) rather than the
+``Trainer``: it needs nothing beyond torch and transformers and leaves the timed region to
+us. The result is saved with ``save_pretrained`` through a staging folder (a half-written
+checkpoint is never left behind) together with ``modelperf_finetune.json``: the recipe, and
+the fine-tune's time, samples/s, peak host memory, peak GPU memory on CUDA, and final loss.
+A checkpoint is fine-tuned again only when missing or when its recipe changed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+FINETUNE_MARKER = "modelperf_finetune.json"
+
+
+@dataclass(frozen=True)
+class FineTuneRecipe:
+    """How a registry model is fine-tuned: from which model, on which built-in dataset, how."""
+
+    base: str  # the registry model it starts from
+    dataset: str  # a built-in dataset (see builtin_datasets)
+    epochs: float = 2.0
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    max_length: int = 128
+    doc_stride: int = 32  # question answering: overlap between windows of a long context
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    seed: int = 0
+    limit: int | None = None  # train on the first N examples only
+
+
+@dataclass(frozen=True)
+class FineTuneStats:
+    seconds: float
+    samples_per_second: float
+    examples: int
+    steps: int
+    final_loss: float
+    peak_host_memory_mb: float
+    peak_gpu_memory_mb: float | None
+    device: str
+
+
+@dataclass(frozen=True)
+class FineTuned:
+    path: Path
+    built: bool
+    stats: FineTuneStats
+
+
+def fine_tune(
+    recipe: FineTuneRecipe,
+    base_checkpoint: str,
+    destination: Path,
+    *,
+    task: str,
+    device: str = "cpu",
+    report: Callable[[str], None] = lambda line: None,
+) -> FineTuned:
+    """The fine-tuned checkpoint at ``destination``, trained now unless an identical recipe is cached."""
+    import transformers
+
+    from .builtin_datasets import BUILTIN_DATASETS
+
+    if recipe.dataset not in BUILTIN_DATASETS:
+        raise ValueError(f"fine-tune dataset {recipe.dataset!r} is not one of {', '.join(BUILTIN_DATASETS)}")
+    dataset = BUILTIN_DATASETS[recipe.dataset]
+    if dataset.task != task:
+        raise ValueError(f"dataset {recipe.dataset!r} is for {dataset.task}, the model is for {task}")
+    identity = {
+        "recipe": asdict(recipe),
+        "base_checkpoint": base_checkpoint,
+        "task": task,
+        "dataset_version": dataset.version,
+        "transformers": transformers.__version__,
+    }
+    cached = _cached(destination, identity)
+    if cached is not None:
+        return FineTuned(destination, False, cached)
+
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        model, tokenizer, stats = _train(recipe, base_checkpoint, task=task, device=device, report=report)
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        payload = {**identity, "stats": asdict(stats)}
+        (staging / FINETUNE_MARKER).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        if destination.exists():
+            shutil.rmtree(destination)
+        os.replace(staging, destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return FineTuned(destination, True, stats)
+
+
+def fine_tune_stats(checkpoint: str | os.PathLike[str]) -> FineTuneStats | None:
+    """The recorded statistics of a checkpoint fine-tuned here, or None for any other checkpoint."""
+    marker = Path(checkpoint) / FINETUNE_MARKER
+    if not marker.is_file():
+        return None
+    try:
+        return FineTuneStats(**json.loads(marker.read_text())["stats"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+def fine_tune_provenance(checkpoint: str | os.PathLike[str]) -> str | None:
+    """'fine-tuned here on <dataset> from <base>' for a checkpoint fine-tuned here."""
+    marker = Path(checkpoint) / FINETUNE_MARKER
+    if not marker.is_file():
+        return None
+    try:
+        recipe = json.loads(marker.read_text())["recipe"]
+    except (OSError, json.JSONDecodeError, KeyError):
+        return None
+    return f"fine-tuned here on the built-in {recipe['dataset']} train split from {recipe['base']}"
+
+
+def _cached(destination: Path, identity: Mapping[str, Any]) -> FineTuneStats | None:
+    marker = destination / FINETUNE_MARKER
+    if not marker.is_file():
+        return None
+    try:
+        payload = json.loads(marker.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if {key: payload.get(key) for key in identity} != json.loads(json.dumps(identity)):
+        return None
+    try:
+        return FineTuneStats(**payload["stats"])
+    except (KeyError, TypeError):
+        return None
+
+
+def _train(
+    recipe: FineTuneRecipe, base_checkpoint: str, *, task: str, device: str, report: Callable[[str], None]
+) -> tuple[Any, Any, FineTuneStats]:
+    import torch
+    import transformers
+
+    from ..loading import TASKS, hub_offline
+    from ..trackers.memory import HostMemoryTracker
+    from .builtin_datasets import builtin_dataset
+
+    local_only = Path(base_checkpoint).is_dir() or hub_offline()
+    torch.manual_seed(recipe.seed)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(base_checkpoint, local_files_only=local_only)
+    train = builtin_dataset(recipe.dataset, "train")
+    if recipe.limit is not None:
+        train = train.select(range(min(recipe.limit, len(train))))
+    head: dict[str, Any] = {}
+    if task == "sequence-classification":
+        names = train.features["label"].names
+        head = {"num_labels": len(names), "id2label": dict(enumerate(names)), "label2id": {n: i for i, n in enumerate(names)}}
+    model = getattr(transformers, TASKS[task]).from_pretrained(
+        base_checkpoint, local_files_only=local_only, ignore_mismatched_sizes=True, **head
+    )
+    model.to(device)
+    model.train()
+    features = _classification_features(tokenizer, train, recipe) if task == "sequence-classification" else _qa_features(tokenizer, train, recipe)
+    accepted = set(_forward_parameters(model))
+    features = {key: value for key, value in features.items() if key in accepted}
+    count = len(next(iter(features.values())))
+    steps_per_epoch = math.ceil(count / recipe.batch_size)
+    total_steps = max(1, math.ceil(steps_per_epoch * recipe.epochs))
+    optimizer = torch.optim.AdamW(_parameter_groups(model, recipe.weight_decay), lr=recipe.learning_rate)
+    schedule = transformers.get_linear_schedule_with_warmup(optimizer, int(recipe.warmup_ratio * total_steps), total_steps)
+
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(device)
+    losses: list[float] = []
+    started = time.perf_counter()
+    with HostMemoryTracker() as host:
+        for step, batch in enumerate(_batches(features, recipe, total_steps, tokenizer), 1):
+            batch = {key: value.to(device) for key, value in batch.items()}
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(float(loss.detach()))
+            if step % max(1, total_steps // 10) == 0 or step == total_steps:
+                report(f"step {step}/{total_steps}, loss {sum(losses[-20:]) / len(losses[-20:]):.3f}")
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - started
+    assert host.result is not None
+    model.eval()
+    samples = min(total_steps * recipe.batch_size, count * math.ceil(recipe.epochs))
+    stats = FineTuneStats(
+        seconds=round(seconds, 3),
+        samples_per_second=round(samples / seconds, 3),
+        examples=count,
+        steps=total_steps,
+        final_loss=round(sum(losses[-20:]) / len(losses[-20:]), 5),
+        peak_host_memory_mb=round(host.result.increase_bytes / 1e6, 3),
+        peak_gpu_memory_mb=round(torch.cuda.max_memory_allocated(device) / 1e6, 3) if device.startswith("cuda") else None,
+        device=device,
+    )
+    return model, tokenizer, stats
+
+
+def _classification_features(tokenizer: Any, train: Any, recipe: FineTuneRecipe) -> dict[str, list[Any]]:
+    encoded = tokenizer(list(train["text"]), truncation=True, max_length=recipe.max_length)
+    return {**{key: list(value) for key, value in encoded.items()}, "labels": list(train["label"])}
+
+
+def _qa_features(tokenizer: Any, train: Any, recipe: FineTuneRecipe) -> dict[str, list[Any]]:
+    from .qa import QaSettings, training_features
+
+    settings = QaSettings(max_length=recipe.max_length, doc_stride=recipe.doc_stride)
+    return training_features(tokenizer, list(train["question"]), list(train["context"]), list(train["answers"]), settings)
+
+
+def _batches(features: Mapping[str, Sequence[Any]], recipe: FineTuneRecipe, total_steps: int, tokenizer: Any) -> Iterator[dict[str, Any]]:
+    """Shuffled batches, reshuffled each epoch (seeded), padded per batch, for ``total_steps`` steps."""
+    import torch
+
+    rng = random.Random(recipe.seed)
+    count = len(next(iter(features.values())))
+    produced = 0
+    while True:
+        order = list(range(count))
+        rng.shuffle(order)
+        for start in range(0, count, recipe.batch_size):
+            chosen = order[start:start + recipe.batch_size]
+            rows = [{key: values[i] for key, values in features.items() if key not in _TARGETS} for i in chosen]
+            batch = dict(tokenizer.pad(rows, return_tensors="pt"))
+            for key in _TARGETS & features.keys():
+                batch[key] = torch.tensor([features[key][i] for i in chosen])
+            yield batch
+            produced += 1
+            if produced == total_steps:
+                return
+
+
+_TARGETS = frozenset({"labels", "start_positions", "end_positions"})
+
+
+def _forward_parameters(model: Any) -> list[str]:
+    import inspect
+
+    return list(inspect.signature(model.forward).parameters)
+
+
+def _parameter_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay on weights, not on biases and normalisation parameters (as BERT was trained)."""
+    decayed, plain = [], []
+    for name, parameter in model.named_parameters():
+        (plain if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decayed).append(parameter)
+    return [{"params": decayed, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]

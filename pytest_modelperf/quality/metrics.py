@@ -1,0 +1,150 @@
+"""Quality metrics as ``evaluate`` modules that run locally.
+
+``evaluate.load("accuracy")`` fetches the metric's code from the Hugging Face hub at run time,
+which an offline CI runner cannot do. The modules below are ``evaluate.Metric`` subclasses
+with the same names, inputs and results as the hub's ``accuracy``, ``precision``, ``recall``,
+``f1``, ``roc_auc`` and ``squad`` (scikit-learn and the SQuAD v1.1 script do the arithmetic),
+so they are used through evaluate's own interface: ``compute``, ``add_batch``, features.
+
+:func:`load_metric` returns the local module by default and the hub's with ``online=True``
+(``--modelperf-online``); any other name goes to ``evaluate.load``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import datasets
+import evaluate
+
+from .squad import exact_match, token_f1
+
+_CITATION = "scikit-learn: Machine Learning in Python, Pedregosa et al., JMLR 12, 2011."
+_LABELS = {"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}
+
+
+def _info(description: str, features: dict[str, Any], citation: str = _CITATION) -> evaluate.MetricInfo:
+    return evaluate.MetricInfo(
+        description=description,
+        citation=citation,
+        inputs_description="predictions and references, one per example",
+        features=datasets.Features(features),
+    )
+
+
+class Accuracy(evaluate.Metric):
+    def _info(self) -> evaluate.MetricInfo:
+        return _info("Proportion of correct predictions.", _LABELS)
+
+    def _compute(self, predictions: Any, references: Any, normalize: bool = True, sample_weight: Any = None) -> dict[str, float]:
+        from sklearn.metrics import accuracy_score
+
+        return {"accuracy": float(accuracy_score(references, predictions, normalize=normalize, sample_weight=sample_weight))}
+
+
+class Precision(evaluate.Metric):
+    def _info(self) -> evaluate.MetricInfo:
+        return _info("Precision: true positives over predicted positives.", _LABELS)
+
+    def _compute(self, predictions: Any, references: Any, labels: Any = None, pos_label: int = 1, average: str = "binary",
+                 sample_weight: Any = None, zero_division: Any = "warn") -> dict[str, Any]:
+        from sklearn.metrics import precision_score
+
+        score = precision_score(references, predictions, labels=labels, pos_label=pos_label, average=average,
+                                sample_weight=sample_weight, zero_division=zero_division)
+        return {"precision": _scalar_or_array(score)}
+
+
+class Recall(evaluate.Metric):
+    def _info(self) -> evaluate.MetricInfo:
+        return _info("Recall: true positives over actual positives.", _LABELS)
+
+    def _compute(self, predictions: Any, references: Any, labels: Any = None, pos_label: int = 1, average: str = "binary",
+                 sample_weight: Any = None, zero_division: Any = "warn") -> dict[str, Any]:
+        from sklearn.metrics import recall_score
+
+        score = recall_score(references, predictions, labels=labels, pos_label=pos_label, average=average,
+                             sample_weight=sample_weight, zero_division=zero_division)
+        return {"recall": _scalar_or_array(score)}
+
+
+class F1(evaluate.Metric):
+    def _info(self) -> evaluate.MetricInfo:
+        return _info("F1: the harmonic mean of precision and recall.", _LABELS)
+
+    def _compute(self, predictions: Any, references: Any, labels: Any = None, pos_label: int = 1, average: str = "binary",
+                 sample_weight: Any = None) -> dict[str, Any]:
+        from sklearn.metrics import f1_score
+
+        score = f1_score(references, predictions, labels=labels, pos_label=pos_label, average=average, sample_weight=sample_weight)
+        return {"f1": _scalar_or_array(score)}
+
+
+class RocAuc(evaluate.Metric):
+    """Binary (one score per example) or, with config ``multiclass``, one-vs-rest over class scores."""
+
+    def _info(self) -> evaluate.MetricInfo:
+        scores = datasets.Sequence(datasets.Value("float")) if self.config_name == "multiclass" else datasets.Value("float")
+        return _info("Area under the ROC curve.", {"prediction_scores": scores, "references": datasets.Value("int32")})
+
+    def _compute(self, references: Any, prediction_scores: Any, average: str = "macro", sample_weight: Any = None,
+                 max_fpr: float | None = None, multi_class: str = "raise", labels: Any = None) -> dict[str, float]:
+        from sklearn.metrics import roc_auc_score
+
+        score = roc_auc_score(references, prediction_scores, average=average, sample_weight=sample_weight,
+                              max_fpr=max_fpr, multi_class=multi_class, labels=labels)
+        return {"roc_auc": float(score)}
+
+
+class Squad(evaluate.Metric):
+    """SQuAD v1.1 exact match and F1 (0-100), taking the best over each question's answers."""
+
+    def _info(self) -> evaluate.MetricInfo:
+        return _info(
+            "SQuAD v1.1: exact match and token F1 of predicted answer spans.",
+            {
+                "predictions": {"id": datasets.Value("string"), "prediction_text": datasets.Value("string")},
+                "references": {
+                    "id": datasets.Value("string"),
+                    "answers": datasets.Sequence({"text": datasets.Value("string"), "answer_start": datasets.Value("int32")}),
+                },
+            },
+            citation="SQuAD: 100,000+ Questions for Machine Comprehension of Text, Rajpurkar et al., EMNLP 2016.",
+        )
+
+    def _compute(self, predictions: Any, references: Any) -> dict[str, float]:
+        answers = {reference["id"]: reference["answers"]["text"] for reference in references}
+        scored = [(exact_match(p["prediction_text"], answers[p["id"]]), token_f1(p["prediction_text"], answers[p["id"]])) for p in predictions]
+        count = len(scored) or 1
+        return {
+            "exact_match": 100.0 * sum(em for em, _ in scored) / count,
+            "f1": 100.0 * sum(f1 for _, f1 in scored) / count,
+        }
+
+
+def _scalar_or_array(score: Any) -> Any:
+    """A float for an averaged score, the per-label array for ``average=None`` (as the hub's modules)."""
+    import numpy as np
+
+    return float(score) if np.ndim(score) == 0 else score
+
+
+LOCAL_METRICS: dict[str, type[evaluate.Metric]] = {
+    "accuracy": Accuracy,
+    "precision": Precision,
+    "recall": Recall,
+    "f1": F1,
+    "roc_auc": RocAuc,
+    "squad": Squad,
+}
+
+
+def load_metric(name: str, *, config_name: str | None = None, online: bool = False) -> evaluate.EvaluationModule:
+    """The evaluate module for ``name``: the local one unless ``online`` (or not built in)."""
+    if not online and name in LOCAL_METRICS:
+        return LOCAL_METRICS[name](config_name=config_name, keep_in_memory=True)
+    try:
+        return evaluate.load(name, config_name)
+    except Exception as error:  # evaluate raises bare connection and file errors
+        local = f"; built in offline: {', '.join(LOCAL_METRICS)}" if name not in LOCAL_METRICS else ""
+        raise RuntimeError(f"metric {name!r} could not be loaded with evaluate.load ({type(error).__name__}: {error}){local}") from error

@@ -1,0 +1,45 @@
+"""A fixed reference workload timed beside CPU measurements: the machine's speed right now.
+
+A shared CPU runner is not one machine: the same virtual machine type runs 1.6x slower on one
+day than on another, and for minutes at a time within a run, and every timing moves with it.
+Timing a fixed workload in rounds interleaved with the measured ones (A B, B A, ...) says how
+fast the machine was during exactly that measurement. A comparison with a baseline that was
+recorded with the same reference can then judge the time in units of the reference, which a
+slow machine does not move, while a slower model still does.
+
+The reference is matrix products with torch on the measuring threads, the work a transformer
+forward pass is made of. Because a torch upgrade could change it, its identity names the torch
+version and thread count; a baseline recorded with another reference is compared unadjusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+SIZE = 384  # BERT-mini's hidden size times 1.5: small enough to stay in cache, big enough to thread
+PRODUCTS = 4
+
+
+def reference_identity() -> str:
+    import torch
+
+    return f"gemm{SIZE}x{PRODUCTS}/torch-{torch.__version__}/threads-{torch.get_num_threads()}"
+
+
+def reference_work() -> Callable[[], Any]:
+    """A workload of a few milliseconds whose cost depends only on the machine and torch."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    left = torch.randn(SIZE, SIZE, generator=generator)
+    right = torch.randn(SIZE, SIZE, generator=generator)
+
+    def work() -> Any:
+        with torch.inference_mode():
+            product = left
+            for _ in range(PRODUCTS):
+                product = torch.mm(product, right) * (1.0 / SIZE)
+            return product
+
+    return work

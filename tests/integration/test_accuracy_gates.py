@@ -1,0 +1,68 @@
+"""The accuracy gate catches real regressions of a real fine-tuned model, and passes it unchanged.
+
+The model is BERT-tiny fine-tuned here on the built-in topics set. Each injected regression
+is a change a pull request could make: weights damaged in one layer, the wrong tokenizer,
+inputs cut too short, a lower-precision dtype.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+GATED = """
+import dataclasses, os
+import torch
+from pytest_modelperf.offline_tokenizers import offline_tokenizer
+
+def test_topics(modelperf):
+    inject = os.environ.get("INJECT", "none")
+    dtype = {"float16": "float16", "bfloat16": "bfloat16"}.get(inject)
+    model = modelperf.load(os.environ["MODEL"], device="cpu", dtype=dtype)
+    max_length = 128
+    if inject == "perturbed-layer":
+        dense = model.model.bert.encoder.layer[1].output.dense
+        generator = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            dense.weight.add_(torch.randn(dense.weight.shape, generator=generator) * dense.weight.std())
+    elif inject == "wrong-tokenizer":
+        model = dataclasses.replace(model, tokenizer=offline_tokenizer("albert-unigram"))
+    elif inject == "short-inputs":
+        max_length = 12
+    quality = modelperf.measure_accuracy(model, "topics", max_length=max_length)
+    for metric in ("accuracy", "f1"):
+        modelperf.check(quality[metric], threshold="0.5points")
+"""
+
+
+@pytest.fixture
+def gated(pytester, run, monkeypatch, topic_classifier):
+    pytester.makepyfile(test_gate=GATED)
+    monkeypatch.setenv("MODEL", str(topic_classifier))
+    monkeypatch.setenv("INJECT", "none")
+    run("--modelperf-update").assert_outcomes(passed=1)
+
+    def with_injection(inject: str) -> tuple[pytest.RunResult, dict[str, dict]]:
+        monkeypatch.setenv("INJECT", inject)
+        result = run("--modelperf-json=run.json", "--modelperf-confirm=0")
+        verdicts = {r["measurement"]["name"].split("[")[0]: r for r in json.loads((pytester.path / "run.json").read_text())["results"]}
+        return result, verdicts
+
+    return with_injection
+
+
+def test_an_unchanged_model_passes_every_time(gated):
+    for _ in range(3):
+        result, verdicts = gated("none")
+        result.assert_outcomes(passed=1)
+        assert {v["outcome"] for v in verdicts.values()} == {"pass"}
+        assert all(v["change"] == 0 for v in verdicts.values())
+
+
+@pytest.mark.parametrize("inject", ["perturbed-layer", "wrong-tokenizer", "short-inputs"])
+def test_a_damaging_change_fails_the_gate(gated, inject):
+    result, verdicts = gated(inject)
+    result.assert_outcomes(failed=1)
+    assert verdicts["accuracy"]["outcome"] == "regression"
+    result.stdout.fnmatch_lines(["*accuracy*topics/validation*REGRESSION*", "*paired over 500 examples*"])

