@@ -13,7 +13,9 @@ ACCURACY_DROP = "0.5points"
 
 
 def test_accuracy(modelperf, tuned_model):
-    quality = modelperf.measure_accuracy(modelperf.load_registered(tuned_model))
+    # QA in 128-token windows with 32 tokens of overlap, as the QA model was fine-tuned: over a
+    # third of the validation contexts need more than one window.
+    quality = modelperf.measure_accuracy(modelperf.load_registered(tuned_model), max_length=128, doc_stride=32)
     for score in quality.values():
         modelperf.check(score, threshold=ACCURACY_DROP)
 
@@ -33,7 +35,7 @@ def test_fine_tune(modelperf, tuned_model):
 
 @pytest.mark.parametrize(
     ("student", "teacher", "kept"),
-    [("bert-mini-topics", "minilm-topics", "0.85x"), ("bert-tiny-topics", "minilm-topics", "0.75x")],
+    [("bert-mini-topics", "minilm-topics", "0.9x"), ("bert-tiny-topics", "minilm-topics", "0.9x")],
     ids=["mini-over-minilm", "tiny-over-minilm"],  # not selected by -k bert-tiny: MiniLM's fine-tune is the slow one
 )
 def test_compact_model_keeps_accuracy(modelperf, student, teacher, kept):

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,22 +48,31 @@ def build_checkpoint(
                 return destination, False
         except (OSError, json.JSONDecodeError):
             pass  # an unreadable marker means an unknown recipe: rebuild
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    try:
+    def write(staging: Path) -> None:
         torch.manual_seed(seed)
         model = getattr(transformers, TASKS[task]).from_config(copy.deepcopy(config))  # saving edits the config
         model.save_pretrained(staging)
         if tokenizer is not None:
             _tokenizer(tokenizer).save_pretrained(staging)
         (staging / STAND_IN_MARKER).write_text(json.dumps(recipe, indent=2, sort_keys=True) + "\n")
+
+    write_through_staging(destination, write)
+    return destination, True
+
+
+def write_through_staging(destination: Path, write: Callable[[Path], None]) -> None:
+    """Fill a fresh folder beside ``destination`` with ``write``, then swap it in whole: a
+    checkpoint is never half-written, and a failure leaves the previous one in place."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        write(staging)
         if destination.exists():
             shutil.rmtree(destination)
         os.replace(staging, destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return destination, True
 
 
 def _tokenizer_recipe(tokenizer: str | Path | None) -> str | None:

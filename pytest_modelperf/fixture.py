@@ -375,8 +375,11 @@ class ModelPerf:
         """Per-round seconds of ``work`` and, on the CPU, of the reference workload timed between them."""
         if device != "cpu" or not self._session.settings.calibrate:
             return time_rounds(work, device, self.timing), []
-        seconds, reference = time_interleaved([work, cached_reference_work()], device, self.timing)
-        return seconds, reference
+        from .trackers.calibration import ReferenceClock
+
+        clock = ReferenceClock(cached_reference_work())
+        seconds, _ = time_interleaved([work, clock], device, self.timing)
+        return seconds, clock.seconds[-len(seconds):]  # the calls before these were its warm-up
 
     # -- checking ------------------------------------------------------------------------
 

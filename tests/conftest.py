@@ -66,3 +66,13 @@ def topic_classifier() -> Path:
 
     registry = load_registry(Path(__file__).resolve().parent.parent / "perf_tests" / "models.toml")
     return Path(registry_checkpoint(registry, "bert-tiny-topics"))
+
+
+@pytest.fixture(scope="session")
+def question_answerer() -> Path:
+    """all-MiniLM-L6-v2 fine-tuned on the built-in facts-qa set: the registry's ``minilm-qa``."""
+    from pytest_modelperf.prepare import registry_checkpoint
+    from pytest_modelperf.registry import load_registry
+
+    registry = load_registry(Path(__file__).resolve().parent.parent / "perf_tests" / "models.toml")
+    return Path(registry_checkpoint(registry, "minilm-qa"))

@@ -1,4 +1,5 @@
-"""The main job (the perf suite) end to end on its smallest model, BERT-tiny.
+"""The main job (the perf suite) end to end on its smallest model, BERT-tiny, and on BERT-tiny
+fine-tuned on the built-in topics set (its accuracy gate and its fine-tune).
 
 It runs against a copy of the committed baselines with --modelperf-update, so that timing
 noise on a shared CI runner cannot fail it, and then asserts on the verdicts it reported:
@@ -17,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DETERMINISTIC = {"parameters", "artefact_size"}
+QUALITY = {f"{metric}[topics/validation]" for metric in ("accuracy", "f1", "precision", "recall", "roc_auc")}
+FINE_TUNE = {"fine_tune.time", "fine_tune.throughput", "fine_tune.peak_host_memory"}
 
 
 def test_perf_suite_runs_on_bert_tiny(tmp_path: Path) -> None:
@@ -34,9 +37,11 @@ def test_perf_suite_runs_on_bert_tiny(tmp_path: Path) -> None:
     results = {r["measurement"]["name"]: r for r in json.loads(report.read_text())["results"]}
     assert results.keys() == {
         "parameters", "artefact_size", "latency[1x128]", "latency[8x128]", "sentence_latency",
-        "throughput[32x128]", "host_memory[8x128]",
+        "throughput[32x128]", "host_memory[8x128]", *QUALITY, *FINE_TUNE,
     }
-    assert {r["measurement"]["context"]["model"] for r in results.values()} == {"bert-tiny"}
+    assert {r["measurement"]["context"]["model"] for r in results.values()} == {"bert-tiny", "bert-tiny-topics"}
+    assert "fine-tuned here on the built-in topics train split from bert-tiny" in completed.stdout
+    assert results["accuracy[topics/validation]"]["current"] > 70  # a trained model, far above chance (25)
     assert results["parameters"]["current"] == 4_386_436  # BERT-tiny, 4 labels: the published count
 
     hardware_key = results["parameters"]["hardware_key"]
@@ -48,3 +53,5 @@ def test_perf_suite_runs_on_bert_tiny(tmp_path: Path) -> None:
         assert result["outcome"] != "no baseline", f"{name}: the committed baseline was not found"
         if name in DETERMINISTIC:
             assert result["outcome"] == "pass", f"{name}: {result['current']} != committed {result['baseline']}"
+        if name in QUALITY:  # fine-tuned here from the same recipe: the same answers, example by example
+            assert result["outcome"] != "regression", f"{name}: {result['current']} against committed {result['baseline']}"

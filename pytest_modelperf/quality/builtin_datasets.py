@@ -10,8 +10,12 @@ Both are built to separate a working model from a broken one without being trivi
 - ``topics``: about half the sentences carry a subordinate clause from another topic
   ("..., while investors sold shares"); the label is the topic of the main clause, which may
   come first or second. Some words belong to two topics ("record", "launch", "team",
-  "market", "growth", "strike", "trial", "bid", "season"), so counting topic words is not
-  enough: a bag-of-words model falls well short of what a fine-tuned transformer reaches.
+  "market", "growth", "strike", "trial", "bid", "season"); some main clauses have an actor
+  from another topic, and then the event decides (a football club's profits are business
+  news); a quarter of the subjects and verb phrases appear in validation only. Counting topic
+  words is therefore not enough: a bag-of-words classifier scores about 0.9, small BERTs
+  trained from scratch a little more, while a pretrained model fine-tuned for one epoch is
+  close to perfect. There is no label noise: the sentence always determines its label.
 - ``facts-qa``: every context holds two or more entities of the same kind with the same
   kinds of facts (two towns, each with a founding year and a founder), plus sentences with
   unrelated numbers and names, so a model must match the entity asked about, not just the
@@ -27,13 +31,12 @@ on it.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import random
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -55,7 +58,7 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     "topics": BuiltinDataset(
         name="topics",
         task="sequence-classification",
-        version="1",
+        version="2",
         description="4-class news topic classification (world, sports, business, science), AG-News-like, "
         "with cross-topic distractor clauses",
         splits={"train": 2000, "validation": 500},
@@ -63,7 +66,7 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     "facts-qa": BuiltinDataset(
         name="facts-qa",
         task="question-answering",
-        version="1",
+        version="2",
         description="extractive QA in SQuAD format over short multi-entity contexts about invented "
         "towns, companies, people and rivers",
         splits={"train": 1500, "validation": 400},
@@ -104,7 +107,8 @@ def generate_rows(name: str, split: str) -> dict[str, list[Any]]:
 
 
 def _features(name: str) -> datasets.Features:
-    from datasets import ClassLabel, Features, Sequence, Value
+    from datasets import ClassLabel, Features, Value
+    from datasets import Sequence as ListOf  # not collections.abc.Sequence
 
     if name == "topics":
         return Features({"id": Value("string"), "text": Value("string"), "label": ClassLabel(names=list(TOPIC_LABELS))})
@@ -113,7 +117,7 @@ def _features(name: str) -> datasets.Features:
         "title": Value("string"),
         "context": Value("string"),
         "question": Value("string"),
-        "answers": Sequence({"text": Value("string"), "answer_start": Value("int32")}),
+        "answers": ListOf({"text": Value("string"), "answer_start": Value("int32")}),
     })
 
 
@@ -199,7 +203,7 @@ _WORLD = _Topic(
     sources=("officials", "a government spokesman", "state media", "diplomats", "witnesses"),
     crossover_subjects=(
         "world champion Sora Haddad", "tennis star Lena Oduya", "the airline Skyreach", "the shipping giant Maerin",
-        "boxer Rui Santorin", "the telecom group Nexwave", "marathon runner Keza Amani", "climate scientists",
+        "boxer Rui Santorin", "the telecom group Nexwave", "marathon runner Keza Amani", "physicist Petra Lund",
     ),
     crossover_actions=(
         "called for early elections", "condemned the border clashes", "demanded the release of political prisoners",
@@ -376,7 +380,7 @@ def _topics_for(split: str) -> tuple[_Topic, ...]:
     if split == "validation":
         return _TOPICS
     return tuple(
-        dataclasses.replace(
+        replace(
             topic,
             subjects=_seen(topic.subjects),
             actions=_seen(topic.actions),
@@ -390,6 +394,7 @@ def _topics_for(split: str) -> tuple[_Topic, ...]:
 
 def _seen(items: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(item for index, item in enumerate(items) if index % _HELD_OUT != _HELD_OUT - 1)
+
 
 _TIMES = (
     "on Monday", "on Tuesday", "on Wednesday", "on Thursday", "on Friday", "on Saturday", "late on Sunday",
@@ -412,9 +417,10 @@ _NEUTRAL_DISTRACTORS = (
 )
 _DISTRACTOR_SHARE = 0.5  # sentences with a clause from another topic
 _STRONG_DISTRACTOR_SHARE = 0.5  # of those, a full clause (subject and long verb phrase) rather than a short one
+_NEUTRAL_DISTRACTOR_SHARE = 0.15  # of those, a clause about no topic (rain, a storm)
 _OWN_PLACE_SHARE = 0.6  # main clauses whose place belongs to their topic (else a neutral place)
 _OWN_DETAIL_SHARE = 0.5
-_CROSSOVER_SHARE = 0.2  # main clauses of a topic that has crossovers whose actor is from another topic
+_CROSSOVER_SHARE = 0.2  # main clauses with an actor from another topic, where the topic has crossovers
 
 # Main clause (m: subject and action), place (p), detail (d), time (t), source (s), distractor (x).
 _PLAIN_TEMPLATES = (
@@ -498,7 +504,7 @@ def _main_clause(topic: _Topic, rng: random.Random) -> str:
 
 
 def _distractor(topics: Sequence[_Topic], label: int, rng: random.Random) -> str:
-    if rng.random() < 0.15:
+    if rng.random() < _NEUTRAL_DISTRACTOR_SHARE:
         return rng.choice(_NEUTRAL_DISTRACTORS)
     other = topics[rng.choice([index for index in range(len(topics)) if index != label])]
     actions = other.actions if rng.random() < _STRONG_DISTRACTOR_SHARE else other.short_actions
@@ -550,8 +556,8 @@ _OCCUPATIONS = (
 _ACHIEVEMENTS = (
     "mapping the northern glaciers", "designing the Orla lighthouse", "a cure for sheep fever",
     "the first tide tables", "a symphony about the sea", "restoring the cathedral windows",
-    "charting the eastern islands", "a famous portrait of a miner", "the folding lifeboat",
-    "her study of river birds", "his book of coastal tales", "a new kind of clock escapement",
+    "charting the eastern islands", "a portrait of a miner", "the folding lifeboat",
+    "her study of river birds", "his book of coastal tales", "a new clock escapement",
     "discovering a comet", "building the harbour wall",
 )
 _RIVER_SIGHTS = (

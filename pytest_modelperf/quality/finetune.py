@@ -14,8 +14,6 @@ import json
 import math
 import os
 import random
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -73,6 +71,7 @@ def fine_tune(
     """The fine-tuned checkpoint at ``destination``, trained now unless an identical recipe is cached."""
     import transformers
 
+    from ..checkpoints import write_through_staging
     from .builtin_datasets import BUILTIN_DATASETS
 
     if recipe.dataset not in BUILTIN_DATASETS:
@@ -91,20 +90,18 @@ def fine_tune(
     if cached is not None:
         return FineTuned(destination, False, cached)
 
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    try:
+    results: list[FineTuneStats] = []
+
+    def write(staging: Path) -> None:
         model, tokenizer, stats = _train(recipe, base_checkpoint, task=task, device=device, report=report)
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         payload = {**identity, "stats": asdict(stats)}
         (staging / FINETUNE_MARKER).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-        if destination.exists():
-            shutil.rmtree(destination)
-        os.replace(staging, destination)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        results.append(stats)
+
+    write_through_staging(destination, write)
+    stats = results[0]
     return FineTuned(destination, True, stats)
 
 

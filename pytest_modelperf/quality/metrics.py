@@ -42,30 +42,31 @@ class Accuracy(evaluate.Metric):
         return {"accuracy": float(accuracy_score(references, predictions, normalize=normalize, sample_weight=sample_weight))}
 
 
-class Precision(evaluate.Metric):
+class _PositiveRate(evaluate.Metric):
+    """Precision or recall per scikit-learn, with its ``zero_division`` (as the hub's modules)."""
+
+    _description = ""
+
     def _info(self) -> evaluate.MetricInfo:
-        return _info("Precision: true positives over predicted positives.", _LABELS)
+        return _info(self._description, _LABELS)
 
     def _compute(self, predictions: Any, references: Any, labels: Any = None, pos_label: int = 1, average: str = "binary",
                  sample_weight: Any = None, zero_division: Any = "warn") -> dict[str, Any]:
-        from sklearn.metrics import precision_score
+        import sklearn.metrics
 
-        score = precision_score(references, predictions, labels=labels, pos_label=pos_label, average=average,
-                                sample_weight=sample_weight, zero_division=zero_division)
-        return {"precision": _scalar_or_array(score)}
+        score = getattr(sklearn.metrics, f"{self.name}_score")(
+            references, predictions, labels=labels, pos_label=pos_label, average=average,
+            sample_weight=sample_weight, zero_division=zero_division,
+        )
+        return {self.name: _scalar_or_array(score)}
 
 
-class Recall(evaluate.Metric):
-    def _info(self) -> evaluate.MetricInfo:
-        return _info("Recall: true positives over actual positives.", _LABELS)
+class Precision(_PositiveRate):
+    _description = "Precision: true positives over predicted positives."
 
-    def _compute(self, predictions: Any, references: Any, labels: Any = None, pos_label: int = 1, average: str = "binary",
-                 sample_weight: Any = None, zero_division: Any = "warn") -> dict[str, Any]:
-        from sklearn.metrics import recall_score
 
-        score = recall_score(references, predictions, labels=labels, pos_label=pos_label, average=average,
-                             sample_weight=sample_weight, zero_division=zero_division)
-        return {"recall": _scalar_or_array(score)}
+class Recall(_PositiveRate):
+    _description = "Recall: true positives over actual positives."
 
 
 class F1(evaluate.Metric):

@@ -14,17 +14,42 @@ version and thread count; a baseline recorded with another reference is compared
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
 SIZE = 384  # BERT-mini's hidden size times 1.5: small enough to stay in cache, big enough to thread
 PRODUCTS = 4
+REPEATS = 3  # a round's reference time is the fastest of three back-to-back runs
 
 
 def reference_identity() -> str:
     import torch
 
-    return f"gemm{SIZE}x{PRODUCTS}/torch-{torch.__version__}/threads-{torch.get_num_threads()}"
+    return f"gemm{SIZE}x{PRODUCTS}-min{REPEATS}/torch-{torch.__version__}/threads-{torch.get_num_threads()}"
+
+
+class ReferenceClock:
+    """Called once per round between the measured rounds; records the round's reference time.
+
+    The fastest of a few back-to-back runs: an interruption of a few milliseconds (a page
+    fault storm after a large forward pass frees its activations, a timer interrupt) would
+    otherwise read as a slow machine, while a machine that is slower for the whole round is
+    slower in every run.
+    """
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self._work = work
+        self.seconds: list[float] = []
+
+    def __call__(self) -> None:
+        fastest = math.inf
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            self._work()
+            fastest = min(fastest, time.perf_counter() - started)
+        self.seconds.append(fastest)
 
 
 def reference_work() -> Callable[[], Any]:

@@ -45,11 +45,16 @@ def gated(pytester, run, monkeypatch, topic_classifier):
 
     def with_injection(inject: str) -> tuple[pytest.RunResult, dict[str, dict]]:
         monkeypatch.setenv("INJECT", inject)
-        result = run("--modelperf-json=run.json", "--modelperf-confirm=0")
-        verdicts = {r["measurement"]["name"].split("[")[0]: r for r in json.loads((pytester.path / "run.json").read_text())["results"]}
-        return result, verdicts
+        return judged(pytester, run)
 
     return with_injection
+
+
+def judged(pytester, run) -> tuple[pytest.RunResult, dict[str, dict]]:
+    """Run the gate once, without confirming re-runs, and read its verdicts by metric."""
+    result = run("--modelperf-json=run.json", "--modelperf-confirm=0")
+    results = json.loads((pytester.path / "run.json").read_text())["results"]
+    return result, {r["measurement"]["name"].split("[")[0]: r for r in results}
 
 
 def test_an_unchanged_model_passes_every_time(gated):
@@ -66,3 +71,40 @@ def test_a_damaging_change_fails_the_gate(gated, inject):
     result.assert_outcomes(failed=1)
     assert verdicts["accuracy"]["outcome"] == "regression"
     result.stdout.fnmatch_lines(["*accuracy*topics/validation*REGRESSION*", "*paired over 500 examples*"])
+
+
+QA_GATED = """
+import os
+
+def test_answers(modelperf):
+    model = modelperf.load(os.environ["MODEL"], device="cpu", dtype=os.environ.get("DTYPE") or None)
+    max_length = int(os.environ["MAX_LENGTH"])
+    quality = modelperf.measure_accuracy(model, "facts-qa", max_length=max_length, doc_stride=max_length // 4, limit=200)
+    for metric in ("exact_match", "f1"):
+        modelperf.check(quality[metric], threshold="0.5points")
+"""
+
+
+@pytest.fixture
+def qa_gated(pytester, run, monkeypatch, question_answerer):
+    pytester.makepyfile(test_gate=QA_GATED)
+    monkeypatch.setenv("MODEL", str(question_answerer))
+    monkeypatch.setenv("MAX_LENGTH", "128")
+    monkeypatch.setenv("DTYPE", "")
+    run("--modelperf-update").assert_outcomes(passed=1)
+
+    def with_settings(**environment: str) -> tuple[pytest.RunResult, dict[str, dict]]:
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        return judged(pytester, run)
+
+    return with_settings
+
+
+def test_qa_unchanged_passes_and_windows_cut_too_short_fail(qa_gated):
+    result, verdicts = qa_gated()
+    result.assert_outcomes(passed=1)
+    assert verdicts["f1"]["change"] == 0
+    result, verdicts = qa_gated(MAX_LENGTH="48")
+    result.assert_outcomes(failed=1)
+    assert verdicts["f1"]["outcome"] == "regression" and verdicts["exact_match"]["outcome"] == "regression"

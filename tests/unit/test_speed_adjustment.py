@@ -90,3 +90,20 @@ def test_the_reference_is_stored_with_each_recorded_run():
 def test_noise_off_compares_times_as_they_are():
     verdict = judge(timed(16.0, 8.0), CHECK, recorded(QUIET_RUNS), NoisePolicy(enabled=False))
     assert verdict.speed is None and verdict.outcome is Outcome.REGRESSION
+
+
+def test_a_round_of_the_reference_is_its_fastest_run(monkeypatch):
+    from pytest_modelperf.trackers import calibration
+
+    ticks = iter([0.0, 0.010, 0.010, 0.013, 0.013, 0.025, 1.0, 1.004, 1.004, 1.009, 1.009, 1.014])
+    monkeypatch.setattr(calibration.time, "perf_counter", lambda: next(ticks))
+    clock = calibration.ReferenceClock(lambda: None)
+    clock()
+    clock()
+    assert clock.seconds == [pytest.approx(0.003), pytest.approx(0.004)]
+
+
+def test_the_reference_names_what_it_ran():
+    from pytest_modelperf.trackers.calibration import reference_identity
+
+    assert reference_identity().startswith("gemm384x4-min3/torch-")
