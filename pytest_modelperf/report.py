@@ -61,7 +61,7 @@ def describe_confirmation(confirmation: Confirmation) -> str:
     runs = f"{confirmation.reruns} re-run{'s' if confirmation.reruns != 1 else ''}"
     if confirmation.reproduced:
         return f"confirmed: the failure reproduced on {runs} (first attempt: {first}); the table shows the last attempt"
-    return f"not reproduced: the first attempt failed ({first}), {runs} passed; treated as a slow spell of the machine"
+    return f"not reproduced: the first attempt failed ({first}), {runs} passed; taken for noise, not a change"
 
 
 def summary_lines(state: ModelPerfSession) -> list[str]:
