@@ -93,7 +93,7 @@ def prepare_all(
                      f"peak host memory +{stats.peak_host_memory_mb:.0f} MB, final loss {stats.final_loss:.3f})")
         elif result.built:
             state = f"built in {result.seconds:.1f}s"
-        elif result.stand_in:
+        elif result.stand_in or result.fine_tune is not None:
             state = "up to date"
         else:
             state = "ships offline"

@@ -6,7 +6,11 @@ from pathlib import Path
 import pytest
 
 # pytester's in-process runs restore sys.modules afterwards; torch cannot be imported a
-# second time in one process, so it is imported here, before any inner run.
+# second time in one process, and datasets registers pyarrow extension types that cannot be
+# registered twice, so they are imported here, before any inner run.
+import datasets  # noqa: F401
+import evaluate  # noqa: F401
+import sklearn.metrics  # noqa: F401
 import torch  # noqa: F401
 import transformers  # noqa: F401
 
