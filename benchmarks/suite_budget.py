@@ -78,7 +78,7 @@ def main() -> int:
     failures = sum(run.get("failed", 0) + run.get("error", 0) for run in runs)
     slowest = max(run["seconds"] for run in runs) if runs else 0.0
     verdicts = [
-        ("preparation within 5 minutes", figures.get("prepare_cold_s", 0.0) <= PREPARE_BUDGET_S),
+        *([("preparation within 5 minutes", figures["prepare_cold_s"] <= PREPARE_BUDGET_S)] if "prepare_cold_s" in figures else []),
         ("every suite run within 10 minutes", slowest <= SUITE_BUDGET_S),
         (f"no failure in {len(runs)} runs in a row", failures == 0 and all(run["exit_code"] == 0 for run in runs)),
     ]
