@@ -492,7 +492,4 @@ def _context(model: LoadedModel, workload: Workload) -> dict[str, Any]:
 def _notes(model: LoadedModel) -> tuple[str, ...]:
     if model.stand_in:
         return (STAND_IN_NOTE,)
-    from .quality.finetune import fine_tune_provenance
-
-    provenance = fine_tune_provenance(model.checkpoint)
-    return (provenance,) if provenance else ()
+    return (model.provenance,) if model.provenance else ()

@@ -58,6 +58,7 @@ class LoadedModel:
     parameter_count: int
     artefact_bytes: int | None
     stand_in: bool
+    provenance: str | None = None  # e.g. "fine-tuned here on ... from ...", for reports
 
     @property
     def config(self) -> Any:
@@ -112,6 +113,8 @@ def load_model(checkpoint: str | os.PathLike[str], *, task: str = "auto", device
     import torch
     import transformers
 
+    from .quality.finetune import fine_tune_provenance
+
     name = os.fspath(checkpoint)
     dtype = normalise_dtype(dtype)
     local = Path(name).is_dir()
@@ -147,6 +150,7 @@ def load_model(checkpoint: str | os.PathLike[str], *, task: str = "auto", device
         parameter_count=sum(p.numel() for p in model.parameters()),
         artefact_bytes=artefact_bytes(name, local),
         stand_in=local and (Path(name) / STAND_IN_MARKER).exists(),
+        provenance=fine_tune_provenance(name) if local else None,
     )
 
 

@@ -81,13 +81,14 @@ def evaluate_classification(
     scores: dict[str, Measurement] = {}
     for metric in metrics:
         if metric == "roc_auc":
-            config_name, arguments = (None, {}) if labels == 2 else ("multiclass", {"multi_class": "ovr"})
-            rows = [[row[1]] for row in probabilities] if labels == 2 else probabilities
-            value = load_metric(metric, config_name=config_name, online=online).compute(
-                references=references, prediction_scores=[row[0] for row in rows] if labels == 2 else rows, **arguments
-            )[metric]
-            outcomes = ExampleOutcomes(metric, ids, tuple(map(float, predictions)), tuple(map(float, references)),
-                                       tuple(tuple(row) for row in rows), {"multi_class": "ovr"} if labels > 2 else {})
+            if labels == 2:  # the hub module's binary form: one score per example, the positive class's
+                module, scores_in, options = load_metric(metric, online=online), [row[1] for row in probabilities], {}
+                rows = tuple((score,) for score in scores_in)
+            else:
+                module, scores_in, options = load_metric(metric, config_name="multiclass", online=online), probabilities, {"multi_class": "ovr"}
+                rows = tuple(tuple(row) for row in probabilities)
+            value = module.compute(references=references, prediction_scores=scores_in, **options)[metric]
+            outcomes = ExampleOutcomes(metric, ids, tuple(map(float, predictions)), tuple(map(float, references)), rows, options)
         else:
             arguments = {} if metric == "accuracy" else {"average": average}
             if metric in ("precision", "recall"):

@@ -90,58 +90,55 @@ def fine_tune(
     if cached is not None:
         return FineTuned(destination, False, cached)
 
-    results: list[FineTuneStats] = []
+    model, tokenizer, stats = _train(recipe, base_checkpoint, task=task, device=device, report=report)
 
     def write(staging: Path) -> None:
-        model, tokenizer, stats = _train(recipe, base_checkpoint, task=task, device=device, report=report)
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         payload = {**identity, "stats": asdict(stats)}
         (staging / FINETUNE_MARKER).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-        results.append(stats)
 
     write_through_staging(destination, write)
-    stats = results[0]
     return FineTuned(destination, True, stats)
 
 
 def fine_tune_stats(checkpoint: str | os.PathLike[str]) -> FineTuneStats | None:
     """The recorded statistics of a checkpoint fine-tuned here, or None for any other checkpoint."""
-    marker = Path(checkpoint) / FINETUNE_MARKER
-    if not marker.is_file():
-        return None
-    try:
-        return FineTuneStats(**json.loads(marker.read_text())["stats"])
-    except (OSError, json.JSONDecodeError, KeyError, TypeError):
-        return None
+    return _stats(_marker(Path(checkpoint)))
 
 
 def fine_tune_provenance(checkpoint: str | os.PathLike[str]) -> str | None:
     """'fine-tuned here on <dataset> from <base>' for a checkpoint fine-tuned here."""
-    marker = Path(checkpoint) / FINETUNE_MARKER
-    if not marker.is_file():
-        return None
-    try:
-        recipe = json.loads(marker.read_text())["recipe"]
-    except (OSError, json.JSONDecodeError, KeyError):
+    recipe = (_marker(Path(checkpoint)) or {}).get("recipe")
+    if not isinstance(recipe, dict) or "dataset" not in recipe or "base" not in recipe:
         return None
     return f"fine-tuned here on the built-in {recipe['dataset']} train split from {recipe['base']}"
 
 
-def _cached(destination: Path, identity: Mapping[str, Any]) -> FineTuneStats | None:
-    marker = destination / FINETUNE_MARKER
+def _marker(checkpoint: Path) -> dict[str, Any] | None:
+    """The fine-tune record beside a checkpoint fine-tuned here; None when absent or unreadable."""
+    marker = checkpoint / FINETUNE_MARKER
     if not marker.is_file():
         return None
     try:
         payload = json.loads(marker.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    if {key: payload.get(key) for key in identity} != json.loads(json.dumps(identity)):
-        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _stats(payload: Mapping[str, Any] | None) -> FineTuneStats | None:
     try:
-        return FineTuneStats(**payload["stats"])
+        return FineTuneStats(**payload["stats"]) if payload is not None else None
     except (KeyError, TypeError):
         return None
+
+
+def _cached(destination: Path, identity: Mapping[str, Any]) -> FineTuneStats | None:
+    payload = _marker(destination)
+    if payload is None or {key: payload.get(key) for key in identity} != json.loads(json.dumps(identity)):
+        return None
+    return _stats(payload)
 
 
 def _train(

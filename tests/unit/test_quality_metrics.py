@@ -34,7 +34,7 @@ def test_local_metrics_are_evaluate_modules():
     for name in LOCAL_METRICS:
         module = load_metric(name)
         assert isinstance(module, evaluate.EvaluationModule)
-        assert module.name == name.replace("roc_auc", "roc_auc")
+        assert module.name == name
 
 
 def test_batches_added_one_by_one_give_the_same_result():
@@ -136,3 +136,21 @@ def test_outcomes_survive_their_dictionary_form():
     assert restored.value() == pytest.approx(original.value(), abs=1e-3)
     with pytest.raises(OutcomesError, match=r"x.ids: missing"):
         ExampleOutcomes.from_dict({"metric": "accuracy", "predictions": []}, "x")
+
+
+def test_a_binary_classifier_is_scored_in_the_binary_forms(tiny_checkpoint):
+    import datasets
+
+    from pytest_modelperf.loading import load_model
+    from pytest_modelperf.quality.evaluation import evaluate_classification
+
+    rows = [{"id": f"b{i}", "text": f"sample sentence number {i} about {'sport' if i % 2 else 'markets'}", "label": i % 2} for i in range(40)]
+    quality = evaluate_classification(
+        load_model(tiny_checkpoint, task="sequence-classification"), datasets.Dataset.from_list(rows), source="rows", split="validation",
+    )
+    assert quality["f1"].examples.options == {"average": "binary"}
+    roc_auc = quality["roc_auc"]
+    assert all(len(row) == 1 for row in roc_auc.examples.scores)  # the positive class's probability
+    assert roc_auc.examples.value() == pytest.approx(roc_auc.value, abs=1e-3)
+    for metric in ("accuracy", "f1", "precision", "recall"):
+        assert quality[metric].examples.value() == pytest.approx(quality[metric].value)
