@@ -180,7 +180,7 @@ def registry_from_pyproject(directory: Path) -> Path | None:
 
 _MODEL_KEYS = {"checkpoint", "task", "description", "offline", "reference_parameters", "finetune"}
 _FINETUNE_KEYS = {"from", "dataset", "epochs", "learning_rate", "batch_size", "max_length", "doc_stride", "warmup_ratio",
-                  "weight_decay", "seed", "limit"}
+                  "weight_decay", "seed", "limit", "group_by_length"}
 _OFFLINE_KEYS = {"architecture", "config", "tokenizer", "seed", "pretrained", "path"}
 _REFERENCE_KEYS = {"task", "num_labels", "count"}
 
@@ -265,6 +265,10 @@ def _finetune(data: Mapping[str, Any], prefix: str, where: _Where) -> FineTuneRe
                 "a positive number" if minimum == 0 else "a non-negative number")
             raise where.error(f"{prefix}.{key}", f"expected {expected}, got {value!r}")
         numbers[key] = kind(value)
+    if "group_by_length" in data:
+        if not isinstance(data["group_by_length"], bool):
+            raise where.error(f"{prefix}.group_by_length", f"expected true or false, got {data['group_by_length']!r}")
+        numbers["group_by_length"] = data["group_by_length"]
     if "warmup_ratio" in numbers and numbers["warmup_ratio"] >= 1:
         raise where.error(f"{prefix}.warmup_ratio", f"expected a fraction below 1, got {numbers['warmup_ratio']!r}")
     return FineTuneRecipe(base=base, dataset=dataset, **numbers)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -19,6 +19,8 @@ from .environment import environment_id, hardware_key, software_environment
 from .loading import ModelCache
 from .registry import Registry, RegistryError, load_registry, registry_from_pyproject
 from .results import BaselineEntry, Measurement
+
+QUALITY_REFERENCE_DTYPE = "float32"
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,13 @@ class ModelPerfSession:
         key = EntryKey(hardware_key(device, dtype), module, test, measurement.name)
         compared = check.threshold is not None
         baseline = self._lookup(key) if compared else None
+        if compared and baseline is None and measurement.examples is not None and dtype != QUALITY_REFERENCE_DTYPE:
+            # A quality score in a lower precision answers to the full-precision baseline until
+            # it has one of its own: a switch to float16 must not start from a fresh baseline.
+            baseline = self._lookup(replace(key, hardware_key=hardware_key(device, QUALITY_REFERENCE_DTYPE)))
+            if baseline is not None:
+                note = f"judged against the {QUALITY_REFERENCE_DTYPE} baseline: there is no {dtype} one"
+                measurement = replace(measurement, notes=(*measurement.notes, note))
         verdict = judge(measurement, check, baseline, self.settings.noise)
         record = Record(nodeid, key, verdict, self.environment_for(device), compared)
         self.records.append(record)
@@ -160,8 +169,8 @@ class ModelPerfSession:
             if not record.compared_with_baseline or record.key in updates:
                 continue
             existing = self.store.lookup(record.key) if mode is not UpdateMode.ALL else None
-            if mode is UpdateMode.MISSING and existing is not None:
-                continue
+            if mode is UpdateMode.MISSING and (existing is not None or record.verdict.outcome is not Outcome.NO_BASELINE):
+                continue  # judged against a baseline, perhaps the full-precision one: not missing
             updates[record.key] = BaselineEntry.from_measurement(
                 record.verdict.measurement,
                 environment=record.environment,

@@ -76,6 +76,14 @@ def evaluate_classification(
     seconds = time.perf_counter() - started
     ids = tuple(example_ids(dataset))
     labels = loaded.config.num_labels
+    broken = [i for i, prediction in enumerate(predictions) if prediction is None]
+    if broken:
+        # No answer is a wrong answer: the next class stands in for it (any wrong class would
+        # do for accuracy), and uniform scores carry no information into ROC AUC.
+        for i in broken:
+            predictions[i] = (references[i] + 1) % labels
+            probabilities[i] = [1.0 / labels] * labels
+        notes = (*notes, _non_finite_note(len(broken), len(predictions)))
     average = "binary" if labels == 2 else "macro"
     context = _context(loaded, source, split, len(ids), max_length=max_length)
     scores: dict[str, Measurement] = {}
@@ -141,12 +149,16 @@ def evaluate_question_answering(
 
 def classify(
     loaded: LoadedModel, texts: Sequence[str], pairs: Sequence[str] | None, *, max_length: int, batch_size: int
-) -> tuple[list[int], list[list[float]]]:
-    """Predicted label ids and class probabilities, in batches padded to their longest text."""
+) -> tuple[list[int | None], list[list[float]]]:
+    """Predicted label ids and class probabilities, in batches padded to their longest text.
+
+    An example whose logits are not all finite (NaN or inf: half precision overflowing, say)
+    has no prediction: None.
+    """
     import torch
 
     accepted = set(inspect.signature(loaded.model.forward).parameters)
-    predictions: list[int] = []
+    predictions: list[int | None] = []
     probabilities: list[list[float]] = []
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
@@ -155,9 +167,17 @@ def classify(
             encoded = loaded.tokenizer(chunk, pair_chunk, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
             inputs = {key: value.to(loaded.device) for key, value in encoded.items() if key in accepted}
             logits = loaded.model(**inputs).logits.float()
+            finite = torch.isfinite(logits).all(dim=-1).cpu().tolist()
             probabilities.extend(torch.softmax(logits, dim=-1).cpu().tolist())
-            predictions.extend(logits.argmax(dim=-1).cpu().tolist())
+            predictions.extend(label if ok else None for label, ok in zip(logits.argmax(dim=-1).cpu().tolist(), finite))
     return predictions, probabilities
+
+
+def _non_finite_note(broken: int, total: int) -> str:
+    return (
+        f"{broken} of {total} examples gave non-finite logits (NaN or inf, e.g. an overflow in half precision) "
+        "and count as wrong"
+    )
 
 
 def _label_ids(loaded: LoadedModel, dataset: Any, label_column: str, source: Any) -> list[int]:

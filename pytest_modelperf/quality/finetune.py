@@ -38,6 +38,7 @@ class FineTuneRecipe:
     weight_decay: float = 0.01
     seed: int = 0
     limit: int | None = None  # train on the first N examples only
+    group_by_length: bool = True  # batch windows of similar length together: less padding to compute
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,15 @@ def _train(
     if task == "sequence-classification":
         names = train.features["label"].names
         head = {"num_labels": len(names), "id2label": dict(enumerate(names)), "label2id": {n: i for i, n in enumerate(names)}}
-    model = getattr(transformers, TASKS[task]).from_pretrained(
-        base_checkpoint, local_files_only=local_only, ignore_mismatched_sizes=True, **head
-    )
+    # The load report lists the new task head as missing weights: expected before a fine-tune.
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        model = getattr(transformers, TASKS[task]).from_pretrained(
+            base_checkpoint, local_files_only=local_only, ignore_mismatched_sizes=True, **head
+        )
+    finally:
+        transformers.logging.set_verbosity(verbosity)
     model.to(device)
     model.train()
     features = _classification_features(tokenizer, train, recipe) if task == "sequence-classification" else _qa_features(tokenizer, train, recipe)
@@ -227,15 +234,15 @@ def _batches(features: Mapping[str, Sequence[Any]], recipe: FineTuneRecipe, tota
     import torch
 
     rng = random.Random(recipe.seed)
-    count = len(next(iter(features.values())))
+    lengths = [len(ids) for ids in features["input_ids"]]
+    if not lengths:
+        raise ValueError(f"the {recipe.dataset!r} training split gave no examples to fine-tune on")
     produced = 0
     while True:
-        order = list(range(count))
-        rng.shuffle(order)
-        for start in range(0, count, recipe.batch_size):
-            chosen = order[start:start + recipe.batch_size]
+        for chosen in _epoch_batches(lengths, recipe, rng):
             rows = [{key: values[i] for key, values in features.items() if key not in _TARGETS} for i in chosen]
-            batch = dict(tokenizer.pad(rows, return_tensors="pt"))
+            # Right padding whatever the tokenizer's side: answer positions count from the window's start.
+            batch = dict(tokenizer.pad(rows, padding_side="right", return_tensors="pt"))
             for key in _TARGETS & features.keys():
                 batch[key] = torch.tensor([features[key][i] for i in chosen])
             yield batch
@@ -244,6 +251,29 @@ def _batches(features: Mapping[str, Sequence[Any]], recipe: FineTuneRecipe, tota
                 return
 
 
+def _epoch_batches(lengths: Sequence[int], recipe: FineTuneRecipe, rng: random.Random) -> list[list[int]]:
+    """One epoch's batches of example indices, in a seeded random order.
+
+    With ``group_by_length`` the shuffled examples are sorted by length within pools of
+    ``_POOL_BATCHES`` batches before they are cut into batches, and the batches are shuffled
+    again: each batch holds examples of similar length (little padding), while which examples
+    meet in a batch, and the order of the batches, stay random.
+    """
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    size = recipe.batch_size
+    if not recipe.group_by_length:
+        return [order[start:start + size] for start in range(0, len(order), size)]
+    pool = size * _POOL_BATCHES
+    batches: list[list[int]] = []
+    for start in range(0, len(order), pool):
+        ranked = sorted(order[start:start + pool], key=lengths.__getitem__, reverse=True)
+        batches.extend(ranked[i:i + size] for i in range(0, len(ranked), size))
+    rng.shuffle(batches)
+    return batches
+
+
+_POOL_BATCHES = 50
 _TARGETS = frozenset({"labels", "start_positions", "end_positions"})
 
 

@@ -61,7 +61,7 @@ def training_features(
     answers: Sequence[Mapping[str, list]],
     settings: QaSettings,
 ) -> dict[str, list]:
-    """Windows padded to ``max_length`` with the first answer's token span as start/end positions.
+    """Windows (unpadded) with the first answer's token span as start/end positions.
 
     ``answers`` are SQuAD-style: ``{"text": [...], "answer_start": [...]}`` per example. A window
     that does not hold the whole answer (or an example without answers) points both positions at
@@ -74,7 +74,7 @@ def training_features(
         )
     if not questions:
         return {"input_ids": [], "attention_mask": [], "start_positions": [], "end_positions": []}
-    encoding = _windows(tokenizer, questions, contexts, settings, padding="max_length")
+    encoding = _windows(tokenizer, questions, contexts, settings, padding=False)
     starts: list[int] = []
     ends: list[int] = []
     for window, example in enumerate(encoding["overflow_to_sample_mapping"]):
@@ -112,6 +112,8 @@ def predict_answers(
     best: list[_Span | None] = [None] * len(ids)
 
     for window, start_logits, end_logits in _window_logits(model, tokenizer, encoding, names, settings, device):
+        if not (np.isfinite(start_logits).all() and np.isfinite(end_logits).all()):
+            continue  # NaN or inf (half precision overflowing, say): this window gives no answer
         span = _best_span(encoding, window, start_logits, end_logits, settings)
         example = sample[window]
         if span is not None and (best[example] is None or span.score > best[example].score):

@@ -204,6 +204,7 @@ def test_registry_from_pyproject(tmp_path: Path) -> None:
         ('finetune = { from = "b", dataset = "topics", epochs = 0 }', "models.t.finetune.epochs: expected a positive number, got 0"),
         ('finetune = { from = "b", dataset = "topics", batch_size = 2.5 }', "models.t.finetune.batch_size: expected a positive integer"),
         ('finetune = { from = "b", dataset = "topics", warmup_ratio = 1.5 }', "models.t.finetune.warmup_ratio: expected a fraction below 1"),
+        ('finetune = { from = "b", dataset = "topics", group_by_length = 1 }', "models.t.finetune.group_by_length: expected true or false, got 1"),
         ('finetune = { from = "b", dataset = "topics", lr = 1e-4 }', "models.t.finetune.lr: unknown key"),
         ('checkpoint = "x"\nfinetune = { from = "b", dataset = "topics" }', "models.t.checkpoint: a fine-tuned model is made from finetune.from"),
     ],

@@ -1,0 +1,70 @@
+"""Fine-tune batching: every example once per epoch, similar lengths together, labels kept in place."""
+
+from __future__ import annotations
+
+import random
+import statistics
+from typing import Any
+
+import pytest
+import transformers
+
+from pytest_modelperf.offline_tokenizers import bert_uncased_tokenizer_dir
+from pytest_modelperf.quality.finetune import FineTuneRecipe, _batches, _epoch_batches
+
+_LENGTH_DRAW = random.Random(7)
+LENGTHS = [_LENGTH_DRAW.randint(20, 128) for _ in range(1000)]
+
+
+def recipe(**changes: Any) -> FineTuneRecipe:
+    return FineTuneRecipe(**{"base": "bert-tiny", "dataset": "facts-qa", "batch_size": 16, **changes})
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_an_epoch_holds_every_example_once_in_full_batches_but_the_last(grouped: bool) -> None:
+    batches = _epoch_batches(LENGTHS, recipe(group_by_length=grouped), random.Random(0))
+
+    assert sorted(i for batch in batches for i in batch) == list(range(len(LENGTHS)))
+    assert sorted(len(batch) for batch in batches)[1:] == [16] * (len(batches) - 1)
+
+
+def test_grouping_by_length_cuts_the_padding_and_keeps_the_order_random() -> None:
+    def padding(batches: list[list[int]]) -> int:
+        return sum(max(LENGTHS[i] for i in batch) * len(batch) - sum(LENGTHS[i] for i in batch) for batch in batches)
+
+    grouped = _epoch_batches(LENGTHS, recipe(), random.Random(0))
+    plain = _epoch_batches(LENGTHS, recipe(group_by_length=False), random.Random(0))
+
+    assert padding(grouped) < padding(plain) / 5
+    longest = [max(LENGTHS[i] for i in batch) for batch in grouped]
+    assert longest != sorted(longest) and longest != sorted(longest, reverse=True), "batches come in a shuffled order"
+    assert statistics.pstdev(longest) > 20, "long and short batches are mixed through the epoch"
+
+
+def test_epochs_are_reshuffled_and_the_seed_repeats_them() -> None:
+    rng = random.Random(3)
+    first, second = _epoch_batches(LENGTHS, recipe(), rng), _epoch_batches(LENGTHS, recipe(), rng)
+
+    assert first != second
+    assert _epoch_batches(LENGTHS, recipe(), random.Random(3)) == first
+
+
+def test_batches_pad_on_the_right_so_answer_positions_still_point_at_the_answer() -> None:
+    left = transformers.AutoTokenizer.from_pretrained(bert_uncased_tokenizer_dir(), local_files_only=True, padding_side="left")
+    short, long = left("Who?", "Ada wrote it."), left("Who wrote the long note?", "Many say that Ada wrote it on Monday.")
+    features: dict[str, list[Any]] = {key: [short[key], long[key]] for key in short}
+    answer = [short["input_ids"].index(left.convert_tokens_to_ids("ada")), long["input_ids"].index(left.convert_tokens_to_ids("ada"))]
+    features["start_positions"] = answer
+    features["end_positions"] = answer
+
+    batch = next(_batches(features, recipe(batch_size=2), 1, left))
+
+    assert batch["input_ids"].shape == (2, len(long["input_ids"]))
+    for row in range(2):
+        assert left.convert_ids_to_tokens(int(batch["input_ids"][row, int(batch["start_positions"][row])])) == "ada"
+    assert batch["attention_mask"][:, 0].tolist() == [1, 1], "no padding at the front"
+
+
+def test_an_empty_training_split_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="'facts-qa' training split gave no examples"):
+        next(_batches({"input_ids": [], "attention_mask": []}, recipe(), 1, None))
