@@ -9,5 +9,6 @@ __version__ = "0.1.0"
 
 from .compare import Outcome, Verdict  # noqa: E402
 from .results import BaselineEntry, Direction, Measurement  # noqa: E402
+from .results_table import results_frame  # noqa: E402
 
-__all__ = ["BaselineEntry", "Direction", "Measurement", "Outcome", "Verdict", "__version__"]
+__all__ = ["BaselineEntry", "Direction", "Measurement", "Outcome", "Verdict", "__version__", "results_frame"]

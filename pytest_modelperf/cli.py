@@ -3,6 +3,11 @@
     modelperf models              list the registry's models
     modelperf prepare [NAME ...]  build the offline checkpoints and fine-tune the fine-tuned
                                   models (all models by default)
+    modelperf plot SWEEP          draw a sweep's plots (needs no registry)
+    modelperf sweep --models ...  measure models x batch sizes x sequence lengths into the study's
+                                  tables (time.csv, required_memory.csv, env.csv) and sweep.csv
+    modelperf compare A.json B.json  judge run B against run A, or B against the baselines
+                                  (``compare B.json``); exit 1 on a regression (needs no registry)
 
 The registry is ``--registry PATH``, else the file ``[tool.modelperf] registry`` names in
 the current directory's ``pyproject.toml``.
@@ -22,6 +27,8 @@ from .registry import Registry, RegistryError, load_registry, registry_from_pypr
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     arguments = parser.parse_args(argv)
+    if not getattr(arguments, "needs_registry", True):  # e.g. plot: a command that reads only its own input
+        return int(arguments.command(arguments) or 0)
     try:
         registry = load_registry(_registry_path(arguments.registry))
         return int(arguments.command(registry, arguments) or 0)
@@ -52,6 +59,18 @@ def _parser() -> argparse.ArgumentParser:
         help="where fine-tuned models are trained: auto (CUDA when present), cpu, cuda or cuda:N (default: auto)",
     )
     prepare.set_defaults(command=_prepare)
+
+    from .plot_command import register as register_plot
+
+    register_plot(commands)
+
+    from .sweep.command import register as register_sweep
+
+    register_sweep(commands)
+
+    from .compare_command import register as register_compare
+
+    register_compare(commands)
     return parser
 
 

@@ -111,6 +111,8 @@ class Settings:
     online: bool = False
     confirm: int = 1
     calibrate: bool = True
+    csv_path: Path | None = None
+    html_path: Path | None = None
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config) -> Settings:
@@ -159,6 +161,8 @@ class Settings:
                 online=bool(config.getoption("modelperf_online")),
                 confirm=_count(_option(config, "confirm"), "--modelperf-confirm"),
                 calibrate=_truthy(_option(config, "calibrate"), "--modelperf-calibrate"),
+                csv_path=_report_path(config, "csv", root),
+                html_path=_report_path(config, "html", root),
             )
         except ValueError as error:
             raise pytest.UsageError(f"modelperf: {error}") from None
@@ -183,6 +187,8 @@ DEFAULTS: dict[str, str] = {
     "registry": "",
     "confirm": "1",
     "calibrate": "true",
+    "csv": "",
+    "html": "",
 }
 
 
@@ -191,6 +197,16 @@ def _option(config: pytest.Config, name: str) -> str:
     if value is None:
         value = config.getini(f"modelperf_{name}") or DEFAULTS[name]
     return str(value)
+
+
+def _report_path(config: pytest.Config, name: str, root: Path) -> Path | None:
+    """A report file: given on the command line, relative to the working directory (like
+    --modelperf-json); given as an ini key, relative to the root dir."""
+    given = config.getoption(f"modelperf_{name}", default=None)
+    if given:
+        return Path(given)
+    configured = config.getini(f"modelperf_{name}")
+    return root / configured if configured else None
 
 
 def _number(text: str, where: str) -> float:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from functools import cache, partial
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -13,20 +13,25 @@ import pytest
 from .compare import Check, Verdict
 from .config import MarkerOptions, TimingOptions
 from .loading import DeviceUnavailable, LoadedModel, normalise_dtype, resolve_device
+from .loading import model_notes as _notes
 from .results import Direction, Measurement, ratio_of
 from .session import ModelPerfSession
 from .stats import is_known_statistic
-from .trackers.latency import time_interleaved, time_rounds
+from .trackers.calibration import time_with_reference
+from .trackers.calibration import with_reference as _with_reference
+from .trackers.latency import latency_from_seconds, time_interleaved
 from .trackers.throughput import Throughput, throughput_from_seconds
 from .units import Quantity, parse_quantity
 from .workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner
+from .workloads import workload_context as _context
 
 if TYPE_CHECKING:
     from .quality.evaluation import Quality
+    from .sweep.grid import Cell
+    from .sweep.measure import CellMeasurements
 
 VERDICTS = pytest.StashKey[list[Verdict]]()
 MEASUREMENT_NAMES = pytest.StashKey[dict[str, Measurement]]()
-STAND_IN_NOTE = "weights are a stand-in built from the architecture config, not a fine-tuned checkpoint"
 EXACT = Quantity(0.0, "%")
 MB = 1e6
 
@@ -190,29 +195,14 @@ class ModelPerf:
         self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128, rounds: int = 5
     ) -> Measurement:
         """Peak resident memory (MB) a forward pass adds on the host; one sample per round."""
-        from .trackers.memory import HostMemoryTracker
+        from .trackers.memory import host_memory_increases, host_memory_measurement
 
         if rounds < 1:
             raise ValueError(f"rounds must be at least 1, got {rounds}")
         workload = Workload(batch_size, sequence_length)
         inputs = synthetic_inputs(model, workload)
-        forward(model, inputs)  # first-call allocations (kernels, caches) are not the workload's
-        samples: list[float] = []
-        method = ""
-        for _ in range(rounds):
-            with HostMemoryTracker() as tracker:
-                forward(model, inputs)
-            assert tracker.result is not None
-            samples.append(tracker.result.increase_bytes / MB)
-            method = tracker.result.method
-        return Measurement.from_samples(
-            f"host_memory[{workload.label}]",
-            samples,
-            unit="MB",
-            direction=Direction.LOWER_IS_BETTER,
-            context={**_context(model, workload), "method": method},
-            notes=_notes(model),
-        )
+        results = host_memory_increases(partial(forward, model, inputs), rounds)
+        return host_memory_measurement(results, workload.label, context=_context(model, workload), notes=_notes(model))
 
     def measure_gpu_memory(self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128) -> GpuMemory:
         """Allocator peaks and NVML readings (MB) for one forward pass; skips off CUDA.
@@ -222,7 +212,7 @@ class ModelPerf:
         """
         if not model.device.startswith("cuda"):
             pytest.skip(f"GPU memory needs a CUDA device; {model.name} is on {model.device}")
-        from .trackers.memory import CudaMemoryTracker, run_unless_out_of_memory
+        from .trackers.memory import cuda_memory_of, gpu_memory_measurements, run_unless_out_of_memory
 
         workload = Workload(batch_size, sequence_length)
         context = _context(model, workload)
@@ -230,10 +220,7 @@ class ModelPerf:
 
         def measure() -> Any:
             inputs = synthetic_inputs(model, workload)
-            forward(model, inputs)
-            with CudaMemoryTracker(model.device) as tracker:
-                forward(model, inputs)
-            return tracker.result
+            return cuda_memory_of(partial(forward, model, inputs), model.device)
 
         result, unavailable = run_unless_out_of_memory(measure, model.device)
         if unavailable is not None:
@@ -243,25 +230,40 @@ class ModelPerf:
             )
             return GpuMemory(allocated, reserved, nvml_process=None, nvml_device=None, nvml_problem=None)
         assert result is not None
-
-        def single(kind: str, value: int | None, *, exact: bool = False) -> Measurement | None:
-            if value is None:
-                return None
-            name = f"gpu_memory.{kind}[{workload.label}]"
-            if exact:
-                return Measurement.exact(name, value / MB, unit="MB", context=context, notes=notes)
-            return Measurement(name, "MB", Direction.LOWER_IS_BETTER, value / MB, context=context, notes=notes)
-
-        allocated = single("peak_allocated", result.peak_allocated_bytes, exact=True)
-        reserved = single("peak_reserved", result.peak_reserved_bytes)
-        assert allocated is not None and reserved is not None
+        measured = gpu_memory_measurements(result, workload.label, context=context, notes=notes)
         return GpuMemory(
-            peak_allocated=allocated,
-            peak_reserved=reserved,
-            nvml_process=single("nvml_process", result.nvml_process_bytes),
-            nvml_device=single("nvml_device", result.nvml_device_bytes),
+            peak_allocated=measured["peak_allocated"],
+            peak_reserved=measured["peak_reserved"],
+            nvml_process=measured.get("nvml_process"),
+            nvml_device=measured.get("nvml_device"),
             nvml_problem=result.nvml_problem,
         )
+
+    def measure_cell(
+        self, cell: Cell, *, measures: Sequence[str] = ("time", "throughput", "memory"), memory_rounds: int = 5
+    ) -> CellMeasurements:
+        """One cell of a sweep (``sweep_cells``), measured as ``modelperf sweep`` measures it.
+
+        Returns the cell's ``latency`` (ms), ``throughput`` (samples/s), ``host_memory`` and, on
+        CUDA, ``gpu_memory_allocated``/``_reserved``/``_nvml`` (MB), named like the other
+        measurements (``latency[8x128]``); ``.measurements`` lists them for ``check``. A cell the
+        model cannot run (a sequence longer than its position embeddings) skips the test; a
+        cell that runs out of memory gives N/A measurements.
+        """
+        from .sweep.measure import measure_cell
+        from .sweep.models import LOCAL, REGISTERED, model_kind
+
+        kind = model_kind(cell.model)
+        if kind == REGISTERED:
+            model = self.load_registered(cell.model)
+        else:
+            model = self.load(os.path.expanduser(cell.model) if kind == LOCAL else cell.model)
+        result = measure_cell(
+            model, cell, groups=measures, timing=self.timing, calibrate=self._session.settings.calibrate, memory_rounds=memory_rounds
+        )
+        if result.status.startswith("skipped"):
+            pytest.skip(f"{cell.id}: {result.status}")
+        return result
 
     def measure_accuracy(
         self,
@@ -373,13 +375,7 @@ class ModelPerf:
 
     def _time(self, work: Callable[[], Any], device: str) -> tuple[list[float], list[float]]:
         """Per-round seconds of ``work`` and, on the CPU, of the reference workload timed between them."""
-        if device != "cpu" or not self._session.settings.calibrate:
-            return time_rounds(work, device, self.timing), []
-        from .trackers.calibration import ReferenceClock
-
-        clock = ReferenceClock(cached_reference_work())
-        seconds, _ = time_interleaved([work, clock], device, self.timing)
-        return seconds, clock.seconds[-len(seconds):]  # the calls before these were its warm-up
+        return time_with_reference(work, device, self.timing, calibrate=self._session.settings.calibrate)
 
     # -- checking ------------------------------------------------------------------------
 
@@ -438,38 +434,11 @@ def begin_attempt(item: pytest.Item) -> None:
     item.stash[MEASUREMENT_NAMES] = {}
 
 
-def _with_reference(measurement: Measurement, reference_seconds: Sequence[float]) -> Measurement:
-    if not reference_seconds:
-        return measurement
-    from .trackers.calibration import reference_identity
-
-    return replace(
-        measurement,
-        reference=tuple(s * 1e3 for s in reference_seconds),
-        context={**measurement.context, "speed_reference": reference_identity()},
-    )
-
-
-@cache
-def cached_reference_work() -> Callable[[], Any]:
-    from .trackers.calibration import reference_work
-
-    return reference_work()
-
-
 def _latency(
     name: str, seconds: Sequence[float], statistic: str, *, context: dict[str, Any], notes: tuple[str, ...] = ()
 ) -> Measurement:
     """Per-round seconds as a latency measurement in milliseconds."""
-    return Measurement.from_samples(
-        name,
-        [s * 1e3 for s in seconds],
-        unit="ms",
-        direction=Direction.LOWER_IS_BETTER,
-        statistic=_statistic(statistic),
-        context=context,
-        notes=notes,
-    )
+    return latency_from_seconds(name, seconds, statistic=_statistic(statistic), context=context, notes=notes)
 
 
 def _statistic(name: str) -> str:
@@ -477,19 +446,3 @@ def _statistic(name: str) -> str:
         raise ValueError(f"unknown statistic {name!r}; use mean, median, min, max, std, iqr or pNN")
     return name
 
-
-def _context(model: LoadedModel, workload: Workload) -> dict[str, Any]:
-    return {
-        "device": model.device,
-        "dtype": model.dtype,
-        "model": model.name,
-        "task": model.task,
-        "batch_size": workload.batch_size,
-        "sequence_length": workload.sequence_length,
-    }
-
-
-def _notes(model: LoadedModel) -> tuple[str, ...]:
-    if model.stand_in:
-        return (STAND_IN_NOTE,)
-    return (model.provenance,) if model.provenance else ()

@@ -36,6 +36,7 @@ DTYPE_ALIASES: dict[str, str] = {
 }
 WEIGHT_SUFFIXES: tuple[str, ...] = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
 STAND_IN_MARKER = "modelperf_stand_in.json"
+STAND_IN_NOTE = "weights are a stand-in built from the architecture config, not a fine-tuned checkpoint"
 
 
 class CheckpointError(RuntimeError):
@@ -67,6 +68,13 @@ class LoadedModel:
     @property
     def name(self) -> str:
         return Path(self.checkpoint.rstrip("/")).name or self.checkpoint
+
+
+def model_notes(loaded: LoadedModel) -> tuple[str, ...]:
+    """Notes every measurement of the model carries: stand-in weights, or where it was fine-tuned."""
+    if loaded.stand_in:
+        return (STAND_IN_NOTE,)
+    return (loaded.provenance,) if loaded.provenance else ()
 
 
 def hub_offline() -> bool:

@@ -105,3 +105,22 @@ def device_used_bytes(handle: Any) -> int:
     """Memory in use on the whole device, by every process: the 'Memory-Usage' of nvidia-smi."""
     pynvml = _nvml()
     return int(pynvml.nvmlDeviceGetMemoryInfo(handle).used)
+
+
+def device_facts(handle: Any) -> dict[str, Any]:
+    """What transformers' benchmark recorded of a GPU: name, total memory (bytes), power limit
+    (watts) and performance state; a reading the device does not support is left out."""
+    pynvml = _nvml()
+    readings = {
+        "name": lambda: _text(pynvml.nvmlDeviceGetName(handle)),
+        "total_bytes": lambda: int(pynvml.nvmlDeviceGetMemoryInfo(handle).total),
+        "power_limit_watts": lambda: pynvml.nvmlDeviceGetPowerManagementLimit(handle) / 1000,
+        "performance_state": lambda: int(pynvml.nvmlDeviceGetPerformanceState(handle)),
+    }
+    facts: dict[str, Any] = {}
+    for key, read in readings.items():
+        try:
+            facts[key] = read()
+        except pynvml.NVMLError:
+            continue
+    return facts

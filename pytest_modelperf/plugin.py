@@ -48,6 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("confirm", "re-runs that must reproduce a failure on sampled measurements (timings) before it fails the test (default: 1)", metavar="N")
     add("calibrate", "on the CPU, time a reference workload beside each timing and judge times at the machine's current speed (default: true)", metavar="BOOL")
     add("registry", "model registry TOML, relative to the root dir (default: [tool.modelperf] registry in pyproject.toml)", metavar="PATH")
+    add("csv", "write one row per check to PATH as CSV, for pandas.read_csv (as an ini key: relative to the root dir; default: none)", metavar="PATH")
+    add("html", "write a self-contained HTML report of the run (checks, plots, environment) to PATH (as an ini key: relative to the root dir; default: none)", metavar="PATH")
     parser.addini("modelperf_warmup_rounds", "fewest warm-up rounds before timing (default: 3)", default=DEFAULTS["warmup_rounds"])
     parser.addini("modelperf_warmup_time", "least warm-up seconds before timing (default: 0.5)", default=DEFAULTS["warmup_time"])
     parser.addini("modelperf_noise_aware", "account for measured noise in verdicts (default: true)", default=DEFAULTS["noise_aware"])
@@ -75,9 +77,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "max_time=, confirm=): per-test settings for the modelperf fixture",
     )
     state = ModelPerfSession.from_config(config)
-    if hasattr(config, "workerinput") and (state.settings.update.value != "none" or state.settings.json_path):
+    if hasattr(config, "workerinput") and (state.settings.update.value != "none" or state.settings.json_path or state.settings.csv_path
+                                          or state.settings.html_path):
         raise pytest.UsageError(
-            "modelperf: baseline updates and --modelperf-json need a single process; run without -n (pytest-xdist)"
+            "modelperf: baseline updates, --modelperf-json, --modelperf-csv and --modelperf-html need a single process; "
+            "run without -n (pytest-xdist)"
         )
     config.stash[STATE] = state
 
@@ -219,6 +223,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     settings = state.settings
     if settings.json_path is not None:
         atomic_write_json(settings.json_path, json_payload(state))
+    if settings.csv_path is not None:
+        from .results_table import write_results_csv
+
+        write_results_csv(settings.csv_path, json_payload(state))
+    if settings.html_path is not None:
+        from .html_report import write_html
+
+        write_html(settings.html_path, state)
     if settings.markdown_path is not None and state.records:
         with settings.markdown_path.open("a", encoding="utf-8") as stream:
             stream.write(markdown(state))

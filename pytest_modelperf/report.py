@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -107,22 +108,60 @@ def summary_lines(state: ModelPerfSession) -> list[str]:
 
 
 def markdown(state: ModelPerfSession) -> str:
-    """A compact table for CI step summaries (GitHub renders it)."""
-    failed = sum(r.verdict.failed for r in state.records)
-    status = f"{failed} failing" if failed else "no regressions"
-    out = [f"### modelperf: {len(state.records)} check(s), {status}", ""]
-    out.append("| test | " + " | ".join(HEADERS) + " |")
-    out.append("|" + "---|" * (len(HEADERS) + 1))
-    for record in state.records:
-        cells = [record.nodeid, *verdict_row(record.verdict)]
-        if record.verdict.failed:
-            cells[-1] = f"**{cells[-1]}**"
-        out.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    """A compact summary for CI step summaries (GitHub renders it), readable at 150 checks:
+    a headline with counts, the failing checks in their own table, the others collapsed,
+    re-runs and missing baselines as short lists, and the hardware key."""
+    records = state.records
+    failing = [r for r in records if r.verdict.failed]
+    others = sorted((r for r in records if not r.verdict.failed), key=lambda r: r.verdict.outcome is not Outcome.IMPROVEMENT)
+    counts = {outcome: sum(r.verdict.outcome is outcome for r in records) for outcome in Outcome}
+    status = f"{len(failing)} failing" if failing else "no regressions"
+    breakdown = [f"{counts[o]} {o.value}" for o in (Outcome.IMPROVEMENT, Outcome.PASS, Outcome.NO_BASELINE) if counts[o]]
+    out = [f"### modelperf: {len(records)} check(s), {status}" + (f" — {', '.join(breakdown)}" if breakdown else ""), ""]
+    if failing:
+        out += markdown_table(("test", *HEADERS), (_markdown_row(r, bold=True) for r in failing))
+        out += [""] + [f"- `{r.nodeid}` {r.verdict.metric}: {r.verdict.detail}" for r in failing if r.verdict.detail]
+        out.append("")
+    if others:
+        title = f"{len(others)} other check(s)" if failing else f"All {len(others)} check(s)"
+        out += markdown_details(title, markdown_table(("test", *HEADERS), map(_markdown_row, others)))
+        out.append("")
+    missing: dict[str, list[str]] = {}
+    for record in records:
+        if record.verdict.outcome is Outcome.NO_BASELINE:
+            missing.setdefault(record.nodeid, []).append(record.verdict.metric)
+    if missing:
+        out.append("No baseline on this hardware (record with `--modelperf-update-missing`):")
+        out += [f"- `{nodeid}`: {', '.join(metrics)}" for nodeid, metrics in missing.items()]
+        out.append("")
     transient = [c for c in state.confirmations if not c.reproduced]
     if transient:
-        out.append("")
+        out.append("Passed only on re-run:")
         out.extend(f"- re-run `{c.nodeid}`: {describe_confirmation(c)}" for c in transient)
-    return "\n".join(out) + "\n"
+        out.append("")
+    hardware = sorted({record.key.hardware_key for record in records})
+    if hardware:
+        out.append(f"Hardware key: {', '.join(f'`{key}`' for key in hardware)}")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _markdown_row(record: Record, bold: bool = False) -> list[str]:
+    cells = [record.nodeid, *verdict_row(record.verdict)]
+    if bold:
+        cells[-1] = f"**{cells[-1]}**"
+    return cells
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """The lines of a GitHub Markdown table; a ``|`` inside a cell is escaped."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in row) + " |" for row in rows]
+    return lines
+
+
+def markdown_details(summary: str, body: Sequence[str]) -> list[str]:
+    """A block GitHub renders collapsed; the blank lines let Markdown inside it render."""
+    return [f"<details><summary>{summary}</summary>", "", *body, "", "</details>"]
 
 
 def record_to_dict(record: Record) -> dict[str, Any]:
@@ -132,6 +171,7 @@ def record_to_dict(record: Record) -> dict[str, Any]:
         "hardware_key": record.key.hardware_key,
         "environment": record.environment,
         "measurement": verdict.measurement.to_dict(),
+        "metric": verdict.metric,
         "statistic": verdict.check.statistic,
         "outcome": verdict.outcome.value,
         "current": _finite(verdict.current),
@@ -151,6 +191,7 @@ def json_payload(state: ModelPerfSession) -> dict[str, Any]:
         "schema": SCHEMA_VERSION,
         "started": state.started,
         "environments": state.environments,
+        "noise": dataclasses.asdict(state.settings.noise),
         "results": [record_to_dict(record) for record in state.records],
         "reruns": [
             {

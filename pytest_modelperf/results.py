@@ -171,7 +171,49 @@ class Measurement:
             data["unavailable"] = self.unavailable
         if include_samples and self.examples is not None:
             data["examples"] = self.examples.to_dict()
+        if include_samples and self.reference:
+            data["reference"] = list(self.reference)
         return data
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str) -> Measurement:
+        """The measurement ``to_dict`` wrote (a ``--modelperf-json`` export's ``measurement``)."""
+        from .units import UnitError, dimension
+
+        if not isinstance(data, dict):
+            raise FormatError(path, f"expected an object, got {type(data).__name__}")
+        name = _field(data, "name", str, path)
+        unit = _field(data, "unit", str, path)
+        try:
+            dimension(unit)
+        except UnitError as error:
+            raise FormatError(f"{path}.unit", str(error)) from None
+        direction = _direction(data, path)
+        unavailable = _unavailable(data, path)
+        value = data.get("value")
+        if unavailable is None and not _is_number(value):
+            raise FormatError(f"{path}.value", f"expected a number, got {value!r}")
+        samples = _number_list(data.get("samples", []), f"{path}.samples")
+        reference = _number_list(data.get("reference", []), f"{path}.reference")
+        context = _context(data, path)
+        notes = data.get("notes", [])
+        if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+            raise FormatError(f"{path}.notes", "expected a list of strings")
+        examples = _examples(data, path)
+        return cls(
+            name=name,
+            unit=unit,
+            direction=direction,
+            value=math.nan if unavailable is not None else float(value),
+            statistic=_field(data, "statistic", str, path),
+            samples=samples,
+            deterministic=_field(data, "deterministic", bool, path),
+            context=context,
+            notes=tuple(notes),
+            unavailable=unavailable,
+            examples=examples,
+            reference=reference,
+        )
 
 
 def ratio_of(
@@ -309,19 +351,11 @@ class BaselineEntry:
         if not isinstance(data, dict):
             raise FormatError(path, f"expected an object, got {type(data).__name__}")
         unit = _field(data, "unit", str, path)
-        direction_text = _field(data, "direction", str, path)
-        try:
-            direction = Direction(direction_text)
-        except ValueError:
-            choices = ", ".join(d.value for d in Direction)
-            raise FormatError(f"{path}.direction", f"{direction_text!r} is not one of {choices}") from None
+        direction = _direction(data, path)
         summary = _number_map(_field(data, "summary", dict, path), f"{path}.summary")
         statistic = _field(data, "statistic", str, path)
-        unavailable = data.get("unavailable")
-        if unavailable is not None:
-            if not isinstance(unavailable, str) or not unavailable:
-                raise FormatError(f"{path}.unavailable", f"expected a reason such as 'out of memory', got {unavailable!r}")
-        elif statistic != "value" and statistic not in summary:
+        unavailable = _unavailable(data, path)
+        if unavailable is None and statistic != "value" and statistic not in summary:
             raise FormatError(f"{path}.statistic", f"{statistic!r} is not among the summary's statistics")
         if unavailable is None and statistic == "value" and "value" not in summary:
             raise FormatError(f"{path}.summary", "a single-value entry needs summary.value")
@@ -332,15 +366,8 @@ class BaselineEntry:
         if not isinstance(runs_data, list):
             raise FormatError(f"{path}.runs", "expected a list of objects")
         runs = tuple(_number_map(run, f"{path}.runs[{i}]") for i, run in enumerate(runs_data))
-        context = data.get("context", {})
-        if not isinstance(context, dict):
-            raise FormatError(f"{path}.context", "expected an object")
-        examples = None
-        if "examples" in data:
-            try:
-                examples = ExampleOutcomes.from_dict(data["examples"], f"{path}.examples")
-            except OutcomesError as error:
-                raise FormatError(f"{path}.examples", str(error)) from None
+        context = _context(data, path)
+        examples = _examples(data, path)
         return cls(
             unit=unit,
             direction=direction,
@@ -355,6 +382,38 @@ class BaselineEntry:
             unavailable=unavailable,
             examples=examples,
         )
+
+
+def _direction(data: dict[str, Any], path: str) -> Direction:
+    text = _field(data, "direction", str, path)
+    try:
+        return Direction(text)
+    except ValueError:
+        choices = ", ".join(d.value for d in Direction)
+        raise FormatError(f"{path}.direction", f"{text!r} is not one of {choices}") from None
+
+
+def _unavailable(data: dict[str, Any], path: str) -> str | None:
+    unavailable = data.get("unavailable")
+    if unavailable is not None and (not isinstance(unavailable, str) or not unavailable):
+        raise FormatError(f"{path}.unavailable", f"expected a reason such as 'out of memory', got {unavailable!r}")
+    return unavailable
+
+
+def _context(data: dict[str, Any], path: str) -> dict[str, Any]:
+    context = data.get("context", {})
+    if not isinstance(context, dict):
+        raise FormatError(f"{path}.context", "expected an object")
+    return context
+
+
+def _examples(data: dict[str, Any], path: str) -> ExampleOutcomes | None:
+    if "examples" not in data:
+        return None
+    try:
+        return ExampleOutcomes.from_dict(data["examples"], f"{path}.examples")
+    except OutcomesError as error:
+        raise FormatError(f"{path}.examples", str(error)) from None
 
 
 def _tidy(value: float) -> float | int:
@@ -388,6 +447,12 @@ def _field(data: dict[str, Any], key: str, kind: type, path: str) -> Any:
     if not ok:
         raise FormatError(f"{path}.{key}", f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
     return value
+
+
+def _number_list(data: Any, path: str) -> tuple[float, ...]:
+    if not isinstance(data, list) or not all(_is_number(value) for value in data):
+        raise FormatError(path, "expected a list of numbers")
+    return tuple(float(value) for value in data)
 
 
 def _number_map(data: Any, path: str) -> dict[str, float]:

@@ -29,6 +29,18 @@ class Workload:
         return self.batch_size * self.sequence_length
 
 
+def workload_context(loaded: LoadedModel, workload: Workload) -> dict[str, Any]:
+    """What a measurement of this model on this workload was made on: its context."""
+    return {
+        "device": loaded.device,
+        "dtype": loaded.dtype,
+        "model": loaded.name,
+        "task": loaded.task,
+        "batch_size": workload.batch_size,
+        "sequence_length": workload.sequence_length,
+    }
+
+
 def synthetic_inputs(loaded: LoadedModel, workload: Workload, *, seed: int = 0) -> dict[str, Any]:
     """Deterministic token ids of the workload's shape, framed as ``[CLS] ... [SEP]``, no padding.
 

@@ -16,8 +16,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import cache
 from typing import Any
+
+from ..config import TimingOptions
+from ..results import Measurement
+from .latency import time_interleaved, time_rounds
 
 SIZE = 384  # BERT-mini's hidden size times 1.5: small enough to stay in cache, big enough to thread
 PRODUCTS = 4
@@ -68,3 +74,31 @@ def reference_work() -> Callable[[], Any]:
             return product
 
     return work
+
+
+@cache
+def cached_reference_work() -> Callable[[], Any]:
+    return reference_work()
+
+
+def time_with_reference(
+    work: Callable[[], Any], device: str, timing: TimingOptions, *, calibrate: bool = True
+) -> tuple[list[float], list[float]]:
+    """Per-round seconds of ``work`` and, on the CPU when calibrating, of the reference workload
+    timed between its rounds (empty otherwise: CUDA event timings are not adjusted)."""
+    if device != "cpu" or not calibrate:
+        return time_rounds(work, device, timing), []
+    clock = ReferenceClock(cached_reference_work())
+    seconds, _ = time_interleaved([work, clock], device, timing)
+    return seconds, clock.seconds[-len(seconds):]  # the calls before these were its warm-up
+
+
+def with_reference(measurement: Measurement, reference_seconds: Sequence[float]) -> Measurement:
+    """The measurement with the reference's per-round ms and identity, for judging at this speed."""
+    if not reference_seconds:
+        return measurement
+    return replace(
+        measurement,
+        reference=tuple(s * 1e3 for s in reference_seconds),
+        context={**measurement.context, "speed_reference": reference_identity()},
+    )

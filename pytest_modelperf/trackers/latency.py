@@ -8,11 +8,12 @@ them: a host timer around asynchronous work would measure the kernel launches, n
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from ..config import TimingOptions
+from ..results import Direction, Measurement
 
 
 class LatencyTracker:
@@ -106,6 +107,21 @@ def time_interleaved(works: Sequence[Callable[[], Any]], device: str, timing: Ti
         if rounds >= timing.min_rounds and time.perf_counter() - started >= timing.max_time:
             break
     return [tracker.seconds() for tracker in trackers]
+
+
+def latency_from_seconds(
+    name: str, seconds: Sequence[float], *, statistic: str = "median", context: Mapping[str, Any], notes: Sequence[str] = ()
+) -> Measurement:
+    """Per-round seconds as a latency measurement in milliseconds."""
+    return Measurement.from_samples(
+        name,
+        [s * 1e3 for s in seconds],
+        unit="ms",
+        direction=Direction.LOWER_IS_BETTER,
+        statistic=statistic,
+        context=context,
+        notes=notes,
+    )
 
 
 def _warm_up(work: Callable[[], Any], device: str, timing: TimingOptions) -> None:

@@ -23,10 +23,15 @@ import ctypes.util
 import gc
 import os
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from ..results import Direction, Measurement
+
+MB = 1e6
 
 _PAGE_STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -205,11 +210,83 @@ class CudaMemoryTracker:
         )
 
 
+def host_memory_increases(work: Callable[[], Any], rounds: int) -> list[HostMemory]:
+    """Peak resident memory of ``rounds`` runs of ``work``, each tracked on its own.
+
+    ``work`` runs once untracked first: first-call allocations (kernels, caches) are not the
+    workload's.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    work()
+    results: list[HostMemory] = []
+    for _ in range(rounds):
+        with HostMemoryTracker() as tracker:
+            work()
+        assert tracker.result is not None
+        results.append(tracker.result)
+    return results
+
+
+def cuda_memory_of(work: Callable[[], Any], device: str) -> CudaMemory:
+    """Allocator peaks and NVML readings of one run of ``work``, after one untracked run."""
+    work()
+    with CudaMemoryTracker(device) as tracker:
+        work()
+    assert tracker.result is not None
+    return tracker.result
+
+
+def host_memory_measurement(
+    results: Sequence[HostMemory], label: str, *, context: Mapping[str, Any], notes: Sequence[str] = ()
+) -> Measurement:
+    """``host_memory[<label>]``: the peak each tracked run added (MB), one sample per run."""
+    return Measurement.from_samples(
+        f"host_memory[{label}]",
+        [result.increase_bytes / MB for result in results],
+        unit="MB",
+        direction=Direction.LOWER_IS_BETTER,
+        context={**context, "method": results[-1].method},
+        notes=notes,
+    )
+
+
+def gpu_memory_measurements(
+    result: CudaMemory, label: str, *, context: Mapping[str, Any], notes: Sequence[str] = ()
+) -> dict[str, Measurement]:
+    """``gpu_memory.<kind>[<label>]`` (MB) by kind: ``peak_allocated`` (exact: the allocator is
+    deterministic), ``peak_reserved``, and ``nvml_process``/``nvml_device`` where NVML read them."""
+    readings = {
+        "peak_allocated": result.peak_allocated_bytes,
+        "peak_reserved": result.peak_reserved_bytes,
+        "nvml_process": result.nvml_process_bytes,
+        "nvml_device": result.nvml_device_bytes,
+    }
+    measurements: dict[str, Measurement] = {}
+    for kind, value in readings.items():
+        if value is None:
+            continue
+        name = f"gpu_memory.{kind}[{label}]"
+        if kind == "peak_allocated":
+            measurements[kind] = Measurement.exact(name, value / MB, unit="MB", context=context, notes=notes)
+        else:
+            measurements[kind] = Measurement(name, "MB", Direction.LOWER_IS_BETTER, value / MB, context=dict(context), notes=tuple(notes))
+    return measurements
+
+
+# torch's CPU allocator does not raise torch.OutOfMemoryError (torch 2.13): it raises a plain
+# RuntimeError whose message contains this, so the message is the only sign.
+CPU_ALLOCATOR_FAILURE = "DefaultCPUAllocator: can't allocate memory"
+
+
 def is_out_of_memory(error: BaseException) -> bool:
-    """Whether an exception is the device running out of memory (torch's own error type)."""
+    """Whether an exception is the device running out of memory: torch's own error type on
+    CUDA, the CPU allocator's failure on the host, or Python's ``MemoryError``."""
     import torch
 
-    return isinstance(error, torch.OutOfMemoryError)
+    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    return isinstance(error, RuntimeError) and CPU_ALLOCATOR_FAILURE in str(error)
 
 
 def release_device_memory(device: str) -> None:

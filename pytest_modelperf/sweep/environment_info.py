@@ -1,0 +1,91 @@
+"""The environment of a sweep, under the keys of transformers' benchmark ``env.csv``.
+
+The study's keys come first (``transformers_version`` ... ``gpu_performance_state``, as far
+as they are known here), then what this project records beside its baselines (torch threads,
+dtype, device, CPU model, CUDA, driver, commit). As in the study, ``cpu_ram_mb`` and
+``gpu_ram_mb`` are in units of 2^20 bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+from pathlib import Path
+from typing import Any
+
+MIB = 1 << 20
+
+
+def environment_info(device: str, dtype: str, root: Path | None = None) -> dict[str, Any]:
+    """The study's environment keys and the project's, for ``env.csv`` and ``sweep.json``."""
+    import torch
+
+    from ..environment import software_environment
+
+    now = _dt.datetime.now()
+    software = software_environment(device, root or Path.cwd())
+    cuda = device.startswith("cuda")
+    info: dict[str, Any] = {
+        "transformers_version": software.get("transformers", ""),
+        "framework": "PyTorch",
+        "framework_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "system": platform.system(),
+        "cpu": platform.processor() or platform.machine(),
+        "architecture": platform.architecture()[0],
+        "date": now.date().isoformat(),
+        "time": now.time().isoformat(),
+        "fp16": dtype == "float16",
+        "cpu_ram_mb": _host_ram_mib(),
+        "use_gpu": cuda,
+    }
+    if cuda:
+        info.update(_gpu_info(device))
+    info.update(
+        torch_threads=torch.get_num_threads(),
+        dtype=dtype,
+        device=device,
+        cpu_model=software.get("cpu", ""),
+        cpu_cores=software.get("cpu_cores", ""),
+        cuda_version=software.get("cuda", ""),
+        platform=software.get("platform", ""),
+        pytest_modelperf_version=software.get("pytest_modelperf", ""),
+        commit=software.get("commit", ""),
+    )
+    for key in ("cudnn", "driver"):
+        if software.get(key):
+            info[f"{key}_version"] = software[key]
+    return {key: value for key, value in info.items() if value is not None and value != ""}
+
+
+def _host_ram_mib() -> int | None:
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return int(psutil.virtual_memory().total) // MIB
+
+
+def _gpu_info(device: str) -> dict[str, Any]:
+    """``num_gpus``, ``gpu``, ``gpu_ram_mb`` from torch; power limit and performance state from
+    NVML where it can be read (they are left out where it cannot)."""
+    import torch
+
+    from .. import nvml
+
+    index = int(device.split(":", 1)[1]) if ":" in device else 0
+    properties = torch.cuda.get_device_properties(index)
+    info: dict[str, Any] = {
+        "num_gpus": torch.cuda.device_count(),
+        "gpu": properties.name,
+        "gpu_ram_mb": int(properties.total_memory) // MIB,
+    }
+    try:
+        facts = nvml.device_facts(nvml.handle_for_torch_device(index))
+    except Exception:  # noqa: BLE001 - NVML's own errors included: these facts are recorded where they can be read
+        return info
+    if "power_limit_watts" in facts:
+        info["gpu_power_watts"] = facts["power_limit_watts"]
+    if "performance_state" in facts:
+        info["gpu_performance_state"] = facts["performance_state"]
+    return info

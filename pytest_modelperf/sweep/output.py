@@ -1,0 +1,143 @@
+"""Writing a sweep's files into its output folder, each atomically.
+
+- The study's shape, one file per measure, header ``model,batch_size,sequence_length,result``,
+  ``N/A`` for a cell that ran out of memory (cells skipped or failed are left out, as the study
+  had none): ``time.csv`` (s, median of the rounds, 4 decimals), ``throughput.csv``
+  (samples/s), ``required_memory.csv`` (the device's main figure: NVML's device-used on CUDA,
+  as in the study, the host's peak increase on the CPU) and ``memory_<measure>.csv`` for each
+  memory measure. Memory there is in the study's MB: whole units of 2^20 bytes.
+- ``env.csv``: the study's ``key,value`` rows, no header.
+- ``sweep.csv`` and ``sweep.json``: the tidy rows (MB = 10^6 bytes, as in every baseline).
+- ``largest_batch.csv`` after a largest-batch search.
+
+An output folder that already holds a sweep's files is not written over without ``force``;
+with it, a sweep file that this sweep does not write again is removed, so that a folder never
+mixes two sweeps.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..atomic_files import atomic_write_text
+from .largest_batch import CSV_COLUMNS as LARGEST_BATCH_COLUMNS
+from .measure import GPU_MEMORY, HOST_MEMORY, OUT_OF_MEMORY
+from .runner import SweepResult
+from .tidy import TIDY_COLUMNS, tidy_rows
+
+SCHEMA = 1
+MIB = 1 << 20
+STUDY_HEADER: tuple[str, ...] = ("model", "batch_size", "sequence_length", "result")
+NOT_AVAILABLE = "N/A"
+MEMORY_MEASURES: tuple[str, ...] = (HOST_MEMORY, *GPU_MEMORY)
+SWEEP_FILES: tuple[str, ...] = (
+    "time.csv", "throughput.csv", "required_memory.csv",
+    *(f"memory_{measure}.csv" for measure in MEMORY_MEASURES),
+    "env.csv", "sweep.csv", "sweep.json", "largest_batch.csv",
+)
+
+
+class OutputError(ValueError):
+    """The output folder cannot take the sweep; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    what: str  # a few words for the command's report
+
+
+def check_output(directory: Path, *, force: bool, argument: str = "--output") -> None:
+    """Before any measuring: the folder can be written, and holds no sweep unless ``force``."""
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(f"{argument}: {directory} exists and is not a folder")
+    existing = [name for name in SWEEP_FILES if (directory / name).exists()]
+    if existing and not force:
+        raise OutputError(
+            f"{argument}: {directory} already holds a sweep's files ({', '.join(existing)}); "
+            "pass --force to overwrite them, or choose another folder"
+        )
+
+
+def write_sweep(result: SweepResult, directory: Path, environment: Mapping[str, Any], *, force: bool = False) -> list[Written]:
+    """Every file of the sweep; returns what was written, in order."""
+    check_output(directory, force=force)
+    rows = [row for cell in result.cells for row in tidy_rows(cell)]
+    files: dict[str, tuple[str, str]] = {}
+    measures = result.settings.measures
+    cuda = result.settings.device.startswith("cuda")
+
+    if "time" in measures:
+        files["time.csv"] = (_study_csv(rows, "time", lambda v: f"{v:.4f}"), "seconds, median of the rounds")
+    if "throughput" in measures:
+        files["throughput.csv"] = (_study_csv(rows, "throughput", lambda v: f"{v:.2f}"), "samples/s at the median time")
+    if HOST_MEMORY in measures:
+        main = "gpu_memory_nvml" if cuda else HOST_MEMORY
+        what = "NVML device-used, MiB, as in the study" if cuda else "peak host memory added, MiB"
+        files["required_memory.csv"] = (_study_csv(rows, main, _mebibytes), what)
+        for measure in MEMORY_MEASURES:
+            if measure in measures:
+                files[f"memory_{measure}.csv"] = (_study_csv(rows, measure, _mebibytes), "MiB")
+    files["env.csv"] = (_key_value_csv(environment), "the environment, key,value")
+    files["sweep.csv"] = (_csv(TIDY_COLUMNS, ([row[column] for column in TIDY_COLUMNS] for row in rows)), "tidy rows, every statistic")
+    payload = {
+        "schema": SCHEMA,
+        "environment": dict(environment),
+        "grid": {**result.grid.to_dict(), **result.settings.to_dict()},
+        "cells": rows,
+        "largest_batch": [found.to_dict() for found in result.largest],
+    }
+    files["sweep.json"] = (json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n", "tidy rows and the environment")
+    if result.settings.largest_batch is not None:
+        files["largest_batch.csv"] = (_csv(LARGEST_BATCH_COLUMNS, (found.csv_row() for found in result.largest)), "largest batch that fits")
+
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Written] = []
+    for name, (text, what) in files.items():
+        atomic_write_text(directory / name, text)
+        written.append(Written(directory / name, what))
+    for name in SWEEP_FILES:
+        if name not in files:
+            (directory / name).unlink(missing_ok=True)  # from an earlier sweep overwritten with force
+    return written
+
+
+def _study_csv(rows: Sequence[Mapping[str, Any]], measure: str, formatted: Any) -> str:
+    """The study's table of one measure: a number, or N/A where the cell ran out of memory."""
+    lines: list[list[Any]] = []
+    for row in rows:
+        if row["measure"] != measure:
+            continue
+        if row["status"] == OUT_OF_MEMORY:
+            result = NOT_AVAILABLE
+        elif row["value"] is not None:
+            result = formatted(row["value"])
+        else:
+            continue  # skipped, failed, or a reading the device does not give: the study had no such cells
+        lines.append([row["model"], row["batch_size"], row["sequence_length"], result])
+    return _csv(STUDY_HEADER, lines)
+
+
+def _mebibytes(megabytes: float) -> str:
+    """MB (10^6 bytes) as the study wrote memory: whole units of 2^20 bytes, rounded down."""
+    return str(int(round(megabytes * 1e6)) // MIB)
+
+
+def _key_value_csv(environment: Mapping[str, Any]) -> str:
+    return _csv(None, ([key, value] for key, value in environment.items()))
+
+
+def _csv(header: Sequence[str] | None, rows: Iterable[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # the csv module's \r\n line ends, as the study's files have
+    if header is not None:
+        writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if value is None else value for value in row])
+    return buffer.getvalue()
