@@ -1,4 +1,5 @@
-"""Accuracy of the models fine-tuned here, against baselines, across models, and their fine-tunes.
+"""Accuracy of the models fine-tuned here, against baselines, across models, and their fine-tunes;
+their size and speed beside it.
 
 Each score is compared with its baseline example by example: an unchanged model gives the
 same answers and passes every time, while a drop of more than half a point that the flipped
@@ -43,3 +44,12 @@ def test_compact_model_keeps_accuracy(modelperf, student, teacher, kept):
     scores = [modelperf.measure_accuracy(modelperf.load_registered(name))["accuracy"] for name in (student, teacher)]
     kept_share = modelperf.ratio(*scores, name=f"accuracy of {student} over {teacher}")
     modelperf.check(kept_share, limit=kept)
+
+
+def test_size_and_speed_beside_accuracy(modelperf, tuned_model):
+    """Parameters (exact) and latency at 1x128 of each fine-tuned model: with its scores they
+    give the studies' accuracy-against-latency picture (the HTML report draws it). Latency is
+    held to a ceiling here; the studied architectures' own tests hold it to baselines."""
+    model = modelperf.load_registered(tuned_model)
+    modelperf.check(modelperf.model_facts(model).parameter_count)
+    modelperf.check(modelperf.measure_latency(model, batch_size=1, sequence_length=128), limit="1s")
