@@ -10,6 +10,7 @@ A checkpoint is fine-tuned again only when missing or when its recipe changed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -82,7 +83,7 @@ def fine_tune(
         raise ValueError(f"dataset {recipe.dataset!r} is for {dataset.task}, the model is for {task}")
     identity = {
         "recipe": asdict(recipe),
-        "base_checkpoint": base_checkpoint,
+        "base_checkpoint": _base_identity(base_checkpoint),
         "task": task,
         "dataset_version": dataset.version,
         "transformers": transformers.__version__,
@@ -101,6 +102,22 @@ def fine_tune(
 
     write_through_staging(destination, write)
     return FineTuned(destination, True, stats)
+
+
+def _base_identity(base_checkpoint: str) -> str:
+    """The base checkpoint by its weights, not its place: a cache restored into another folder
+    (another clone, a CI cache) is still valid, and a base rebuilt differently is not."""
+    path = Path(base_checkpoint)
+    weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")) if path.is_dir() else []
+    if not weights:
+        return base_checkpoint  # a hub id: its name is its identity
+    digest = hashlib.sha256()
+    for file in weights:
+        digest.update(file.name.encode())
+        with file.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    return f"sha256:{digest.hexdigest()}"
 
 
 def fine_tune_stats(checkpoint: str | os.PathLike[str]) -> FineTuneStats | None:

@@ -68,3 +68,26 @@ def test_batches_pad_on_the_right_so_answer_positions_still_point_at_the_answer(
 def test_an_empty_training_split_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="'facts-qa' training split gave no examples"):
         next(_batches({"input_ids": [], "attention_mask": []}, recipe(), 1, None))
+
+
+def test_a_fine_tune_cached_beside_a_moved_base_is_reused_and_one_from_other_weights_is_not(
+    tiny_checkpoint: Any, tmp_path: Any
+) -> None:
+    import shutil
+
+    import torch
+
+    from pytest_modelperf.quality.finetune import fine_tune
+
+    tiny = FineTuneRecipe(base="tiny", dataset="topics", epochs=1, batch_size=8, max_length=32, limit=16)
+    first = fine_tune(tiny, str(tiny_checkpoint), tmp_path / "tuned", task="sequence-classification")
+    moved = shutil.copytree(tiny_checkpoint, tmp_path / "elsewhere" / "tiny")
+    again = fine_tune(tiny, str(moved), tmp_path / "tuned", task="sequence-classification")
+
+    assert first.built and not again.built and again.stats == first.stats
+
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(moved)
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    model.save_pretrained(moved)
+    assert fine_tune(tiny, str(moved), tmp_path / "tuned", task="sequence-classification").built
