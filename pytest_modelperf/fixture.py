@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -102,7 +102,8 @@ class ModelPerf:
         """A model of the registry by name: its offline checkpoint (prepared if needed), or with
         --modelperf-online its real hub checkpoint; loaded with the registry's task."""
         checkpoint, task = self._session.registered_checkpoint(name)
-        return self.load(checkpoint, task=task, device=device, dtype=dtype)
+        # Named as the registry names it: a packaged checkpoint's folder may be called "model".
+        return replace(self.load(checkpoint, task=task, device=device, dtype=dtype), registry_name=name)
 
     # -- measuring -----------------------------------------------------------------------
 

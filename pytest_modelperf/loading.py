@@ -60,6 +60,7 @@ class LoadedModel:
     artefact_bytes: int | None
     stand_in: bool
     provenance: str | None = None  # e.g. "fine-tuned here on ... from ...", for reports
+    registry_name: str | None = None  # set by load_registered: the name reports show
 
     @property
     def config(self) -> Any:
@@ -67,7 +68,7 @@ class LoadedModel:
 
     @property
     def name(self) -> str:
-        return Path(self.checkpoint.rstrip("/")).name or self.checkpoint
+        return self.registry_name or Path(self.checkpoint.rstrip("/")).name or self.checkpoint
 
 
 def model_notes(loaded: LoadedModel) -> tuple[str, ...]:

@@ -44,6 +44,17 @@ def test_registry_models_are_prepared_offline_and_flagged_as_stand_ins(pytester,
     run().assert_outcomes(passed=1)  # the prepared checkpoint is reused and matches exactly
 
 
+def test_a_registered_model_goes_by_its_registry_name_whatever_its_folder_is_called(pytester, run, tiny_checkpoint):
+    registry = f'[models.tiny-alias]\ncheckpoint = "example-org/tiny"\ntask = "sequence-classification"\noffline = {{ path = "{tiny_checkpoint}" }}\n'
+    pytester.makefile(".toml", pyproject='[tool.modelperf]\nregistry = "models.toml"\n', models=registry)
+    pytester.makepyfile(test_alias="""
+def test_alias(modelperf):
+    model = modelperf.load_registered("tiny-alias")
+    assert model.name == "tiny-alias" and model.checkpoint.endswith("tiny-bert")
+""")
+    run().assert_outcomes(passed=1)
+
+
 def test_online_loads_the_real_checkpoint_and_says_why_it_cannot(pytester, run):
     make_project(pytester)
     result = run("--modelperf-online")
