@@ -20,6 +20,7 @@ from .stats import is_known_statistic
 from .trackers.calibration import time_with_reference
 from .trackers.calibration import with_reference as _with_reference
 from .trackers.latency import latency_from_seconds, time_interleaved
+from .trackers.memory import MB
 from .trackers.throughput import Throughput, throughput_from_seconds
 from .units import Quantity, parse_quantity
 from .workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 VERDICTS = pytest.StashKey[list[Verdict]]()
 MEASUREMENT_NAMES = pytest.StashKey[dict[str, Measurement]]()
 EXACT = Quantity(0.0, "%")
-MB = 1e6
 
 
 @dataclass(frozen=True)
@@ -198,8 +198,6 @@ class ModelPerf:
         """Peak resident memory (MB) a forward pass adds on the host; one sample per round."""
         from .trackers.memory import host_memory_increases, host_memory_measurement
 
-        if rounds < 1:
-            raise ValueError(f"rounds must be at least 1, got {rounds}")
         workload = Workload(batch_size, sequence_length)
         inputs = synthetic_inputs(model, workload)
         results = host_memory_increases(partial(forward, model, inputs), rounds)

@@ -221,12 +221,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     from .report import json_payload, markdown
 
     settings = state.settings
+    payload = json_payload(state) if settings.json_path is not None or settings.csv_path is not None else None
     if settings.json_path is not None:
-        atomic_write_json(settings.json_path, json_payload(state))
+        atomic_write_json(settings.json_path, payload)
     if settings.csv_path is not None:
         from .results_table import write_results_csv
 
-        write_results_csv(settings.csv_path, json_payload(state))
+        write_results_csv(settings.csv_path, payload)
     if settings.html_path is not None:
         from .html_report import write_html
 

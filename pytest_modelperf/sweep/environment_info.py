@@ -13,7 +13,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-MIB = 1 << 20
+from ..trackers.memory import MIB
 
 
 def environment_info(device: str, dtype: str, root: Path | None = None) -> dict[str, Any]:

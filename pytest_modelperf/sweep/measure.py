@@ -18,11 +18,11 @@ from ..loading import LoadedModel, model_notes
 from ..results import Direction, Measurement
 from ..trackers.calibration import time_with_reference, with_reference
 from ..trackers.latency import latency_from_seconds
+from ..trackers.memory import MB
 from ..trackers.throughput import throughput_from_seconds
 from ..workloads import Workload, forward, synthetic_inputs, workload_context
 from .grid import Cell, skip_reason
 
-MB = 1e6
 OK = "ok"
 OUT_OF_MEMORY = "out of memory"
 

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic_files import atomic_write_text
+from ..trackers.memory import MIB
 from .largest_batch import CSV_COLUMNS as LARGEST_BATCH_COLUMNS
 from .measure import GPU_MEMORY, HOST_MEMORY, OUT_OF_MEMORY
 from .runner import SweepResult
 from .tidy import TIDY_COLUMNS, tidy_rows
 
 SCHEMA = 1
-MIB = 1 << 20
 STUDY_HEADER: tuple[str, ...] = ("model", "batch_size", "sequence_length", "result")
 NOT_AVAILABLE = "N/A"
 MEMORY_MEASURES: tuple[str, ...] = (HOST_MEMORY, *GPU_MEMORY)

@@ -31,7 +31,8 @@ from typing import Any
 
 from ..results import Direction, Measurement
 
-MB = 1e6
+MB = 1e6  # the project reports memory in megabytes of 10^6 bytes
+MIB = 1 << 20  # the study's tables: "MB" that were 2^20 bytes
 
 _PAGE_STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
