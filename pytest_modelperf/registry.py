@@ -180,7 +180,7 @@ def registry_from_pyproject(directory: Path) -> Path | None:
 
 _MODEL_KEYS = {"checkpoint", "task", "description", "offline", "reference_parameters", "finetune"}
 _FINETUNE_KEYS = {"from", "dataset", "epochs", "learning_rate", "batch_size", "max_length", "doc_stride", "warmup_ratio",
-                  "weight_decay", "seed", "limit", "group_by_length"}
+                  "weight_decay", "seed", "limit", "group_by_length", "freeze", "dropout"}
 _OFFLINE_KEYS = {"architecture", "config", "tokenizer", "seed", "pretrained", "path"}
 _REFERENCE_KEYS = {"task", "num_labels", "count"}
 
@@ -269,6 +269,16 @@ def _finetune(data: Mapping[str, Any], prefix: str, where: _Where) -> FineTuneRe
         if not isinstance(data["group_by_length"], bool):
             raise where.error(f"{prefix}.group_by_length", f"expected true or false, got {data['group_by_length']!r}")
         numbers["group_by_length"] = data["group_by_length"]
+    if "freeze" in data:
+        prefixes = data["freeze"]
+        if not isinstance(prefixes, list) or not all(isinstance(item, str) and item for item in prefixes):
+            raise where.error(f"{prefix}.freeze", f"expected an array of parameter-name prefixes, got {prefixes!r}")
+        numbers["freeze"] = tuple(prefixes)
+    if "dropout" in data:
+        value = data["dropout"]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
+            raise where.error(f"{prefix}.dropout", f"expected a probability in [0, 1), got {value!r}")
+        numbers["dropout"] = float(value)
     if "warmup_ratio" in numbers and numbers["warmup_ratio"] >= 1:
         raise where.error(f"{prefix}.warmup_ratio", f"expected a fraction below 1, got {numbers['warmup_ratio']!r}")
     return FineTuneRecipe(base=base, dataset=dataset, **numbers)

@@ -40,6 +40,10 @@ class FineTuneRecipe:
     seed: int = 0
     limit: int | None = None  # train on the first N examples only
     group_by_length: bool = True  # batch windows of similar length together: less padding to compute
+    # Parameter-name prefixes, under the base model, that keep their pretrained values
+    # ("embeddings", "encoder.layer.0"): nothing below the lowest trained layer needs a backward pass.
+    freeze: tuple[str, ...] = ()
+    dropout: float | None = None  # every dropout probability of the config, for the fine-tune
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,9 @@ def _train(
         names = train.features["label"].names
         head = {"num_labels": len(names), "id2label": dict(enumerate(names)), "label2id": {n: i for i, n in enumerate(names)}}
     # The load report lists the new task head as missing weights: expected before a fine-tune.
+    if recipe.dropout is not None:
+        config = transformers.AutoConfig.from_pretrained(base_checkpoint, local_files_only=local_only)
+        head.update(dropout_settings(config, recipe.dropout))
     verbosity = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()
     try:
@@ -188,6 +195,7 @@ def _train(
         )
     finally:
         transformers.logging.set_verbosity(verbosity)
+    freeze_parameters(model, recipe.freeze)
     model.to(device)
     model.train()
     features = _classification_features(tokenizer, train, recipe) if task == "sequence-classification" else _qa_features(tokenizer, train, recipe)
@@ -196,6 +204,7 @@ def _train(
     count = len(next(iter(features.values())))
     steps_per_epoch = math.ceil(count / recipe.batch_size)
     total_steps = max(1, math.ceil(steps_per_epoch * recipe.epochs))
+    trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimizer = torch.optim.AdamW(_parameter_groups(model, recipe.weight_decay), lr=recipe.learning_rate)
     schedule = transformers.get_linear_schedule_with_warmup(optimizer, int(recipe.warmup_ratio * total_steps), total_steps)
 
@@ -208,7 +217,7 @@ def _train(
             batch = {key: value.to(device) for key, value in batch.items()}
             loss = model(**batch).loss
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
@@ -300,9 +309,46 @@ def _forward_parameters(model: Any) -> list[str]:
     return list(inspect.signature(model.forward).parameters)
 
 
+def dropout_settings(config: Any, probability: float) -> dict[str, float]:
+    """Config overrides that set every dropout probability the architecture has to ``probability``
+    (BERT's ``hidden_dropout_prob``, DistilBERT's ``dropout`` and ``attention_dropout``, ...)."""
+    return {
+        key: probability
+        for key, value in config.to_dict().items()
+        if key.endswith(("dropout", "dropout_prob")) and isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
+
+
+def freeze_parameters(model: Any, prefixes: Sequence[str]) -> int:
+    """Stop training the parameters under ``prefixes``, named from the base model ("embeddings",
+    "encoder.layer.0") or from the whole model ("bert.embeddings"); returns how many were frozen."""
+    if not prefixes:
+        return 0
+    base = f"{model.base_model_prefix}."
+    unmatched = set(prefixes)
+    frozen = 0
+    for name, parameter in model.named_parameters():
+        relative = name.removeprefix(base)
+        matched = [prefix for prefix in prefixes if any(n == prefix or n.startswith(prefix + ".") for n in (name, relative))]
+        if matched:
+            parameter.requires_grad_(False)
+            frozen += parameter.numel()
+            unmatched.difference_update(matched)
+    if unmatched:
+        modules = sorted({name.removeprefix(base).split(".")[0] for name, _ in model.named_parameters()})
+        raise ValueError(f"finetune.freeze: {sorted(unmatched)[0]!r} names no parameters of {type(model).__name__} "
+                         f"(its modules: {', '.join(modules)})")
+    if not any(parameter.requires_grad for parameter in model.parameters()):
+        raise ValueError("finetune.freeze leaves no parameter to train")
+    return frozen
+
+
 def _parameter_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
-    """Weight decay on weights, not on biases and normalisation parameters (as BERT was trained)."""
+    """Weight decay on weights, not on biases and normalisation parameters (as BERT was trained).
+    Frozen parameters are left out."""
     decayed, plain = [], []
     for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
         (plain if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decayed).append(parameter)
     return [{"params": decayed, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]

@@ -206,6 +206,11 @@ def test_registry_from_pyproject(tmp_path: Path) -> None:
         ('finetune = { from = "b", dataset = "topics", warmup_ratio = 1.5 }', "models.t.finetune.warmup_ratio: expected a fraction below 1"),
         ('finetune = { from = "b", dataset = "topics", group_by_length = 1 }', "models.t.finetune.group_by_length: expected true or false, got 1"),
         ('finetune = { from = "b", dataset = "topics", lr = 1e-4 }', "models.t.finetune.lr: unknown key"),
+        ('finetune = { from = "b", dataset = "topics", freeze = "embeddings" }',
+         "models.t.finetune.freeze: expected an array of parameter-name prefixes, got 'embeddings'"),
+        ('finetune = { from = "b", dataset = "topics", freeze = ["embeddings", ""] }', "models.t.finetune.freeze: expected an array"),
+        ('finetune = { from = "b", dataset = "topics", dropout = 1 }', "models.t.finetune.dropout: expected a probability in [0, 1), got 1"),
+        ('finetune = { from = "b", dataset = "topics", dropout = true }', "models.t.finetune.dropout: expected a probability"),
         ('checkpoint = "x"\nfinetune = { from = "b", dataset = "topics" }', "models.t.checkpoint: a fine-tuned model is made from finetune.from"),
     ],
 )
@@ -217,3 +222,15 @@ def test_fine_tune_recipes_are_validated(tmp_path, entry, message):
     )
     with pytest.raises(RegistryError, match=re.escape(message)):
         load_registry(path)
+
+
+def test_a_fine_tune_recipe_reads_its_frozen_prefixes_and_dropout(tmp_path):
+    path = tmp_path / "models.toml"
+    path.write_text(
+        '[models.b]\ncheckpoint = "x"\ntask = "sequence-classification"\n'
+        '[models.t]\ntask = "sequence-classification"\n'
+        'finetune = { from = "b", dataset = "topics", freeze = ["embeddings", "encoder.layer.0"], dropout = 0 }\n'
+    )
+    recipe = load_registry(path).model("t").finetune
+    assert (recipe.freeze, recipe.dropout) == (("embeddings", "encoder.layer.0"), 0.0)
+    assert load_registry(SUITE_REGISTRY).model("bert-tiny-topics").finetune.dropout is None
