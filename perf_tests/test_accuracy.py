@@ -27,6 +27,9 @@ def test_fine_tune(modelperf, tuned_model):
     One fine-tune is one sample, and a cached checkpoint reports the same figures on every
     run, so the band is the threshold alone: wide enough for a single run on a shared
     machine, narrow enough to catch a fine-tune that got half again as slow or as hungry.
+    On the CPU the time and samples/s are judged at the speed the machine had during the
+    fine-tune (the speed reference timed through it), so a slow day does not read as a
+    slower fine-tune.
     """
     facts = modelperf.fine_tune_facts(modelperf.load_registered(tuned_model))
     for measurement in (facts.seconds, facts.samples_per_second, facts.peak_host_memory, facts.peak_gpu_memory):

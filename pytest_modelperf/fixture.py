@@ -325,9 +325,16 @@ class ModelPerf:
         def single(name: str, value: float, unit: str, direction: Direction = Direction.LOWER_IS_BETTER) -> Measurement:
             return Measurement(f"fine_tune.{name}", unit, direction, value, context=context)
 
+        def timed(measurement: Measurement) -> Measurement:
+            """With the speed reference timed through the fine-tune: judged at the machine's speed then."""
+            if not (self._session.settings.calibrate and recorded.speed_reference_ms and recorded.speed_reference):
+                return measurement
+            return replace(measurement, reference=recorded.speed_reference_ms,
+                           context={**measurement.context, "speed_reference": recorded.speed_reference})
+
         return FineTuneFacts(
-            seconds=single("time", recorded.seconds, "s"),
-            samples_per_second=single("throughput", recorded.samples_per_second, "samples/s", Direction.HIGHER_IS_BETTER),
+            seconds=timed(single("time", recorded.seconds, "s")),
+            samples_per_second=timed(single("throughput", recorded.samples_per_second, "samples/s", Direction.HIGHER_IS_BETTER)),
             peak_host_memory=single("peak_host_memory", recorded.peak_host_memory_mb, "MB"),
             peak_gpu_memory=single("peak_gpu_memory", recorded.peak_gpu_memory_mb, "MB") if recorded.peak_gpu_memory_mb is not None else None,
             final_loss=recorded.final_loss,

@@ -136,12 +136,10 @@ class Measurement:
     def summary(self) -> dict[str, float]:
         if self.unavailable is not None:
             return {}
-        if self.samples:
-            summary = stats.summarize(self.samples)
-            if self.reference:
-                summary[REFERENCE_STATISTIC] = stats.statistic(self.reference, "median")
-            return summary
-        return {"value": self.value}
+        summary = stats.summarize(self.samples) if self.samples else {"value": self.value}
+        if self.reference:
+            summary[REFERENCE_STATISTIC] = stats.statistic(self.reference, "median")
+        return summary
 
     def value_of(self, statistic: str) -> float:
         if statistic in ("value", self.statistic) or self.unavailable is not None:

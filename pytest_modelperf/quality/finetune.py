@@ -56,6 +56,11 @@ class FineTuneStats:
     peak_host_memory_mb: float
     peak_gpu_memory_mb: float | None
     device: str
+    # On the CPU: the machine's speed reference (ms per run, see trackers/calibration) timed
+    # through the fine-tune, and the reference's identity, so a check judges its time at the
+    # speed the machine had then. Empty on CUDA, and in records written before it existed.
+    speed_reference_ms: tuple[float, ...] = ()
+    speed_reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,8 +156,12 @@ def _marker(checkpoint: Path) -> dict[str, Any] | None:
 
 def _stats(payload: Mapping[str, Any] | None) -> FineTuneStats | None:
     try:
-        return FineTuneStats(**payload["stats"]) if payload is not None else None
-    except (KeyError, TypeError):
+        if payload is None:
+            return None
+        recorded = dict(payload["stats"])
+        recorded["speed_reference_ms"] = tuple(recorded.get("speed_reference_ms", ()))
+        return FineTuneStats(**recorded)
+    except (KeyError, TypeError, ValueError):
         return None
 
 
@@ -170,6 +179,7 @@ def _train(
     import transformers
 
     from ..loading import TASKS, hub_offline
+    from ..trackers.calibration import ReferenceClock, cached_reference_work, reference_identity
     from ..trackers.memory import HostMemoryTracker
     from .builtin_datasets import builtin_dataset
 
@@ -210,10 +220,17 @@ def _train(
 
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats(device)
+    clock = ReferenceClock(cached_reference_work()) if device == "cpu" else None
+    every = max(1, total_steps // 10)
+    clock_seconds = 0.0
     losses: list[float] = []
     started = time.perf_counter()
     with HostMemoryTracker() as host:
         for step, batch in enumerate(_batches(features, recipe, total_steps, tokenizer), 1):
+            if clock is not None and step % every == 1 % every:
+                clock_started = time.perf_counter()
+                clock()
+                clock_seconds += time.perf_counter() - clock_started
             batch = {key: value.to(device) for key, value in batch.items()}
             loss = model(**batch).loss
             loss.backward()
@@ -222,11 +239,12 @@ def _train(
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(float(loss.detach()))
-            if step % max(1, total_steps // 10) == 0 or step == total_steps:
+            if step % every == 0 or step == total_steps:
                 report(f"step {step}/{total_steps}, loss {sum(losses[-20:]) / len(losses[-20:]):.3f}")
     if device.startswith("cuda"):
         torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - started
+    # The reference's own runs are not part of the fine-tune.
+    seconds = time.perf_counter() - started - clock_seconds
     assert host.result is not None
     model.eval()
     samples = min(total_steps * recipe.batch_size, count * math.ceil(recipe.epochs))
@@ -239,6 +257,8 @@ def _train(
         peak_host_memory_mb=round(host.result.increase_bytes / 1e6, 3),
         peak_gpu_memory_mb=round(torch.cuda.max_memory_allocated(device) / 1e6, 3) if device.startswith("cuda") else None,
         device=device,
+        speed_reference_ms=tuple(round(run * 1e3, 4) for run in clock.seconds) if clock is not None else (),
+        speed_reference=reference_identity() if clock is not None else None,
     )
     return model, tokenizer, stats
 

@@ -529,3 +529,9 @@ def test_center_of_value_means_the_entry_statistic_with_runs() -> None:
     entry = entry_from_runs([10.0, 20.0, 30.0])
     assert entry.has_statistic("value")
     assert entry.center("value") == entry.center("median") == 20.0
+
+
+def test_a_single_value_timed_with_the_speed_reference_keeps_the_reference_in_its_summary() -> None:
+    single = Measurement("fine_tune.time", "s", Direction.LOWER_IS_BETTER, 12.5, reference=(3.0, 5.0, 4.0))
+    assert single.summary == {"value": 12.5, "reference": 4.0}
+    assert Measurement("fine_tune.time", "s", Direction.LOWER_IS_BETTER, 12.5).summary == {"value": 12.5}
