@@ -12,19 +12,16 @@ import pytest
 
 from .compare import Check, Verdict
 from .config import MarkerOptions, TimingOptions
-from .loading import DeviceUnavailable, LoadedModel, normalise_dtype, resolve_device
-from .loading import model_notes as _notes
+from .loading import DeviceUnavailable, LoadedModel, model_notes, normalise_dtype, resolve_device
 from .results import Direction, Measurement, ratio_of
 from .session import ModelPerfSession
 from .stats import is_known_statistic
-from .trackers.calibration import time_with_reference
-from .trackers.calibration import with_reference as _with_reference
+from .trackers.calibration import time_with_reference, with_reference
 from .trackers.latency import latency_from_seconds, time_interleaved
 from .trackers.memory import MB
 from .trackers.throughput import Throughput, throughput_from_seconds
 from .units import Quantity, parse_quantity
-from .workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner
-from .workloads import workload_context as _context
+from .workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner, workload_context
 
 if TYPE_CHECKING:
     from .quality.evaluation import Quality
@@ -121,9 +118,9 @@ class ModelPerf:
         workload = Workload(batch_size, sequence_length)
         seconds, reference = self._time_forward(model, workload)
         measurement = _latency(
-            name or f"latency[{workload.label}]", seconds, statistic, context=_context(model, workload), notes=_notes(model)
+            name or f"latency[{workload.label}]", seconds, statistic, context=workload_context(model, workload), notes=model_notes(model)
         )
-        measurement = _with_reference(measurement, reference)
+        measurement = with_reference(measurement, reference)
         if benchmark is not None:
             from .benchmark_bridge import report_to_benchmark
 
@@ -147,8 +144,8 @@ class ModelPerf:
                 f"latency[{workload.label}] of {model.name}",
                 seconds,
                 statistic,
-                context={**_context(model, workload), "side_by_side": [m.name for m in models]},
-                notes=_notes(model),
+                context={**workload_context(model, workload), "side_by_side": [m.name for m in models]},
+                notes=model_notes(model),
             )
             for model, seconds in zip(models, rounds)
         ]
@@ -176,21 +173,21 @@ class ModelPerf:
             [s / len(texts) for s in seconds],
             "median",
             context={"device": model.device, "dtype": model.dtype, "model": model.name, "task": model.task, "texts": len(texts)},
-            notes=_notes(model),
+            notes=model_notes(model),
         )
-        return _with_reference(measurement, reference)
+        return with_reference(measurement, reference)
 
     def measure_throughput(self, model: LoadedModel, *, batch_size: int = 32, sequence_length: int = 128) -> Throughput:
         """Samples/s and tokens/s per round, for a batch_size x sequence_length batch."""
         workload = Workload(batch_size, sequence_length)
         seconds, reference = self._time_forward(model, workload)
-        result = throughput_from_seconds(seconds, workload, context=_context(model, workload), notes=_notes(model))
-        return Throughput(_with_reference(result.samples_per_second, reference), _with_reference(result.tokens_per_second, reference))
+        result = throughput_from_seconds(seconds, workload, context=workload_context(model, workload), notes=model_notes(model))
+        return Throughput(with_reference(result.samples_per_second, reference), with_reference(result.tokens_per_second, reference))
 
     def measure_callable(self, work: Callable[[], Any], *, name: str, device: str = "cpu", statistic: str = "median") -> Measurement:
         """Latency (ms) of any callable; on a CUDA device it is timed with CUDA events."""
         seconds, reference = self._time(work, device)
-        return _with_reference(_latency(name, seconds, statistic, context={"device": device, "dtype": self.dtype}), reference)
+        return with_reference(_latency(name, seconds, statistic, context={"device": device, "dtype": self.dtype}), reference)
 
     def measure_host_memory(
         self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128, rounds: int = 5
@@ -201,7 +198,7 @@ class ModelPerf:
         workload = Workload(batch_size, sequence_length)
         inputs = synthetic_inputs(model, workload)
         results = host_memory_increases(partial(forward, model, inputs), rounds)
-        return host_memory_measurement(results, workload.label, context=_context(model, workload), notes=_notes(model))
+        return host_memory_measurement(results, workload.label, context=workload_context(model, workload), notes=model_notes(model))
 
     def measure_gpu_memory(self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128) -> GpuMemory:
         """Allocator peaks and NVML readings (MB) for one forward pass; skips off CUDA.
@@ -214,8 +211,8 @@ class ModelPerf:
         from .trackers.memory import cuda_memory_of, gpu_memory_measurements, run_unless_out_of_memory
 
         workload = Workload(batch_size, sequence_length)
-        context = _context(model, workload)
-        notes = _notes(model)
+        context = workload_context(model, workload)
+        notes = model_notes(model)
 
         def measure() -> Any:
             inputs = synthetic_inputs(model, workload)
@@ -293,7 +290,7 @@ class ModelPerf:
         from .quality.qa import QaSettings
 
         online = self._session.settings.online
-        notes = _notes(model)
+        notes = model_notes(model)
         if model.task == "sequence-classification":
             data = load_eval_dataset(dataset or "topics", split=split, limit=limit)
             return evaluate_classification(
@@ -343,7 +340,7 @@ class ModelPerf:
     def model_facts(self, model: LoadedModel) -> ModelFacts:
         """Parameter count and artefact size (exact) and load time of a loaded checkpoint."""
         context = {"device": model.device, "dtype": model.dtype, "model": model.name, "task": model.task}
-        notes = _notes(model)
+        notes = model_notes(model)
         size = None
         if model.artefact_bytes is not None:
             size = Measurement.exact("artefact_size", model.artefact_bytes / MB, unit="MB", context=context, notes=notes)
