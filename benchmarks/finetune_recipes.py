@@ -46,6 +46,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
     arguments = parser.parse_args()
 
+    import transformers
+
+    transformers.logging.disable_progress_bar()  # one line per fine-tune, not per weight file
     registry = load_registry(arguments.registry)
     spec = registry.model(arguments.model)
     if spec.finetune is None:
