@@ -324,10 +324,9 @@ class ModelPerf:
 
         def timed(measurement: Measurement) -> Measurement:
             """With the speed reference timed through the fine-tune: judged at the machine's speed then."""
-            if not (self._session.settings.calibrate and recorded.speed_reference_ms and recorded.speed_reference):
+            if not (self._session.settings.calibrate and recorded.speed_reference):
                 return measurement
-            return replace(measurement, reference=recorded.speed_reference_ms,
-                           context={**measurement.context, "speed_reference": recorded.speed_reference})
+            return with_reference(measurement, [ms / 1e3 for ms in recorded.speed_reference_ms], identity=recorded.speed_reference)
 
         return FineTuneFacts(
             seconds=timed(single("time", recorded.seconds, "s")),

@@ -193,10 +193,10 @@ def _train(
     if task == "sequence-classification":
         names = train.features["label"].names
         head = {"num_labels": len(names), "id2label": dict(enumerate(names)), "label2id": {n: i for i, n in enumerate(names)}}
-    # The load report lists the new task head as missing weights: expected before a fine-tune.
     if recipe.dropout is not None:
         config = transformers.AutoConfig.from_pretrained(base_checkpoint, local_files_only=local_only)
         head.update(dropout_settings(config, recipe.dropout))
+    # The load report lists the new task head as missing weights: expected before a fine-tune.
     verbosity = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()
     try:
@@ -227,7 +227,7 @@ def _train(
     started = time.perf_counter()
     with HostMemoryTracker() as host:
         for step, batch in enumerate(_batches(features, recipe, total_steps, tokenizer), 1):
-            if clock is not None and step % every == 1 % every:
+            if clock is not None and (step - 1) % every == 0:
                 clock_started = time.perf_counter()
                 clock()
                 clock_seconds += time.perf_counter() - clock_started

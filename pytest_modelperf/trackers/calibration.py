@@ -93,12 +93,13 @@ def time_with_reference(
     return seconds, clock.seconds[-len(seconds):]  # the calls before these were its warm-up
 
 
-def with_reference(measurement: Measurement, reference_seconds: Sequence[float]) -> Measurement:
-    """The measurement with the reference's per-round ms and identity, for judging at this speed."""
+def with_reference(measurement: Measurement, reference_seconds: Sequence[float], *, identity: str | None = None) -> Measurement:
+    """The measurement with the reference's per-round ms and identity, for judging at the speed
+    the machine had: this process's reference unless ``identity`` names the one timed then."""
     if not reference_seconds:
         return measurement
     return replace(
         measurement,
         reference=tuple(s * 1e3 for s in reference_seconds),
-        context={**measurement.context, "speed_reference": reference_identity()},
+        context={**measurement.context, "speed_reference": identity or reference_identity()},
     )

@@ -21,6 +21,11 @@ def weights(checkpoint: Path) -> dict[str, torch.Tensor]:
     return {name: parameter.detach().clone() for name, parameter in model.named_parameters()}
 
 
+def small_classifier() -> transformers.BertForSequenceClassification:
+    return transformers.BertForSequenceClassification(transformers.BertConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64))
+
+
 def test_frozen_parameters_keep_their_pretrained_values_and_the_rest_are_trained(tiny_checkpoint: Path, tmp_path: Path) -> None:
     recipe = tiny_recipe(freeze=("embeddings", "encoder.layer.0"))
     tuned = fine_tune(recipe, str(tiny_checkpoint), tmp_path / "tuned", task="sequence-classification")
@@ -34,8 +39,7 @@ def test_frozen_parameters_keep_their_pretrained_values_and_the_rest_are_trained
 
 
 def test_a_frozen_prefix_may_name_the_whole_model_path() -> None:
-    model = transformers.BertForSequenceClassification(transformers.BertConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64))
+    model = small_classifier()
     embeddings = sum(parameter.numel() for parameter in model.bert.embeddings.parameters())
 
     assert freeze_parameters(model, ["bert.embeddings"]) == embeddings
@@ -53,8 +57,7 @@ def test_a_frozen_prefix_may_name_the_whole_model_path() -> None:
     ],
 )
 def test_a_freeze_that_cannot_be_done_is_refused_by_name(prefixes: list[str], message: str) -> None:
-    model = transformers.BertForSequenceClassification(transformers.BertConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64))
+    model = small_classifier()
 
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         freeze_parameters(model, prefixes)
