@@ -1,11 +1,14 @@
 """Headless Chromium for tests that look at a rendered page: the DOM it builds and a screenshot.
 
-Tests that need it skip with the reason when ``chromium`` is not on PATH (CI installs it).
+Tests that need it skip with the reason when ``chromium`` is not on PATH, unless
+``MODELPERF_REQUIRE_CHROMIUM=1`` is set: then they fail, so that CI (``.ci/run`` sets it and
+installs Chromium) cannot lose the rendered-page checks to a skip when the install breaks.
 Every call runs with a private profile, no network features, and a timeout.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,11 +29,18 @@ FLAGS = (
 )
 
 
+REQUIRE = "MODELPERF_REQUIRE_CHROMIUM"
+
+
 def chromium() -> str:
-    """The chromium executable; skips the calling test when it is not on PATH."""
+    """The chromium executable; when it is not on PATH, skips the calling test, or fails it
+    when ``MODELPERF_REQUIRE_CHROMIUM=1``."""
     found = shutil.which("chromium")
     if found is None:
-        pytest.skip("chromium is not on PATH; the rendered-page checks need a headless Chromium")
+        reason = "chromium is not on PATH; the rendered-page checks need a headless Chromium"
+        if os.environ.get(REQUIRE, "") not in ("", "0"):
+            pytest.fail(f"{reason}, and {REQUIRE} is set: this run requires it", pytrace=False)
+        pytest.skip(reason)
     return found
 
 
