@@ -8,11 +8,13 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import transformers
 
 from pytest_modelperf.offline_tokenizers import bert_uncased_tokenizer_dir
+from pytest_modelperf.quality import qa
 from pytest_modelperf.quality.qa import QaSettings, predict_answers, training_features
 
 SMALL = QaSettings(max_length=64, doc_stride=16, max_answer_length=30, n_best=20, batch_size=4)
@@ -291,9 +293,33 @@ def test_a_tiny_bert_answers_every_example_from_its_context(tok: Any) -> None:
     assert predict_answers(model, tok, EXAMPLES, SMALL) == first, "no dropout: predictions run in eval mode"
 
 
-def test_a_bfloat16_model_is_scored_in_float32(tok: Any) -> None:
+class BFloat16Oracle(Oracle):
+    """The oracle's logits in bfloat16, as a bfloat16 model gives them."""
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> Any:
+        outputs = super().forward(input_ids, attention_mask, token_type_ids)
+        return types.SimpleNamespace(
+            start_logits=outputs.start_logits.to(torch.bfloat16), end_logits=outputs.end_logits.to(torch.bfloat16)
+        )
+
+
+def test_a_bfloat16_model_is_scored_in_float32(tok: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """numpy has no bfloat16: the span search gets float32 logits. Scored in float16 instead, logits
+    beyond its range (65,504), which bfloat16 holds, would overflow and the answers would be lost."""
+    seen: list[np.dtype] = []
+    search = qa._best_span
+
+    def spy(encoding: Any, window: int, start_logits: np.ndarray, end_logits: np.ndarray, settings: QaSettings) -> Any:
+        seen.extend((start_logits.dtype, end_logits.dtype))
+        return search(encoding, window, start_logits, end_logits, settings)
+
+    monkeypatch.setattr(qa, "_best_span", spy)
     model = tiny_bert(tok).eval().to(torch.bfloat16)
     assert_answers_come_from_the_contexts(predict_answers(model, tok, EXAMPLES, SMALL))
+    assert seen and set(seen) == {np.dtype(np.float32)}, f"the span search got {sorted(set(map(str, seen)))}"
+
+    oracle = answer_oracle(tok, EXAMPLES, score=1e5, cls=BFloat16Oracle)
+    assert predict_answers(oracle, tok, EXAMPLES, SMALL) == {e["id"]: e["answer"] for e in EXAMPLES}
 
 
 def test_a_tiny_distilbert_without_token_type_ids_answers_from_its_context(tok: Any) -> None:
