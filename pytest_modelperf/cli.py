@@ -103,6 +103,7 @@ def _list_models(registry: Registry, arguments: argparse.Namespace) -> int:
 def _prepare(registry: Registry, arguments: argparse.Namespace) -> int:
     from transformers.utils import logging as transformers_logging
 
+    from .checkpoints import PrepareRefused, ensure_checkpoint_dir
     from .loading import DeviceUnavailable, resolve_device
     from .prepare import prepare_all
 
@@ -115,11 +116,24 @@ def _prepare(registry: Registry, arguments: argparse.Namespace) -> int:
     registry.select(arguments.names or None)  # unknown names fail before any work
     if arguments.checkpoint_dir is not None:
         registry = dataclasses.replace(registry, checkpoint_dir=arguments.checkpoint_dir.resolve())
-    print(f"modelperf: preparing offline checkpoints from {registry.path} into {registry.checkpoint_dir}", flush=True)
-    prepared = prepare_all(registry, arguments.names or None, device=device, report=lambda line: print(line, flush=True))
+    try:
+        ensure_checkpoint_dir(registry.checkpoint_dir)
+        print(f"modelperf: preparing offline checkpoints from {registry.path} into {registry.checkpoint_dir}", flush=True)
+        prepared = prepare_all(registry, arguments.names or None, device=device, report=lambda line: print(line, flush=True))
+    except PrepareRefused as error:
+        print(f"modelperf: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a full disk, a folder that turned read-only half way
+        print(f"modelperf: error: preparing into {registry.checkpoint_dir} failed: {_os_error(error)}", file=sys.stderr)
+        return 1
     built = sum(1 for result in prepared if result.built)
     print(f"modelperf: {len(prepared)} models ready ({built} built, {len(prepared) - built} already prepared)")
     return 0
+
+
+def _os_error(error: OSError) -> str:
+    cause = error.strerror or str(error) or type(error).__name__
+    return f"{error.filename}: {cause}" if error.filename else cause
 
 
 if __name__ == "__main__":

@@ -142,6 +142,11 @@ def load_model(checkpoint: str | os.PathLike[str], *, task: str = "auto", device
         model = model_class.from_pretrained(name, dtype=getattr(torch, dtype), local_files_only=local_only)
     except OSError as error:
         raise CheckpointError(_not_found(name, local, error)) from error
+    except Exception as error:
+        unreadable = _unreadable_weights(name, local)
+        if unreadable is None:
+            raise
+        raise CheckpointError(f"checkpoint {name!r}: {unreadable}") from error
     model.to(device)
     model.eval()
     if device.startswith("cuda"):
@@ -181,6 +186,24 @@ def _not_found(name: str, local: bool, error: Exception) -> str:
             f"offline (HF_HUB_OFFLINE=1); download it once while online or pass a local directory ({error})"
         )
     return f"checkpoint {name!r}: could not be loaded from the hub: {error}"
+
+
+def _unreadable_weights(name: str, local: bool) -> str | None:
+    """Which weight file of a local checkpoint cannot be read, and why; None when each reads.
+
+    A truncated or corrupt ``model.safetensors`` otherwise surfaces as safetensors' own error,
+    which names no file."""
+    if not local:
+        return None
+    from safetensors import safe_open
+
+    for weights in sorted(Path(name).glob("*.safetensors")):
+        try:
+            with safe_open(weights, framework="pt"):
+                pass
+        except Exception as error:  # noqa: BLE001 - safetensors raises its own SafetensorError and OSError
+            return f"{weights.name} is truncated or corrupt ({error}); prepare or save the checkpoint again"
+    return None
 
 
 def _load_tokenizer(name: str, local_only: bool) -> Any | None:

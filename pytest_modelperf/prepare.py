@@ -47,7 +47,7 @@ def fine_tuned_checkpoint(
 
     assert spec.finetune is not None
     base = registry_checkpoint(registry, spec.finetune.base, online=online, device=device)
-    destination = registry.checkpoint_dir / (f"{spec.name}@online" if online else spec.name)
+    destination = checkpoint_folder(registry.checkpoint_dir, f"{spec.name}@online" if online else spec.name)
     started = time.perf_counter()
     result = fine_tune(spec.finetune, base, destination, task=spec.task, device=device, report=report)
     return Prepared(spec.name, result.path, result.built, time.perf_counter() - started, stand_in=False, fine_tune=result.stats)
@@ -68,7 +68,7 @@ def offline_checkpoint(spec: ModelSpec, checkpoint_dir: Path) -> Prepared:
         return Prepared(spec.name, recipe.path, False, 0.0, stand_in=False)
     started = time.perf_counter()
     path, built = build_checkpoint(
-        recipe.build_config(**_head(spec.task)), checkpoint_dir / spec.name,
+        recipe.build_config(**_head(spec.task)), checkpoint_folder(checkpoint_dir, spec.name),
         task=spec.task, tokenizer=recipe.tokenizer, seed=recipe.seed,
     )
     return Prepared(spec.name, path, built, time.perf_counter() - started, stand_in=True)
@@ -115,6 +115,17 @@ def reference_parameter_count(spec: ModelSpec, reference: ReferenceCount) -> int
     with torch.device("meta"):
         model = getattr(transformers, TASKS[reference.task]).from_config(config)
     return sum(parameter.numel() for parameter in model.parameters())
+
+
+def checkpoint_folder(checkpoint_dir: Path, name: str) -> Path:
+    """``checkpoint_dir/name``, for a name that is one plain folder name (``load_registry``
+    checks every registry's names; this guards a ``Registry`` built in code)."""
+    from .checkpoints import folder_name_problem
+
+    problem = folder_name_problem(name.removesuffix("@online"))
+    if problem is not None:
+        raise RegistryError(f"model {name!r}: not a plain folder name ({problem}); it would be prepared outside {checkpoint_dir}")
+    return checkpoint_dir / name
 
 
 def _head(task: str) -> dict[str, int]:

@@ -33,7 +33,9 @@ error names the file and the field.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -154,11 +156,38 @@ def parse_registry(data: Mapping[str, Any], path: Path) -> Registry:
     models_data = where.table(data, "models")
     if not models_data:
         raise where.error("models", "names no model")
+    _check_folder_names(models_data, where)
     models = {name: _model(name, where.table(models_data, name, prefix="models"), where) for name in models_data}
     for spec in models.values():
         if spec.finetune is not None:
             _check_base(spec, models, where)
     return Registry(path=path, checkpoint_dir=checkpoint_dir.resolve(), models=models)
+
+
+def _check_folder_names(models_data: Mapping[str, Any], where: _Where) -> None:
+    """Each model is prepared into ``checkpoint_dir/<name>``: a name must be one plain folder
+    name (never "..", "../docs" or an absolute path), and no two names may be one folder on a
+    case-insensitive file system (macOS, Windows)."""
+    from .checkpoints import folder_name_problem
+
+    seen: dict[str, str] = {}
+    for name in models_data:
+        problem = folder_name_problem(name)
+        if problem is not None:
+            raise where.error(model_key(name), f"not a plain folder name ({problem}); a model is prepared into "
+                                               f"checkpoint_dir/<name>")
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise where.error(model_key(name), f"the same folder as {model_key(other)} on a case-insensitive file system; "
+                                               f"rename one")
+
+
+def model_key(name: str) -> str:
+    """A model's table as TOML spells it: ``models.bert``, ``models."bert.v2"``."""
+    return f"models.{name}" if _BARE_KEY.fullmatch(name) else f"models.{json.dumps(name)}"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def registry_from_pyproject(directory: Path) -> Path | None:
@@ -186,7 +215,7 @@ _REFERENCE_KEYS = {"task", "num_labels", "count"}
 
 
 def _model(name: str, data: Mapping[str, Any], where: _Where) -> ModelSpec:
-    prefix = f"models.{name}"
+    prefix = model_key(name)
     where.only(data, _MODEL_KEYS, prefix)
     task = where.text(data, "task", prefix=prefix)
     if task not in TASKS:
@@ -288,7 +317,7 @@ def _check_base(spec: ModelSpec, models: Mapping[str, ModelSpec], where: _Where)
     from .quality.builtin_datasets import BUILTIN_DATASETS
 
     assert spec.finetune is not None
-    prefix = f"models.{spec.name}.finetune"
+    prefix = f"{model_key(spec.name)}.finetune"
     base = models.get(spec.finetune.base)
     if base is None or base.fine_tuned:
         others = ", ".join(name for name, other in models.items() if not other.fine_tuned)

@@ -3,7 +3,8 @@
 A plain PyTorch loop (AdamW, linear warm-up and decay, dynamic padding) rather than the
 ``Trainer``: it needs nothing beyond torch and transformers and leaves the timed region to
 us. The result is saved with ``save_pretrained`` through a staging folder (a half-written
-checkpoint is never left behind) together with ``modelperf_finetune.json``: the recipe, and
+checkpoint is never left behind, and only a folder modelperf made is ever replaced: see
+:mod:`..checkpoints`) together with ``modelperf_finetune.json``: the recipe, and
 the fine-tune's time, samples/s, peak host memory, peak GPU memory on CUDA, and final loss.
 A checkpoint is fine-tuned again only when missing or when its recipe changed.
 """
@@ -82,7 +83,7 @@ def fine_tune(
     """The fine-tuned checkpoint at ``destination``, trained now unless an identical recipe is cached."""
     import transformers
 
-    from ..checkpoints import write_through_staging
+    from ..checkpoints import adopt_older, check_replaceable, preparing, write_through_staging
     from .builtin_datasets import BUILTIN_DATASETS
 
     if recipe.dataset not in BUILTIN_DATASETS:
@@ -97,19 +98,22 @@ def fine_tune(
         "dataset_version": dataset.version,
         "transformers": transformers.__version__,
     }
-    cached = _cached(destination, identity)
-    if cached is not None:
-        return FineTuned(destination, False, cached)
+    with preparing(destination):
+        cached = _cached(destination, identity)
+        if cached is not None:
+            adopt_older(destination, kind="fine-tune")
+            return FineTuned(destination, False, cached)
+        check_replaceable(destination)  # before minutes of training, not after
 
-    model, tokenizer, stats = _train(recipe, base_checkpoint, task=task, device=device, report=report)
+        model, tokenizer, stats = _train(recipe, base_checkpoint, task=task, device=device, report=report)
 
-    def write(staging: Path) -> None:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        payload = {**identity, "stats": asdict(stats)}
-        (staging / FINETUNE_MARKER).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        def write(staging: Path) -> None:
+            model.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
+            payload = {**identity, "stats": asdict(stats)}
+            (staging / FINETUNE_MARKER).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
-    write_through_staging(destination, write)
+        write_through_staging(destination, write, kind="fine-tune")
     return FineTuned(destination, True, stats)
 
 
@@ -140,6 +144,15 @@ def fine_tune_provenance(checkpoint: str | os.PathLike[str]) -> str | None:
     if not isinstance(recipe, dict) or "dataset" not in recipe or "base" not in recipe:
         return None
     return f"fine-tuned here on the built-in {recipe['dataset']} train split from {recipe['base']}"
+
+
+def recorded_fine_tune(checkpoint: str | os.PathLike[str]) -> bool:
+    """Whether ``checkpoint`` holds a complete fine-tune record, as every version of modelperf wrote it."""
+    payload = _marker(Path(checkpoint))
+    return payload is not None and _RECORD_KEYS <= payload.keys() and _stats(payload) is not None
+
+
+_RECORD_KEYS = frozenset({"recipe", "base_checkpoint", "task", "dataset_version", "transformers", "stats"})
 
 
 def _marker(checkpoint: Path) -> dict[str, Any] | None:

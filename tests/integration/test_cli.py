@@ -59,7 +59,7 @@ def test_prepare_builds_once_and_rebuilds_when_the_recipe_changes(registry: Path
     assert main(["--registry", str(registry), "prepare", "micro"]) == 0
     assert "[1/1] micro: built in" in capsys.readouterr().out
     assert weights.read_bytes() != first, "a new seed gives new weights"
-    assert not [p for p in weights.parent.parent.iterdir() if p.name.startswith(".")], "no staging folder is left behind"
+    assert not [p for p in weights.parent.parent.iterdir() if p.is_dir() and p.name.startswith(".")], "no staging folder is left behind"
 
 
 def test_a_prepared_checkpoint_loads_like_a_real_one(registry: Path) -> None:
@@ -91,3 +91,55 @@ def test_the_console_script_reads_the_pyproject(tmp_path: Path, registry: Path) 
     completed = subprocess.run([str(script), "models"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert "example-org/micro" in completed.stdout
+
+
+# -- prepare touches only what it made ------------------------------------------------------
+
+def test_prepare_refuses_to_replace_a_folder_it_did_not_make(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mine = registry.parent / "ckpts" / "micro"
+    mine.mkdir(parents=True)
+    (mine / "model.safetensors").write_bytes(b"my own trained weights")
+    assert main(["--registry", str(registry), "prepare", "micro"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"modelperf: error: {mine}: it has no .modelperf-prepared.json")
+    assert "delete it by hand and prepare again" in err[0]
+    assert (mine / "model.safetensors").read_bytes() == b"my own trained weights"
+    assert sorted(path.name for path in mine.iterdir()) == ["model.safetensors"]
+
+
+def test_a_model_named_as_a_path_is_refused_before_anything_is_touched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "project" / "docs").mkdir(parents=True)
+    (tmp_path / "project" / "docs" / "index.md").write_text("the docs\n")
+    registry = tmp_path / "project" / "perf" / "models.toml"
+    registry.parent.mkdir()
+    registry.write_text(REGISTRY.replace("SEED", "0").replace("[models.micro]", '[models."../../docs"]'))
+    assert main(["--registry", str(registry), "prepare"]) == 2
+    err = capsys.readouterr().err
+    assert f'{registry}: models."../../docs": not a plain folder name (it holds a path separator)' in err
+    assert (tmp_path / "project" / "docs" / "index.md").read_text() == "the docs\n"
+
+
+def run_console_script(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).parent / "modelperf"
+    return subprocess.run([str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_a_checkpoint_dir_that_is_a_file_is_one_line_and_status_2(registry: Path) -> None:
+    (registry.parent / "ckpts").write_text("not a folder")
+    completed = run_console_script(registry.parent, "--registry", str(registry), "prepare", "micro")
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stderr.splitlines() == [
+        f"modelperf: error: checkpoint_dir {registry.parent / 'ckpts'}: is a file, not a folder; point checkpoint_dir at a folder"
+    ]
+    assert completed.stdout == ""
+    assert (registry.parent / "ckpts").read_text() == "not a folder"
+
+
+def test_a_checkpoint_dir_that_cannot_be_created_is_one_line_and_status_2(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (registry.parent / "a-file").write_text("")
+    wanted = registry.parent / "a-file" / "cache"
+    assert main(["--registry", str(registry), "prepare", "--checkpoint-dir", str(wanted), "micro"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"modelperf: error: checkpoint_dir {wanted}: cannot be created: Not a directory"]
+    assert captured.out == ""

@@ -234,3 +234,43 @@ def test_a_fine_tune_recipe_reads_its_frozen_prefixes_and_dropout(tmp_path):
     recipe = load_registry(path).model("t").finetune
     assert (recipe.freeze, recipe.dropout) == (("embeddings", "encoder.layer.0"), 0.0)
     assert load_registry(SUITE_REGISTRY).model("bert-tiny-topics").finetune.dropout is None
+
+
+# -- a model's name is the folder it is prepared into -----------------------------------------
+
+MODEL_BODY = 'checkpoint = "x"\ntask = "masked-lm"\n'
+
+
+@pytest.mark.parametrize(
+    ("key", "field", "problem"),
+    [
+        ('".."', 'models.".."', "names an existing folder"),
+        ('"."', 'models."."', "names an existing folder"),
+        ('"../../docs"', 'models."../../docs"', "holds a path separator"),
+        ('"/etc"', 'models."/etc"', "holds a path separator"),
+        ('"a\\\\b"', 'models."a\\\\b"', "holds a path separator"),
+        ('""', 'models.""', "it is empty"),
+        ('".hidden"', 'models.".hidden"', "starts with '.'"),
+        ('"C:"', 'models."C:"', "use only letters, digits"),
+        ('"bert base"', 'models."bert base"', "use only letters, digits"),
+        ('"bert@online"', 'models."bert@online"', "use only letters, digits"),
+        ('"bert."', 'models."bert."', "ends with '.'"),
+        ("nul", "models.nul", "reserved device name"),
+    ],
+)
+def test_a_model_name_that_is_not_a_plain_folder_name_is_refused(tmp_path: Path, key: str, field: str, problem: str) -> None:
+    message = error_of(tmp_path, f"[models.{key}]\n{MODEL_BODY}")
+    assert f"{field}: not a plain folder name" in message
+    assert problem in message
+
+
+def test_names_that_are_one_folder_on_a_case_insensitive_file_system_are_refused(tmp_path: Path) -> None:
+    message = error_of(tmp_path, f"[models.bert]\n{MODEL_BODY}\n[models.BERT]\n{MODEL_BODY}")
+    assert "models.BERT: the same folder as models.bert on a case-insensitive file system" in message
+
+
+def test_plain_names_with_dots_are_accepted_and_errors_quote_them(tmp_path: Path) -> None:
+    registry = load_registry(write(tmp_path, f'[models."bert.v2"]\n{MODEL_BODY}'))
+    assert registry.names() == ["bert.v2"]
+    message = error_of(tmp_path, '[models."bert.v2"]\ncheckpoint = "x"\ntask = "qa"\n')
+    assert 'models."bert.v2".task: \'qa\' is not one of' in message
