@@ -15,11 +15,11 @@ the baseline's outcomes when both evaluated the same examples (see ``quality.out
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from . import stats
-from .results import BaselineEntry, Direction, Measurement
+from .results import NOT_FINITE, BaselineEntry, Direction, Measurement, is_fault
 from .units import Quantity, UnitError, convert, format_value
 
 
@@ -146,6 +146,7 @@ def _worse_sign(direction: Direction) -> str:
 
 def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None, policy: NoisePolicy) -> Verdict:
     """Compare one measurement with its baseline entry (or none) and its limit."""
+    measurement = _unavailable_unless_finite(measurement, check.statistic)
     if measurement.unavailable is not None or (baseline is not None and baseline.unavailable is not None):
         return _judge_unavailable(measurement, check, baseline)
     current = measurement.value_of(check.statistic)
@@ -187,6 +188,19 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
     return Verdict(measurement, check, outcome, current, base, noise, detail, speed)
 
 
+def _unavailable_unless_finite(measurement: Measurement, statistic: str) -> Measurement:
+    """The measurement, or, when the statistic judged is not a finite number, it as unavailable."""
+    if measurement.unavailable is not None:
+        return measurement
+    try:
+        current = measurement.value_of(statistic)
+    except OverflowError:
+        return replace(measurement, unavailable=f"{NOT_FINITE} (the {statistic} overflows)")
+    if math.isfinite(current):
+        return measurement
+    return replace(measurement, unavailable=f"{NOT_FINITE} ({current} as the {statistic})")
+
+
 def _judge_unavailable(measurement: Measurement, check: Check, baseline: BaselineEntry | None) -> Verdict:
     """Either side could not be measured (out of memory): equal when both could not, else a change."""
     reason = measurement.unavailable
@@ -209,6 +223,11 @@ def _judge_unavailable(measurement: Measurement, check: Check, baseline: Baselin
         return Verdict(measurement, check, Outcome.PASS, current, detail=f"N/A ({reason})")
     if baseline is None:
         return Verdict(measurement, check, Outcome.NO_BASELINE, current, detail=f"N/A ({reason})")
+    if baseline.unavailable is not None and is_fault(reason):
+        return Verdict(
+            measurement, check, Outcome.REGRESSION, current, math.nan,
+            detail=f"N/A ({reason}): a measuring fault fails against any baseline (it was N/A: {baseline.unavailable})",
+        )
     if baseline.unavailable is not None:
         return Verdict(measurement, check, Outcome.PASS, current, math.nan, detail=f"N/A ({reason}), as in the baseline")
     base = _baseline_value(measurement, check.statistic, baseline)

@@ -138,7 +138,7 @@ class Settings:
                 baseline_dir=baseline_dir if baseline_dir.is_absolute() else root / baseline_dir,
                 update=chosen[0] if chosen else UpdateMode.NONE,
                 prune=prune,
-                threshold=_relative_or_absolute(_option(config, "threshold"), "--modelperf-threshold"),
+                threshold=_relative_or_absolute(_option(config, "threshold"), "--modelperf-threshold (or ini modelperf_threshold)"),
                 noise=NoisePolicy(
                     enabled=_truthy(_option(config, "noise_aware"), "modelperf_noise_aware"),
                     confidence=_number(_option(config, "confidence"), "--modelperf-confidence"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+import reprlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import pytest
 
@@ -20,7 +21,7 @@ from .trackers.calibration import time_with_reference, with_reference
 from .trackers.latency import latency_from_seconds, time_interleaved
 from .trackers.memory import MB
 from .trackers.throughput import Throughput, throughput_from_seconds
-from .units import Quantity, parse_quantity
+from .units import Quantity, UnitError, describe_dimension, dimension, parse_quantity
 from .workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner, workload_context
 
 if TYPE_CHECKING:
@@ -381,45 +382,73 @@ class ModelPerf:
 
     # -- checking ------------------------------------------------------------------------
 
+    @overload
+    def check(
+        self, measurement: Measurement, *, threshold: str | None = None, limit: str | None = None, statistic: str | None = None
+    ) -> Verdict: ...
+
+    @overload
     def check(
         self,
-        measurement: Measurement,
+        measurement: Throughput | Quality | CellMeasurements,
         *,
-        threshold: str | float | None = None,
-        limit: str | float | None = None,
+        threshold: str | None = None,
+        limit: str | None = None,
         statistic: str | None = None,
-    ) -> Verdict:
+    ) -> list[Verdict]: ...
+
+    def check(
+        self,
+        measurement: Measurement | Throughput | Quality | CellMeasurements,
+        *,
+        threshold: str | None = None,
+        limit: str | None = None,
+        statistic: str | None = None,
+    ) -> Verdict | list[Verdict]:
         """Compare with the stored baseline and/or an absolute limit; a failure fails this test.
 
         ``threshold`` is the allowed change towards worse: relative ("10%") or absolute
-        ("5ms", "64MB"). It defaults to the marker's or --modelperf-threshold for sampled
-        metrics and to exact equality for deterministic ones. ``limit`` is an absolute bound
-        ("50ms"); given alone, it checks the limit without a baseline.
+        ("5ms", "64MB"); a number without a unit is an error. It defaults to the marker's or
+        --modelperf-threshold for sampled metrics and to exact equality for deterministic ones.
+        ``limit`` is an absolute bound ("50ms"); given alone, it checks the limit without a
+        baseline. A throughput, a quality evaluation or a sweep cell is checked measurement by
+        measurement, and gives a list of verdicts.
         """
         __tracebackhide__ = True
-        self._claim_name(measurement)
+        parts = _measurements_to_check(measurement)
+        checks = []
+        for part in parts:  # every argument error before any verdict counts
+            checks.append(self._check_of(part, threshold, limit, statistic))
+        verdicts = [self._judge(part, check) for part, check in zip(parts, checks)]
+        return verdicts[0] if isinstance(measurement, Measurement) else verdicts
+
+    def _check_of(self, measurement: Measurement, threshold: str | None, limit: str | None, statistic: str | None) -> Check:
+        __tracebackhide__ = True
         chosen = statistic or measurement.statistic
         if chosen != "value" and not is_known_statistic(chosen):
-            raise ValueError(f"check({measurement.name}): unknown statistic {chosen!r}")
-        limit_quantity = parse_quantity(limit, what=f"check({measurement.name}) limit") if limit is not None else None
-        threshold_quantity = self._threshold(measurement, threshold, limit_quantity)
-        record = self._session.check(self._item.nodeid, measurement, Check(chosen, threshold_quantity, limit_quantity))
+            raise ValueError(f"{_call(measurement, 'statistic', statistic)}: unknown statistic {chosen!r}")
+        limit_quantity = _limit(measurement, limit) if limit is not None else None
+        return Check(chosen, self._threshold(measurement, threshold, limit_quantity), limit_quantity)
+
+    def _judge(self, measurement: Measurement, check: Check) -> Verdict:
+        self._claim_name(measurement)
+        record = self._session.check(self._item.nodeid, measurement, check)
         self._item.stash[VERDICTS].append(record.verdict)
         return record.verdict
 
-    def _threshold(self, measurement: Measurement, threshold: str | float | None, limit: Quantity | None) -> Quantity | None:
+    def _threshold(self, measurement: Measurement, threshold: str | None, limit: Quantity | None) -> Quantity | None:
+        __tracebackhide__ = True
         if threshold is not None:
-            quantity = parse_quantity(threshold, what=f"check({measurement.name}) threshold")
-            if not quantity.is_relative and quantity.unit:
-                quantity.in_unit(measurement.unit)  # rejects a unit of the wrong kind now, not at compare time
-            return quantity
+            return _fitting_quantity(measurement, "threshold", threshold, _call(measurement, "threshold", threshold))
         if limit is not None:
             return None
         if measurement.deterministic:
             return EXACT
         if self._options.threshold is not None:
-            return parse_quantity(self._options.threshold, what="@pytest.mark.modelperf(threshold=...)")
-        return self._session.settings.threshold
+            marker = f"modelperf.check({measurement.name}) under @pytest.mark.modelperf(threshold={self._options.threshold!r})"
+            return _fitting_quantity(measurement, "threshold", self._options.threshold, marker)
+        option = f"modelperf.check({measurement.name}) under --modelperf-threshold={self._session.settings.threshold}"
+        return _fitting_quantity(measurement, "threshold", self._session.settings.threshold, option)
 
     def _claim_name(self, measurement: Measurement) -> None:
         earlier = self._item.stash[MEASUREMENT_NAMES].setdefault(measurement.name, measurement)
@@ -428,6 +457,81 @@ class ModelPerf:
                 f"two different measurements are named {measurement.name!r} in this test; "
                 "give one another name with measurement.renamed('...')"
             )
+
+
+def _call(measurement: Measurement, argument: str, value: object) -> str:
+    """How an error names the check and its argument: ``modelperf.check(latency[1x128], limit='5MB')``."""
+    return f"modelperf.check({measurement.name}, {argument}={value!r})"
+
+
+def _fitting_quantity(measurement: Measurement, argument: str, value: str | Quantity, where: str) -> Quantity:
+    """A threshold or limit with a unit (or a %) of the measurement's kind; errors start with ``where``."""
+    __tracebackhide__ = True
+    try:
+        quantity = parse_quantity(value, what=where, example_unit=measurement.unit)
+    except UnitError as error:
+        raise UnitError(str(error)) from None  # raised here, so that the failure shows the test's line, not the parser's
+    if not quantity.is_relative and dimension(quantity.unit) != dimension(measurement.unit):
+        unit = f" ({measurement.unit})" if measurement.unit else ""
+        raise UnitError(
+            f"{where}: {argument} is {describe_dimension(quantity.unit)}, "
+            f"the measurement is {describe_dimension(measurement.unit)}{unit}"
+        )
+    return quantity
+
+
+def _limit(measurement: Measurement, limit: str) -> Quantity:
+    __tracebackhide__ = True
+    where = _call(measurement, "limit", limit)
+    quantity = _fitting_quantity(measurement, "limit", limit, where)
+    if quantity.is_relative:
+        raise UnitError(f"{where}: a limit must be absolute, e.g. '{quantity.value:g}{measurement.unit}'; a % belongs to the threshold")
+    return quantity
+
+
+def _measurements_to_check(result: object) -> tuple[Measurement, ...]:
+    """The measurement itself, or the measurements of a result that has an obvious set of them."""
+    __tracebackhide__ = True
+    if isinstance(result, Measurement):
+        return (result,)
+    parts = _parts_of_composite(result)
+    if parts:
+        return parts
+    raise TypeError(_not_a_measurement(result))
+
+
+def _parts_of_composite(result: object) -> tuple[Measurement, ...] | None:
+    """Both rates of a throughput, every score of a quality evaluation (a mapping of scores),
+    every measurement of a sweep cell (its ``measurements``) or of a list (models timed side by
+    side); None for anything else."""
+    if isinstance(result, Throughput):
+        return (result.samples_per_second, result.tokens_per_second)
+    if isinstance(result, Mapping):
+        values = tuple(result.values())
+    elif isinstance(result, (list, tuple)):
+        values = tuple(result)
+    else:
+        values = getattr(result, "measurements", None)
+    if isinstance(values, tuple) and all(isinstance(value, Measurement) for value in values):
+        return values
+    return None
+
+
+def _not_a_measurement(result: object) -> str:
+    kind = type(result).__name__
+    composite = is_dataclass(result) and not isinstance(result, type)
+    held = [f.name for f in fields(result) if isinstance(getattr(result, f.name), Measurement)] if composite else []
+    if held:
+        return (
+            f"modelperf.check({kind}): expected a Measurement; a {kind} holds {', '.join(held)}: "
+            f"check the one you mean, e.g. modelperf.check(result.{held[0]})"
+        )
+    if _parts_of_composite(result) == ():
+        return f"modelperf.check({kind}): this {kind} holds no measurement to check"
+    return (
+        f"modelperf.check({reprlib.repr(result)}): expected a Measurement (from modelperf.measure_* or modelperf.record), "
+        f"got {kind}; a number of your own goes through modelperf.record(name, value, unit=...)"
+    )
 
 
 def begin_attempt(item: pytest.Item) -> None:

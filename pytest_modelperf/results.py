@@ -20,21 +20,31 @@ from .quality.outcomes import ExampleOutcomes, OutcomesError
 SCHEMA_VERSION = 1
 MAX_RECORDED_RUNS = 10
 REFERENCE_STATISTIC = "reference"  # a run's median reference-workload time (ms), beside its statistics
+NOT_FINITE = "not a finite number"
+DIVISION_BY_ZERO = "division by zero"
+# Reasons that mean the measuring went wrong, not that the model cannot run the workload (out of
+# memory): such a value fails every check that has a limit or a baseline, whatever the baseline says.
+FAULTS = (NOT_FINITE, DIVISION_BY_ZERO)
+
+
+def is_fault(reason: str | None) -> bool:
+    """Whether an unavailable value's reason is a fault of the measuring (NaN, inf, a zero divisor)."""
+    return reason is not None and reason.startswith(FAULTS)
+
+
+def not_finite_reason(value: float, samples: Sequence[float] = ()) -> str | None:
+    """Why a value (or one of the samples it came from) is not a number to compare, or None."""
+    for index, sample in enumerate(samples, start=1):
+        if not math.isfinite(sample):
+            return f"{NOT_FINITE} ({sample} in round {index} of {len(samples)})"
+    if not math.isfinite(value):
+        return f"{NOT_FINITE} ({value})"
+    return None
 
 
 class Direction(str, Enum):
     LOWER_IS_BETTER = "lower_is_better"
     HIGHER_IS_BETTER = "higher_is_better"
-
-    def worsening(self, baseline: float, current: float) -> float:
-        """The relative change towards worse: positive is a regression, negative an improvement."""
-        if baseline == 0:
-            if current == baseline:
-                return 0.0
-            worse = current > baseline if self is Direction.LOWER_IS_BETTER else current < baseline
-            return math.inf if worse else -math.inf
-        change = (current - baseline) / abs(baseline)
-        return change if self is Direction.LOWER_IS_BETTER else -change
 
 
 class FormatError(ValueError):
@@ -62,6 +72,21 @@ class Measurement:
     unavailable: str | None = None  # why there is no value, e.g. "out of memory" (the study's N/A)
     examples: ExampleOutcomes | None = None  # per-example outcomes of a quality score (accuracy, F1)
     reference: tuple[float, ...] = ()  # per-round ms of the machine's reference workload, timed alongside
+
+    def __post_init__(self) -> None:
+        # Every way of making a measurement passes here (constructors, trackers, ratios,
+        # dataclasses.replace), so no NaN or infinity can reach a comparison or a file.
+        problem = not_finite_reason(self.value if self.unavailable is None else 0.0, self.samples)
+        if problem is not None:
+            object.__setattr__(self, "value", math.nan)
+            object.__setattr__(self, "samples", ())
+            object.__setattr__(self, "reference", ())
+            object.__setattr__(self, "unavailable", self.unavailable or problem)
+            return
+        reference_problem = not_finite_reason(0.0, self.reference)
+        if reference_problem is not None:
+            object.__setattr__(self, "reference", ())
+            object.__setattr__(self, "notes", (*self.notes, f"speed reference dropped: {reference_problem}"))
 
     @property
     def noisy(self) -> bool:
@@ -238,19 +263,30 @@ def ratio_of(
     notes = tuple(dict.fromkeys((*numerator.notes, *denominator.notes)))
     factor = convert(1.0, denominator.unit, numerator.unit)
     missing = numerator.unavailable or denominator.unavailable
+    paired = bool(numerator.samples) and len(numerator.samples) == len(denominator.samples)
+    if missing is None:
+        missing = _zero_divisor(denominator, paired)
     if missing is not None:
         return Measurement.not_available(name, missing, unit="x", direction=direction, context=context, notes=notes)
-    if numerator.samples and len(numerator.samples) == len(denominator.samples):
-        pairs = zip(numerator.samples, denominator.samples)
-        ratios = [top / (bottom * factor) if bottom else math.inf for top, bottom in pairs]
+    if paired:
+        ratios = [top / (bottom * factor) for top, bottom in zip(numerator.samples, denominator.samples)]
         return Measurement.from_samples(
             name, ratios, unit="x", direction=direction, statistic=numerator.statistic, context=context, notes=notes
         )
-    bottom = denominator.value * factor
-    value = numerator.value / bottom if bottom else math.inf
+    value = numerator.value / (denominator.value * factor)
     if numerator.deterministic and denominator.deterministic:
         return Measurement.exact(name, value, unit="x", direction=direction, context=context, notes=notes)
     return Measurement(name, "x", direction, value, context=context, notes=notes)
+
+
+def _zero_divisor(denominator: Measurement, per_round: bool) -> str | None:
+    """Why a ratio cannot be taken: the denominator measured 0 (in a round, for a per-round ratio)."""
+    model = denominator.context.get("model")
+    which = f"{denominator.name} of {model}" if model and str(model) not in denominator.name else denominator.name
+    if per_round:
+        zero_round = next((index for index, value in enumerate(denominator.samples, start=1) if value == 0), None)
+        return None if zero_round is None else f"{DIVISION_BY_ZERO}: {which} measured 0 in round {zero_round}"
+    return f"{DIVISION_BY_ZERO}: {which} measured 0" if denominator.value == 0 else None
 
 
 @dataclass(frozen=True)

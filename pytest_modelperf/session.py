@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from .baselines import BaselineError, BaselineStore, EntryKey, JsonBaselineStore, WriteResult
-from .compare import Check, Outcome, Verdict, judge
+from .compare import Check, ComparisonError, Outcome, Verdict, judge
 from .config import Settings, UpdateMode
 from .environment import environment_id, hardware_key, software_environment
 from .loading import ModelCache
@@ -134,10 +134,20 @@ class ModelPerfSession:
             if baseline is not None:
                 note = f"judged against the {QUALITY_REFERENCE_DTYPE} baseline: there is no {dtype} one"
                 measurement = replace(measurement, notes=(*measurement.notes, note))
-        verdict = judge(measurement, check, baseline, self.settings.noise)
+        try:
+            verdict = judge(measurement, check, baseline, self.settings.noise)
+        except ComparisonError as error:
+            raise ComparisonError(f"{self._baseline_file(key)}: {error}") from None
         record = Record(nodeid, key, verdict, self.environment_for(device), compared)
         self.records.append(record)
         return record
+
+    def _baseline_file(self, key: EntryKey) -> str:
+        """Where a key's entry is stored, for errors: its file (relative to the root) in a JSON store."""
+        if not isinstance(self.store, JsonBaselineStore):
+            return f"the baseline of {key.module}::{key.test} on {key.hardware_key}"
+        path = self.store.path_for(key.hardware_key, key.module)
+        return str(path.relative_to(self.settings.root)) if path.is_relative_to(self.settings.root) else str(path)
 
     def withdraw(self, nodeid: str) -> None:
         """Forget the checks of a test's attempt that is being re-run; the re-run's checks count."""

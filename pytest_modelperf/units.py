@@ -2,7 +2,8 @@
 
 Every measurement carries one of the units below. Quantities written by users (absolute
 thresholds and limits) are converted into the unit of the measurement they apply to, and
-a unit of the wrong kind (``"5ms"`` against a memory metric) is an error.
+a unit of the wrong kind (``"5ms"`` against a memory metric) is an error. A bare number
+(``"10"``) is an error too: 10 ms and 10% are different gates, and the user must say which.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ _UNITS: dict[str, tuple[str, float]] = {
     "": ("dimensionless", 1.0),
 }
 
+# How an error names a dimension: "limit is a memory size, the measurement is a time (ms)".
+_DIMENSION_NAMES: dict[str, str] = {
+    "time": "a time",
+    "memory": "a memory size",
+    "samples_rate": "a rate in samples/s",
+    "tokens_rate": "a rate in tokens/s",
+    "count": "a count",
+    "score": "a score",
+    "ratio": "a ratio",
+    "dimensionless": "a plain number",
+}
+
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(%|[A-Za-zµ/]*)\s*$")
 
 
@@ -46,6 +59,11 @@ def dimension(unit: str) -> str:
         return _UNITS[unit][0]
     except KeyError:
         raise UnitError(f"unknown unit {unit!r}; known units: {', '.join(u for u in _UNITS if u)}") from None
+
+
+def describe_dimension(unit: str) -> str:
+    """What kind of quantity a unit measures, for errors: ``"a memory size"`` for ``"MB"``."""
+    return _DIMENSION_NAMES[dimension(unit)]
 
 
 def convert(value: float, from_unit: str, to_unit: str) -> float:
@@ -72,35 +90,43 @@ class Quantity:
     def in_unit(self, unit: str) -> float:
         if self.is_relative:
             raise UnitError(f"{self} is relative; an absolute quantity is needed here")
-        if self.unit == "":
-            return self.value  # a bare number is taken in the measurement's own unit
         return convert(self.value, self.unit, unit)
 
     def __str__(self) -> str:
         return f"{self.value:g}{self.unit}"
 
 
-def parse_quantity(text: str | float | int | Quantity, *, what: str = "quantity") -> Quantity:
-    """Parse ``"10%"``, ``"5ms"``, ``"64MB"``, ``"0.5points"`` or a bare number."""
+def parse_quantity(text: str | float | int | Quantity, *, what: str = "quantity", example_unit: str = "ms") -> Quantity:
+    """Parse ``"10%"``, ``"5ms"``, ``"64MB"`` or ``"0.5points"``.
+
+    A number without a unit (``10``, ``"10"``) is refused: the error suggests ``"10%"`` and
+    the same number in ``example_unit`` (the unit of the measurement it is meant for).
+    """
     if isinstance(text, Quantity):
         return text
-    if isinstance(text, bool):
-        raise UnitError(f"{what}: expected a number or a string such as '10%' or '5ms', got {text!r}")
-    if isinstance(text, (int, float)):
-        if not math.isfinite(text) or text < 0:
-            raise UnitError(f"{what}: {text!r} must be a finite, non-negative number")
-        return Quantity(float(text), "")
-    if not isinstance(text, str):
-        raise UnitError(f"{what}: expected a number or a string such as '10%' or '5ms', got {text!r}")
-    match = _QUANTITY.match(text)
-    if not match:
-        raise UnitError(f"{what}: cannot parse {text!r}; write e.g. '10%', '5ms', '64MB' or '0.5points'")
-    number, unit = float(match.group(1)), match.group(2)
+    number, unit = _number_and_unit(text, what)
+    if not math.isfinite(number):
+        raise UnitError(f"{what}: {text!r} is not a finite number")
     if unit != "%" and unit not in _UNITS:
         raise UnitError(f"{what}: unknown unit {unit!r} in {text!r}; known units: %, {', '.join(u for u in _UNITS if u)}")
     if number < 0:
         raise UnitError(f"{what}: {text!r} must not be negative")
+    if unit == "":
+        example = f"'{number:g}%' or '{number:g}{example_unit or 'ms'}'"
+        raise UnitError(f"{what}: {text!r} has no unit; give a unit or a %, e.g. {example}")
     return Quantity(number, unit)
+
+
+def _number_and_unit(text: object, what: str) -> tuple[float, str]:
+    """The number and the unit as written; a Python int or float has no unit."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise UnitError(f"{what}: expected a string such as '10%' or '5ms', got {text!r}")
+    if not isinstance(text, str):
+        return float(text), ""
+    match = _QUANTITY.match(text)
+    if not match:
+        raise UnitError(f"{what}: cannot parse {text!r}; write e.g. '10%', '5ms', '64MB' or '0.5points'")
+    return float(match.group(1)), match.group(2)
 
 
 def format_value(value: float, unit: str) -> str:

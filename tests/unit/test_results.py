@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import math
 from typing import Any
 
 import pytest
@@ -47,40 +46,6 @@ def test_direction_values() -> None:
     assert Direction("lower_is_better") is LOWER
     assert Direction("higher_is_better") is HIGHER
     assert LOWER.value == "lower_is_better"
-
-
-@pytest.mark.parametrize(
-    ("direction", "baseline", "current", "expected"),
-    [
-        (LOWER, 100.0, 110.0, 0.10),
-        (LOWER, 100.0, 90.0, -0.10),
-        (LOWER, 100.0, 100.0, 0.0),
-        (HIGHER, 100.0, 90.0, 0.10),
-        (HIGHER, 100.0, 110.0, -0.10),
-        (HIGHER, 100.0, 100.0, 0.0),
-        (LOWER, 50.0, 75.0, 0.5),
-        (HIGHER, 200.0, 100.0, 0.5),
-        (LOWER, -10.0, -5.0, 0.5),  # a negative baseline: relative to its magnitude
-        (HIGHER, -10.0, -5.0, -0.5),
-    ],
-)
-def test_worsening(direction: Direction, baseline: float, current: float, expected: float) -> None:
-    assert direction.worsening(baseline, current) == pytest.approx(expected)
-
-
-@pytest.mark.parametrize(
-    ("direction", "current", "expected"),
-    [
-        (LOWER, 0.0, 0.0),
-        (HIGHER, 0.0, 0.0),
-        (LOWER, 1.0, math.inf),
-        (LOWER, -1.0, -math.inf),
-        (HIGHER, -1.0, math.inf),
-        (HIGHER, 1.0, -math.inf),
-    ],
-)
-def test_worsening_against_zero_baseline(direction: Direction, current: float, expected: float) -> None:
-    assert direction.worsening(0.0, current) == expected
 
 
 # -- Measurement ---------------------------------------------------------------------------------
