@@ -3,28 +3,45 @@
 Layout: ``<root>/<hardware key>/<test module path>.json``, e.g.
 ``baselines/amd-epyc-2c-float32/perf_tests/test_models.json``. A file holds the entries of
 one test module on one hardware key, keyed by test name and measurement name, and the
-environments the entries were recorded in. Files are written atomically (a temporary file
-in the same folder, then a rename) as sorted, indented JSON so that a reviewer can read the
-diff. A file that cannot be read is an error naming the file; it is never overwritten
-without an update flag, and even then it is first moved aside, not lost.
+environments the entries were recorded in. Fields this version does not know (from a newer
+plugin, or added by hand) are kept as found when the file is rewritten for another entry.
+
+An update is all or nothing across files: under a lock on the folder, every file is read
+again (so concurrent writers merge instead of losing each other's entries), every new file
+is written beside its target, and only then are they all renamed over their targets. Files
+are written as sorted, indented JSON so that a reviewer can read the diff. A file that
+cannot be read is an error naming the file; it is never overwritten without an update flag,
+and even then a copy is kept beside it, made only once its replacement is ready. NaN and
+infinity are refused in both directions, naming the field.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from .atomic_files import atomic_write_text
+from filelock import FileLock, Timeout
+
+from .atomic_files import FileWriteError, StagedFile, atomic_write_text, commit_all, describe_os_error, stage_all, termination_deferred
+from .finite_json import find_non_finite
 from .results import SCHEMA_VERSION, BaselineEntry, FormatError
+
+LOCK_NAME = ".modelperf.lock"  # in the store's root; held around every read-modify-write
+LOCK_TIMEOUT_S = 120.0
 
 
 class BaselineError(Exception):
     """A baseline file is unreadable or malformed; the message names the file and the field."""
+
+
+class StorageError(BaselineError):
+    """A file could not be written: a read-only or full disk, a lock held too long, a value
+    JSON cannot hold. The message is one line naming the file and the cause."""
 
 
 @dataclass(frozen=True, order=True)
@@ -38,20 +55,41 @@ class EntryKey:
         return f"{self.module}::{self.test} {self.measurement} [{self.hardware_key}]"
 
 
+_KNOWN_FIELDS = frozenset({"schema", "hardware_key", "environments", "tests"})
+
+
 @dataclass
 class BaselineFile:
     hardware_key: str
     tests: dict[str, dict[str, BaselineEntry]] = field(default_factory=dict)
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Fields this version does not know, kept as found: top-level ones, and per (test, measurement).
+    unknown_fields: dict[str, Any] = field(default_factory=dict)
+    unknown_entry_fields: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def put(self, test: str, measurement: str, entry: BaselineEntry, environment: Mapping[str, Any]) -> None:
+        """Record an entry; a re-recorded entry is written as this version knows it."""
+        self.tests.setdefault(test, {})[measurement] = entry
+        self.unknown_entry_fields.pop((test, measurement), None)
+        self.environments.setdefault(entry.environment, dict(environment))
+
+    def remove(self, test: str, measurement: str) -> bool:
+        """Remove an entry; whether there was one."""
+        self.unknown_entry_fields.pop((test, measurement), None)
+        return self.tests.get(test, {}).pop(measurement, None) is not None
 
     def to_dict(self) -> dict[str, Any]:
         used = {entry.environment for entries in self.tests.values() for entry in entries.values()}
         return {
+            **self.unknown_fields,
             "schema": SCHEMA_VERSION,
             "hardware_key": self.hardware_key,
             "environments": {k: v for k, v in self.environments.items() if k in used},
             "tests": {
-                test: {name: entry.to_dict() for name, entry in entries.items()}
+                test: {
+                    name: {**self.unknown_entry_fields.get((test, name), {}), **entry.to_dict()}
+                    for name, entry in entries.items()
+                }
                 for test, entries in self.tests.items()
                 if entries
             },
@@ -61,6 +99,9 @@ class BaselineFile:
     def from_dict(cls, data: Any) -> BaselineFile:
         if not isinstance(data, dict):
             raise FormatError("(top level)", f"expected an object, got {type(data).__name__}")
+        non_finite = find_non_finite(data)
+        if non_finite is not None:
+            raise FormatError(non_finite[0], f"not a finite number ({non_finite[1]})")
         schema = data.get("schema")
         if schema != SCHEMA_VERSION:
             raise FormatError("schema", f"expected {SCHEMA_VERSION}, got {schema!r}")
@@ -73,14 +114,29 @@ class BaselineFile:
         tests_data = data.get("tests", {})
         if not isinstance(tests_data, dict):
             raise FormatError("tests", "expected an object")
-        tests: dict[str, dict[str, BaselineEntry]] = {}
+        baseline_file = cls(
+            hardware_key=hardware_key,
+            environments=environments,
+            unknown_fields={k: v for k, v in data.items() if k not in _KNOWN_FIELDS},
+        )
         for test, entries in tests_data.items():
             if not isinstance(entries, dict):
                 raise FormatError(f"tests.{test}", "expected an object of measurements")
-            tests[test] = {
-                name: BaselineEntry.from_dict(entry, f"tests.{test}.{name}") for name, entry in entries.items()
-            }
-        return cls(hardware_key=hardware_key, tests=tests, environments=environments)
+            baseline_file.tests[test] = {}
+            for name, entry_data in entries.items():
+                entry = BaselineEntry.from_dict(entry_data, f"tests.{test}.{name}")
+                baseline_file.tests[test][name] = entry
+                unknown = _fields_not_written(entry_data, entry)
+                if unknown:
+                    baseline_file.unknown_entry_fields[(test, name)] = unknown
+        return baseline_file
+
+
+def _fields_not_written(data: dict[str, Any], entry: BaselineEntry) -> dict[str, Any]:
+    """The fields of a stored entry that its own ``to_dict`` would not write back: the ones
+    this version does not know (and optional ones at their defaults, which round-trip as they are)."""
+    written = entry.to_dict()
+    return {key: value for key, value in data.items() if key not in written}
 
 
 class BaselineStore(Protocol):
@@ -109,13 +165,24 @@ class WriteResult:
 class JsonBaselineStore:
     """Baselines as JSON files in a folder of the repository."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
         self.root = root
+        self.lock_timeout = lock_timeout
         self._cache: dict[Path, BaselineFile | None] = {}
 
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_NAME
+
     def path_for(self, hardware_key: str, module: str) -> Path:
-        relative = module[:-3] if module.endswith(".py") else module
-        return self.root / hardware_key / f"{relative}.json"
+        """The file of a module's entries on a hardware key; BaselineError for a module or key
+        that cannot name a file of its own inside the root (empty, absolute, with ``..``)."""
+        _check_hardware_key(hardware_key)
+        parts = _module_parts(module)
+        parts[-1] = parts[-1][:-3] if parts[-1].endswith(".py") else parts[-1]
+        if not parts[-1]:
+            raise BaselineError(f"test module {module!r}: cannot name a baseline file: its file name is only '.py'")
+        return self.root.joinpath(hardware_key, *parts[:-1], f"{parts[-1]}.json")
 
     def read(self, path: Path) -> BaselineFile | None:
         """The parsed file, or None when it does not exist; BaselineError when it is broken."""
@@ -145,42 +212,180 @@ class JsonBaselineStore:
         removals: Iterable[EntryKey],
         environments: Mapping[str, dict[str, Any]],
     ) -> list[WriteResult]:
+        """Write the updates and removals, all files or none.
+
+        Under the store's lock, each file is read again from disk and the changes merged into
+        it, so entries another process wrote meanwhile are kept (the same entry written by
+        both: the last writer's wins). A file that cannot be read is replaced, and a copy of
+        it kept beside it (``WriteResult.moved_aside``).
+
+        Raises ``BaselineError`` for a module or hardware key that cannot name a file, before
+        anything is written, and ``StorageError`` (a ``BaselineError``) when any file cannot
+        be written (read-only folder, full disk, a non-finite value, the lock held elsewhere
+        for ``lock_timeout`` seconds): its message is one line naming the file and the cause,
+        and every baseline file is left as it was.
+        """
+        changes = self._changes_by_path(updates, removals)
+        if not changes:
+            return []
+        with self._locked(next(iter(changes))):
+            plans = [
+                _plan_update(path, hardware_key, file_changes, environments)
+                for path, (hardware_key, file_changes) in changes.items()
+            ]
+            _write_all(plans)
+        for plan in plans:
+            self._cache[plan.path] = plan.baseline_file
+        return [plan.result() for plan in plans]
+
+    def _changes_by_path(
+        self, updates: Mapping[EntryKey, BaselineEntry], removals: Iterable[EntryKey]
+    ) -> dict[Path, tuple[str, list[tuple[EntryKey, BaselineEntry | None]]]]:
         by_path: dict[Path, tuple[str, list[tuple[EntryKey, BaselineEntry | None]]]] = {}
-        for key, entry in updates.items():
+        changes: list[tuple[EntryKey, BaselineEntry | None]] = [*updates.items(), *((key, None) for key in removals)]
+        for key, entry in changes:
             path = self.path_for(key.hardware_key, key.module)
             by_path.setdefault(path, (key.hardware_key, []))[1].append((key, entry))
-        for key in removals:
-            path = self.path_for(key.hardware_key, key.module)
-            by_path.setdefault(path, (key.hardware_key, []))[1].append((key, None))
-        return [self._apply_to_file(path, hw, changes, environments) for path, (hw, changes) in sorted(by_path.items())]
+        return dict(sorted(by_path.items()))
 
-    def _apply_to_file(
-        self,
-        path: Path,
-        hardware_key: str,
-        changes: list[tuple[EntryKey, BaselineEntry | None]],
-        environments: Mapping[str, dict[str, Any]],
-    ) -> WriteResult:
-        moved_aside = None
+    @contextmanager
+    def _locked(self, first_path: Path) -> Iterator[None]:
+        """Hold the store's lock; StorageError naming ``first_path`` when it cannot be taken."""
+        lock = FileLock(self.lock_path, timeout=self.lock_timeout)
         try:
-            current = self.read(path)
-        except BaselineError:
-            moved_aside = _move_aside(path)
-            current = None
-        # A copy: if the write fails, the cached file must still match what is on disk.
-        baseline_file = copy.deepcopy(current) if current is not None else BaselineFile(hardware_key=hardware_key)
-        written = removed = 0
-        for key, entry in changes:
-            if entry is None:
-                if baseline_file.tests.get(key.test, {}).pop(key.measurement, None) is not None:
-                    removed += 1
-                continue
-            baseline_file.tests.setdefault(key.test, {})[key.measurement] = entry
-            baseline_file.environments.setdefault(entry.environment, dict(environments.get(entry.environment, {})))
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock.acquire()
+        except Timeout:
+            raise StorageError(
+                f"baseline file {first_path}: cannot be written: another process has held the lock "
+                f"{self.lock_path} for over {self.lock_timeout:g} s; no baseline file was changed"
+            ) from None
+        except OSError as error:
+            raise StorageError(
+                f"baseline file {first_path}: cannot be written: cannot take the lock {self.lock_path}: "
+                f"{describe_os_error(error, self.lock_path)}; no baseline file was changed"
+            ) from error
+        try:
+            yield
+        finally:
+            lock.release()
+
+
+@dataclass
+class _FileUpdate:
+    """One file's new content, prepared under the lock before anything is written."""
+
+    path: Path
+    baseline_file: BaselineFile
+    content: bytes
+    unreadable: bool  # the file on disk could not be read; a copy is kept beside it
+    written: int
+    removed: int
+    moved_aside: Path | None = None
+
+    def result(self) -> WriteResult:
+        return WriteResult(self.path, self.written, self.removed, self.moved_aside)
+
+
+def _plan_update(
+    path: Path,
+    hardware_key: str,
+    changes: list[tuple[EntryKey, BaselineEntry | None]],
+    environments: Mapping[str, dict[str, Any]],
+) -> _FileUpdate:
+    try:
+        current = _read_file(path)
+        unreadable = False
+    except BaselineError:
+        current, unreadable = None, True
+    baseline_file = current if current is not None else BaselineFile(hardware_key=hardware_key)
+    written = removed = 0
+    for key, entry in changes:
+        if entry is None:
+            removed += baseline_file.remove(key.test, key.measurement)
+        else:
+            baseline_file.put(key.test, key.measurement, entry, environments.get(entry.environment, {}))
             written += 1
-        atomic_write_json(path, baseline_file.to_dict())
-        self._cache[path] = baseline_file
-        return WriteResult(path, written, removed, moved_aside)
+    content = _json_text(baseline_file.to_dict(), f"baseline file {path}", "; no baseline file was changed")
+    return _FileUpdate(path, baseline_file, content.encode("utf-8"), unreadable, written, removed)
+
+
+def _write_all(plans: list[_FileUpdate]) -> None:
+    """Stage every file, keep copies of unreadable ones, then rename all; StorageError on failure."""
+    with termination_deferred():
+        try:
+            staged = stage_all({plan.path: plan.content for plan in plans})
+        except FileWriteError as error:
+            raise StorageError(f"baseline file {error}; no baseline file was changed") from error
+        try:
+            for plan in plans:
+                _keep_unreadable_aside(plan)
+        except StorageError:
+            _undo(staged, plans)
+            raise
+        try:
+            commit_all(staged)
+        except FileWriteError as error:
+            raise StorageError(f"baseline file {error}") from error
+
+
+def _keep_unreadable_aside(plan: _FileUpdate) -> None:
+    if not plan.unreadable or not plan.path.exists():
+        return
+    try:
+        plan.moved_aside = _keep_aside(plan.path)
+    except OSError as error:
+        raise StorageError(
+            f"baseline file {plan.path}: cannot keep a copy of the unreadable file: "
+            f"{describe_os_error(error, plan.path)}; no baseline file was changed"
+        ) from error
+
+
+def _undo(staged: list[StagedFile], plans: list[_FileUpdate]) -> None:
+    for item in staged:
+        item.discard()
+    for plan in plans:
+        if plan.moved_aside is not None:
+            plan.moved_aside.unlink(missing_ok=True)
+            plan.moved_aside = None
+
+
+def _keep_aside(path: Path) -> Path:
+    """A copy of an unreadable file beside it, as a hard link: the file itself stays in place
+    until its replacement is renamed over it."""
+    for attempt in range(1000):
+        suffix = ".corrupt" if attempt == 0 else f".corrupt{attempt}"
+        target = path.with_name(path.name + suffix)
+        try:
+            os.link(path, target)
+        except FileExistsError:
+            continue
+        return target
+    raise StorageError(f"baseline file {path}: too many earlier corrupt copies beside it; no baseline file was changed")
+
+
+def _check_hardware_key(hardware_key: str) -> None:
+    if not hardware_key or hardware_key in (".", "..") or "/" in hardware_key or "\\" in hardware_key:
+        raise BaselineError(f"hardware key {hardware_key!r}: cannot name a baseline folder: it must be one plain folder name")
+
+
+def _module_parts(module: str) -> list[str]:
+    """The folders and file name of a test module's path; BaselineError naming the module when
+    the path is empty, absolute or has empty, ``.`` or ``..`` parts (two spellings of one file)."""
+    if not module:
+        raise BaselineError("test module '': cannot name a baseline file: the module path is empty")
+    normalised = module.replace("\\", "/")
+    if normalised.startswith("/") or PurePosixPath(normalised).is_absolute() or (len(module) > 1 and module[1] == ":"):
+        raise BaselineError(f"test module {module!r}: cannot name a baseline file: the path is absolute")
+    parts = normalised.split("/")
+    odd = [part for part in parts if part in ("", ".", "..")]
+    if odd:
+        which = f"a {odd[0]!r} part" if odd[0] else "an empty part"
+        raise BaselineError(
+            f"test module {module!r}: cannot name a baseline file: the path has {which}; "
+            "it must be relative to the root dir and stay inside it"
+        )
+    return parts
 
 
 def _read_file(path: Path) -> BaselineFile | None:
@@ -206,16 +411,22 @@ def _read_file(path: Path) -> BaselineFile | None:
         ) from error
 
 
-def _move_aside(path: Path) -> Path:
-    for attempt in range(1000):
-        suffix = ".corrupt" if attempt == 0 else f".corrupt{attempt}"
-        target = path.with_name(path.name + suffix)
-        if not target.exists():
-            os.replace(path, target)
-            return target
-    raise BaselineError(f"baseline file {path}: too many earlier corrupt copies beside it")
-
-
 def atomic_write_json(path: Path, data: Any) -> None:
-    """Write sorted, indented JSON so that readers see the old file or the new one, never half."""
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
+    """Write sorted, indented JSON so that readers see the old file or the new one, never half.
+
+    Raises ``StorageError`` naming the file and the cause (the field, for a NaN or infinity);
+    the file is then left as it was.
+    """
+    text = _json_text(data, str(path), "; the file was left as it was")
+    try:
+        atomic_write_text(path, text)
+    except FileWriteError as error:
+        raise StorageError(f"{error}; the file was left as it was") from error
+
+
+def _json_text(data: Any, what: str, consequence: str) -> str:
+    non_finite = find_non_finite(data)
+    if non_finite is not None:
+        field_path, spelling = non_finite
+        raise StorageError(f"{what}: field {field_path}: not a finite number ({spelling}){consequence}")
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"

@@ -17,6 +17,7 @@ from typing import Any
 
 from .baselines import EntryKey
 from .compare import NoisePolicy, Outcome
+from .finite_json import find_non_finite
 from .results import SCHEMA_VERSION, FormatError, Measurement
 from .units import Quantity, UnitError, parse_quantity
 
@@ -76,7 +77,8 @@ def load_export(path: Path) -> RunExport:
 
 
 def parse_export(data: Any, path: Path) -> RunExport:
-    """The export in ``data`` (already parsed JSON); FormatError names the malformed field."""
+    """The export in ``data`` (already parsed JSON); FormatError names the malformed field,
+    including any NaN or infinity (which Python's JSON reader accepts, and no check can judge)."""
     if not isinstance(data, dict):
         raise ExportError(f"{path}: not a modelperf export: expected a JSON object, got {type(data).__name__}")
     if "results" not in data:
@@ -86,6 +88,9 @@ def parse_export(data: Any, path: Path) -> RunExport:
                 "to compare a run with the committed baselines, pass --baselines DIR"
             )
         raise ExportError(f"{path}: not a modelperf export: it has no 'results' field (write one with pytest --modelperf-json PATH)")
+    non_finite = find_non_finite(data)
+    if non_finite is not None:
+        raise FormatError(non_finite[0], f"not a finite number ({non_finite[1]})")
     schema = data.get("schema")
     if schema != SCHEMA_VERSION:
         raise FormatError("schema", f"expected {SCHEMA_VERSION}, got {schema!r}")

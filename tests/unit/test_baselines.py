@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +21,7 @@ from pytest_modelperf.baselines import (
     BaselineFile,
     EntryKey,
     JsonBaselineStore,
+    StorageError,
     WriteResult,
     atomic_write_json,
 )
@@ -37,6 +43,14 @@ def sampled(median: float, *, environment: str = "env-a", previous: BaselineEntr
 def exact(value: float, *, environment: str = "env-a") -> BaselineEntry:
     return BaselineEntry.from_measurement(
         Measurement.exact("parameters", value, unit="count"), environment=environment, recorded="2024-05-01"
+    )
+
+
+def non_finite_entry() -> BaselineEntry:
+    """An entry holding NaN, built directly: measurements turn NaN into "unavailable" first."""
+    return BaselineEntry(
+        unit="count", direction=Direction.LOWER_IS_BETTER, deterministic=True, statistic="value",
+        summary={"value": math.nan}, environment="env-a", recorded="2024-05-01",
     )
 
 
@@ -324,7 +338,8 @@ def test_corrupt_json_is_not_changed_by_reading(tmp_path: Path) -> None:
 
 
 def valid_file_data() -> dict[str, Any]:
-    return BaselineFile(hardware_key=HW, tests={"test_a": {"latency": sampled(1.0)}}, environments=dict(ENVIRONMENTS)).to_dict()
+    data = BaselineFile(hardware_key=HW, tests={"test_a": {"latency": sampled(1.0)}}, environments=dict(ENVIRONMENTS)).to_dict()
+    return json.loads(json.dumps(data))  # a deep copy: tests change it
 
 
 def test_valid_file_data_parses(tmp_path: Path) -> None:
@@ -477,13 +492,16 @@ def test_atomic_write_json_is_stable(tmp_path: Path) -> None:
     assert files_in(tmp_path) == ["file.json"]
 
 
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
-def test_atomic_write_json_rejects_non_finite_and_keeps_the_old_file(tmp_path: Path, bad: float) -> None:
+@pytest.mark.parametrize(("bad", "spelling"), [(math.nan, "NaN"), (math.inf, "Infinity"), (-math.inf, "-Infinity")])
+def test_atomic_write_json_refuses_non_finite_naming_file_and_field_and_keeps_the_old_file(
+    tmp_path: Path, bad: float, spelling: str
+) -> None:
     path = tmp_path / "file.json"
     atomic_write_json(path, {"value": 1})
     before = path.read_bytes()
-    with pytest.raises(ValueError):
-        atomic_write_json(path, {"value": bad})
+    with pytest.raises(StorageError) as info:
+        atomic_write_json(path, {"results": [{"current": 1.0}, {"current": bad}]})
+    assert str(info.value) == f"{path}: field results[1].current: not a finite number ({spelling}); the file was left as it was"
     assert path.read_bytes() == before
     assert files_in(tmp_path) == ["file.json"]
 
@@ -512,7 +530,7 @@ def test_atomic_write_json_removes_its_temporary_file_when_the_rename_fails(
         raise OSError("disk on fire")
 
     monkeypatch.setattr(baselines.os, "replace", failing_replace)
-    with pytest.raises(OSError, match="disk on fire"):
+    with pytest.raises(StorageError, match=f"^{re.escape(str(path))}: cannot be written: disk on fire; the file was left as it was$"):
         atomic_write_json(path, {"value": 2})
     monkeypatch.undo()
     assert len(seen) == 1
@@ -526,8 +544,12 @@ def test_apply_with_unwritable_entry_keeps_the_old_file(tmp_path: Path) -> None:
     store.apply({key("test_a"): sampled(1.0)}, [], ENVIRONMENTS)
     path = store.path_for(HW, MODULE)
     before = path.read_bytes()
-    with pytest.raises(ValueError):
-        JsonBaselineStore(tmp_path).apply({key("test_b", "parameters"): exact(math.nan)}, [], ENVIRONMENTS)
+    with pytest.raises(StorageError) as info:
+        JsonBaselineStore(tmp_path).apply({key("test_b", "parameters"): non_finite_entry()}, [], ENVIRONMENTS)
+    assert str(info.value) == (
+        f"baseline file {path}: field tests.test_b.parameters.summary.value: not a finite number (NaN); "
+        "no baseline file was changed"
+    )
     assert path.read_bytes() == before
     assert files_in(path.parent) == ["test_models.json"]
     assert JsonBaselineStore(tmp_path).keys(HW, MODULE) == [key("test_a")]
@@ -536,7 +558,361 @@ def test_apply_with_unwritable_entry_keeps_the_old_file(tmp_path: Path) -> None:
 def test_failed_apply_does_not_change_what_the_store_reports(tmp_path: Path) -> None:
     store = JsonBaselineStore(tmp_path)
     store.apply({key("test_a"): sampled(1.0)}, [], ENVIRONMENTS)
-    with pytest.raises(ValueError):
-        store.apply({key("test_b", "parameters"): exact(math.nan)}, [key("test_a")], ENVIRONMENTS)
+    with pytest.raises(StorageError):
+        store.apply({key("test_b", "parameters"): non_finite_entry()}, [key("test_a")], ENVIRONMENTS)
     assert store.lookup(key("test_b", "parameters")) is None
     assert store.lookup(key("test_a")) == sampled(1.0)
+
+
+# -- module paths that cannot name a file of their own ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("module", "problem"),
+    [
+        ("", "the module path is empty"),
+        (".py", "its file name is only '.py'"),
+        ("/home/me/test_x.py", "the path is absolute"),
+        ("C:/work/test_x.py", "the path is absolute"),
+        ("../test_x.py", "the path has a '..' part"),
+        ("perf_tests/../../test_x.py", "the path has a '..' part"),
+        ("./test_x.py", "the path has a '.' part"),
+        ("perf_tests//test_x.py", "the path has an empty part"),
+    ],
+)
+def test_path_for_refuses_a_module_that_cannot_name_its_own_file(tmp_path: Path, module: str, problem: str) -> None:
+    store = JsonBaselineStore(tmp_path / "baselines")
+    with pytest.raises(BaselineError) as info:
+        store.path_for(HW, module)
+    assert str(info.value).startswith(f"test module {module!r}: cannot name a baseline file: {problem}")
+
+
+@pytest.mark.parametrize("hardware", ["", ".", "..", "a/b", "a\\b"])
+def test_path_for_refuses_a_hardware_key_that_is_not_one_folder_name(tmp_path: Path, hardware: str) -> None:
+    with pytest.raises(BaselineError, match=f"hardware key {re.escape(repr(hardware))}: cannot name a baseline folder"):
+        JsonBaselineStore(tmp_path).path_for(hardware, MODULE)
+
+
+def test_apply_with_an_escaping_module_writes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "baselines"
+    with pytest.raises(BaselineError, match="'../../outside.py'"):
+        JsonBaselineStore(root).apply({key(module=MODULE): sampled(1.0), key(module="../../outside.py"): sampled(2.0)}, [], ENVIRONMENTS)
+    assert list(tmp_path.rglob("*")) == []
+
+
+# -- fields this version does not know ------------------------------------------------------------------------------------
+
+
+def test_unknown_fields_survive_a_rewrite_for_another_test(tmp_path: Path) -> None:
+    data = valid_file_data()
+    data["reviewed_by"] = {"name": "alice", "on": "2026-01-02"}
+    data["tests"]["test_a"]["latency"]["learned_spread"] = 0.031
+    data["tests"]["test_a"]["latency"]["note"] = "re-recorded after the driver update"
+    store = JsonBaselineStore(tmp_path)
+    path = write_raw(store, json.dumps(data, indent=2))
+
+    JsonBaselineStore(tmp_path).apply({key("test_b"): sampled(2.0)}, [], ENVIRONMENTS)
+
+    rewritten = json.loads(path.read_text(encoding="utf-8"))
+    assert rewritten["reviewed_by"] == {"name": "alice", "on": "2026-01-02"}
+    assert rewritten["tests"]["test_a"]["latency"]["learned_spread"] == 0.031
+    assert rewritten["tests"]["test_a"]["latency"]["note"] == "re-recorded after the driver update"
+    assert rewritten["tests"]["test_a"]["latency"] == data["tests"]["test_a"]["latency"]
+    assert "note" not in rewritten["tests"]["test_b"]["latency"]
+
+
+def test_a_file_with_unknown_fields_is_rewritten_byte_for_byte_when_nothing_changes(tmp_path: Path) -> None:
+    data = valid_file_data()
+    data["reviewed_by"] = "alice"
+    data["tests"]["test_a"]["latency"]["note"] = "x"
+    store = JsonBaselineStore(tmp_path)
+    path = write_raw(store, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    before = path.read_bytes()
+    JsonBaselineStore(tmp_path).apply({key("test_b"): sampled(2.0)}, [key("test_b")], ENVIRONMENTS)
+    JsonBaselineStore(tmp_path).apply({}, [key("test_b")], ENVIRONMENTS)
+    assert path.read_bytes() == before
+
+
+def test_a_re_recorded_entry_is_written_as_this_version_knows_it(tmp_path: Path) -> None:
+    data = valid_file_data()
+    data["tests"]["test_a"]["latency"]["learned_spread"] = 0.031
+    store = JsonBaselineStore(tmp_path)
+    path = write_raw(store, json.dumps(data))
+    JsonBaselineStore(tmp_path).apply({key("test_a"): sampled(3.0)}, [], ENVIRONMENTS)
+    rewritten = json.loads(path.read_text(encoding="utf-8"))
+    assert "learned_spread" not in rewritten["tests"]["test_a"]["latency"]
+    assert JsonBaselineStore(tmp_path).lookup(key("test_a")) == sampled(3.0)
+
+
+# -- NaN and infinity in a file ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "spelling"), [("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"), ("1e999", "Infinity")]
+)
+def test_a_non_finite_number_in_a_file_is_an_error_naming_file_and_field(tmp_path: Path, raw: str, spelling: str) -> None:
+    data = valid_file_data()
+    data["tests"]["test_a"]["latency"]["summary"]["median"] = "PLACEHOLDER"
+    store = JsonBaselineStore(tmp_path)
+    path = write_raw(store, json.dumps(data, indent=2).replace('"PLACEHOLDER"', raw))
+    with pytest.raises(BaselineError) as info:
+        store.lookup(key("test_a"))
+    assert str(info.value).startswith(
+        f"baseline file {path}: field tests.test_a.latency.summary.median: not a finite number ({spelling});"
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        (lambda d: d["tests"]["test_a"]["latency"]["runs"][0], "tests.test_a.latency.runs[0].median"),
+        (lambda d: d["tests"]["test_a"]["latency"]["context"], "tests.test_a.latency.context.median"),
+        (lambda d: d["environments"]["env-a"], "environments.env-a.median"),
+    ],
+)
+def test_a_non_finite_number_anywhere_in_a_file_is_refused(tmp_path: Path, where: Any, field: str) -> None:
+    data = valid_file_data()
+    where(data)["median"] = math.nan
+    store = JsonBaselineStore(tmp_path)
+    write_raw(store, json.dumps(data))
+    with pytest.raises(BaselineError, match=f"field {re.escape(field)}: not a finite number \\(NaN\\)"):
+        store.lookup(key("test_a"))
+
+
+# -- all or nothing, and write failures -------------------------------------------------------------------------------------
+
+TWO_FILES = (key("test_a", module="perf_tests/test_a.py"), key("test_b", module="perf_tests/test_b.py", hardware="other-hw"))
+
+
+def write_two_files(tmp_path: Path) -> tuple[Path, Path]:
+    store = JsonBaselineStore(tmp_path)
+    store.apply({TWO_FILES[0]: sampled(1.0), TWO_FILES[1]: sampled(2.0)}, [], ENVIRONMENTS)
+    first, second = (store.path_for(k.hardware_key, k.module) for k in TWO_FILES)
+    assert first < second  # files are written in path order
+    return first, second
+
+
+def fail_the_nth_fsync(monkeypatch: pytest.MonkeyPatch, n: int, error: OSError) -> list[int]:
+    real_fsync = os.fsync
+    calls: list[int] = []
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == n:
+            raise error
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return calls
+
+
+def test_a_full_disk_while_writing_the_second_file_leaves_the_first_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = write_two_files(tmp_path)
+    before = first.read_bytes(), second.read_bytes()
+    fail_the_nth_fsync(monkeypatch, 2, OSError(errno.ENOSPC, "No space left on device"))
+    store = JsonBaselineStore(tmp_path)
+    with pytest.raises(StorageError) as info:
+        store.apply({TWO_FILES[0]: sampled(10.0), TWO_FILES[1]: sampled(20.0)}, [], ENVIRONMENTS)
+    monkeypatch.undo()
+    assert str(info.value) == f"baseline file {second}: cannot be written: No space left on device; no baseline file was changed"
+    assert (first.read_bytes(), second.read_bytes()) == before
+    assert files_in(first.parent) == ["test_a.json"] and files_in(second.parent) == ["test_b.json"]
+    assert store.lookup(TWO_FILES[0]) == sampled(1.0)  # what the store reports still matches the disk
+
+
+def test_a_folder_in_the_way_of_the_second_file_leaves_the_first_unchanged(tmp_path: Path) -> None:
+    first, second = write_two_files(tmp_path)
+    before = first.read_bytes()
+    second.unlink()
+    second.mkdir()
+    with pytest.raises(StorageError) as info:
+        JsonBaselineStore(tmp_path).apply({TWO_FILES[0]: sampled(10.0), TWO_FILES[1]: sampled(20.0)}, [], ENVIRONMENTS)
+    assert str(info.value) == f"baseline file {second}: cannot be written: it is a folder; no baseline file was changed"
+    assert first.read_bytes() == before
+    assert files_in(first.parent) == ["test_a.json"]
+
+
+def test_a_file_in_the_way_of_a_new_folder_is_named_and_nothing_is_written(tmp_path: Path) -> None:
+    first, _ = write_two_files(tmp_path)
+    before = first.read_bytes()
+    blocked = key("test_c", module="deeper/test_c.py", hardware="third-hw")
+    (tmp_path / "third-hw").write_text("not a folder")
+    store = JsonBaselineStore(tmp_path)
+    with pytest.raises(StorageError) as info:
+        store.apply({TWO_FILES[0]: sampled(10.0), blocked: sampled(3.0)}, [], ENVIRONMENTS)
+    assert str(info.value) == (
+        f"baseline file {store.path_for('third-hw', 'deeper/test_c.py')}: cannot be written: "
+        f"it is a file, not a folder: {tmp_path / 'third-hw'}; no baseline file was changed"
+    )
+    assert "\n" not in str(info.value)
+    assert first.read_bytes() == before
+
+
+def test_new_folders_made_for_a_failed_update_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fail_the_nth_fsync(monkeypatch, 2, OSError(errno.ENOSPC, "No space left on device"))
+    with pytest.raises(StorageError):
+        JsonBaselineStore(tmp_path).apply({TWO_FILES[0]: sampled(1.0), TWO_FILES[1]: sampled(2.0)}, [], ENVIRONMENTS)
+    monkeypatch.undo()
+    assert files_in(tmp_path) == [baselines.LOCK_NAME]
+
+
+def test_a_corrupt_file_stays_in_place_when_its_replacement_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = JsonBaselineStore(tmp_path)
+    path = write_raw(store, CORRUPT)
+    fail_the_nth_fsync(monkeypatch, 1, OSError(errno.ENOSPC, "No space left on device"))
+    with pytest.raises(StorageError, match="No space left on device"):
+        store.apply({key("test_new"): sampled(5.0)}, [], ENVIRONMENTS)
+    monkeypatch.undo()
+    assert path.read_text(encoding="utf-8") == CORRUPT
+    assert files_in(path.parent) == ["test_models.json"]
+
+
+def test_a_corrupt_file_is_never_missing_while_it_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = JsonBaselineStore(tmp_path)
+    path = write_raw(store, CORRUPT)
+    real_replace = os.replace
+    seen: list[str] = []
+
+    def replace(source: Any, target: Any) -> None:
+        seen.append(Path(target).read_text(encoding="utf-8"))  # the corrupt file is still there, copy beside it
+        assert path.with_name("test_models.json.corrupt").read_text(encoding="utf-8") == CORRUPT
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    results = store.apply({key("test_new"): sampled(5.0)}, [], ENVIRONMENTS)
+    monkeypatch.undo()
+    assert seen == [CORRUPT]
+    assert results[0].moved_aside == path.with_name("test_models.json.corrupt")
+    assert JsonBaselineStore(tmp_path).keys(HW, MODULE) == [key("test_new")]
+
+
+# -- the lock -----------------------------------------------------------------------------------------------------------------
+
+
+def test_apply_waits_for_the_lock_and_says_who_holds_it(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    store = JsonBaselineStore(tmp_path, lock_timeout=0.2)
+    with FileLock(store.lock_path):
+        with pytest.raises(StorageError) as info:
+            store.apply({key(): sampled(1.0)}, [], ENVIRONMENTS)
+    assert str(info.value) == (
+        f"baseline file {store.path_for(HW, MODULE)}: cannot be written: another process has held the lock "
+        f"{store.lock_path} for over 0.2 s; no baseline file was changed"
+    )
+    assert not store.path_for(HW, MODULE).exists()
+    store.apply({key(): sampled(1.0)}, [], ENVIRONMENTS)  # released: the next update goes through
+    assert JsonBaselineStore(tmp_path).lookup(key()) == sampled(1.0)
+
+
+def test_a_lock_that_cannot_be_made_is_a_storage_error(tmp_path: Path) -> None:
+    store = JsonBaselineStore(tmp_path)
+    store.lock_path.mkdir(parents=True)
+    with pytest.raises(StorageError, match=f"^baseline file .*: cannot be written: cannot take the lock {re.escape(str(store.lock_path))}: "):
+        store.apply({key(): sampled(1.0)}, [], ENVIRONMENTS)
+    assert not store.path_for(HW, MODULE).exists()
+
+
+def test_apply_reads_the_file_again_so_another_writers_entries_are_kept(tmp_path: Path) -> None:
+    mine = JsonBaselineStore(tmp_path)
+    assert mine.lookup(key("test_a")) is None  # this store has read the file (there was none)
+    JsonBaselineStore(tmp_path).apply({key("test_b"): sampled(2.0)}, [], ENVIRONMENTS)  # another writer
+    mine.apply({key("test_a"): sampled(1.0)}, [key("test_gone")], ENVIRONMENTS)
+    fresh = JsonBaselineStore(tmp_path)
+    assert sorted(fresh.keys(HW, MODULE)) == [key("test_a"), key("test_b")]
+    assert mine.lookup(key("test_b")) == sampled(2.0)
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from pytest_modelperf.baselines import EntryKey, JsonBaselineStore
+from pytest_modelperf.results import BaselineEntry, Measurement
+
+root, name, mine, theirs = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+store = JsonBaselineStore(root)
+store.keys("hw", "perf_tests/test_models.py")  # read the file before the other process writes, as a session does
+mine.touch()
+deadline = time.monotonic() + 60
+while not theirs.exists():
+    if time.monotonic() > deadline:
+        sys.exit("the other writer never started")
+    time.sleep(0.005)
+for batch in range(4):  # several updates in a row, interleaved with the other process's
+    store.apply(
+        {
+            EntryKey("hw", "perf_tests/test_models.py", f"test_{name}_{batch}_{i}", "parameters"):
+            BaselineEntry.from_measurement(Measurement.exact("parameters", i, unit="count"), environment=name, recorded="d")
+            for i in range(5)
+        },
+        [],
+        {name: {"writer": name}},
+    )
+"""
+
+
+def test_two_processes_updating_one_file_at_once_keep_every_entry_of_both(tmp_path: Path) -> None:
+    root = tmp_path / "baselines"
+    ready = {name: tmp_path / f"{name}.ready" for name in ("a", "b")}
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(root), name, str(ready[name]), str(ready[other])],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for name, other in (("a", "b"), ("b", "a"))
+    ]
+    for writer in writers:
+        output, _ = writer.communicate(timeout=120)
+        assert writer.returncode == 0, output
+    stored = json.loads((root / "hw" / "perf_tests" / "test_models.json").read_text(encoding="utf-8"))
+    expected = {f"test_{name}_{batch}_{i}" for name in "ab" for batch in range(4) for i in range(5)}
+    assert set(stored["tests"]) == expected
+    assert stored["environments"] == {"a": {"writer": "a"}, "b": {"writer": "b"}}
+    assert files_in(root / "hw" / "perf_tests") == ["test_models.json"]
+
+
+# -- SIGTERM and temporaries --------------------------------------------------------------------------------------------------
+
+TERMINATED_WRITER = """
+import os, signal, sys
+from pathlib import Path
+from pytest_modelperf.baselines import EntryKey, JsonBaselineStore
+from pytest_modelperf.results import BaselineEntry, Measurement
+
+real_fsync = os.fsync
+def fsync_then_terminate(fd):
+    real_fsync(fd)
+    os.fsync = real_fsync
+    os.kill(os.getpid(), signal.SIGTERM)  # CI cancels the job while the first file is being written
+os.fsync = fsync_then_terminate
+entry = BaselineEntry.from_measurement(Measurement.exact("parameters", 7, unit="count"), environment="e", recorded="d")
+JsonBaselineStore(Path(sys.argv[1])).apply(
+    {EntryKey("hw", "test_a.py", "test_x", "parameters"): entry, EntryKey("hw", "test_b.py", "test_x", "parameters"): entry},
+    [], {"e": {}},
+)
+print("the process outlived its SIGTERM")
+"""
+
+
+def test_sigterm_during_an_update_lets_it_finish_then_ends_the_process(tmp_path: Path) -> None:
+    root = tmp_path / "baselines"
+    done = subprocess.run([sys.executable, "-c", TERMINATED_WRITER, str(root)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGTERM, done.stdout + done.stderr
+    assert done.stdout == ""
+    assert files_in(root / "hw") == ["test_a.json", "test_b.json"]
+    store = JsonBaselineStore(root)
+    assert store.keys("hw", "test_a.py") == [EntryKey("hw", "test_a.py", "test_x", "parameters")]
+    assert store.keys("hw", "test_b.py") == [EntryKey("hw", "test_b.py", "test_x", "parameters")]
+
+
+def test_the_temporary_of_a_killed_writer_is_removed_by_the_next_update(tmp_path: Path) -> None:
+    store = JsonBaselineStore(tmp_path)
+    store.apply({key("test_a"): sampled(1.0)}, [], ENVIRONMENTS)
+    path = store.path_for(HW, MODULE)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    stale = path.with_name(f".{path.name}.{int(gone.stdout)}.k1ll3d.modelperf.tmp")
+    stale.write_text('{"half": ')
+    JsonBaselineStore(tmp_path).apply({key("test_b"): sampled(2.0)}, [], ENVIRONMENTS)
+    assert files_in(path.parent) == ["test_models.json"]

@@ -115,3 +115,49 @@ def test_bad_input_is_an_error_naming_the_file_and_the_field(tmp_path: Path, con
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"nope\.json: no such file"):
         load_export(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize(
+    ("raw", "spelling"), [("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"), ("1e999", "Infinity")]
+)
+@pytest.mark.parametrize(
+    ("place", "field"),
+    [
+        (lambda r: r, "results[0].current"),
+        (lambda r: r["measurement"], "results[0].measurement.value"),
+        (lambda r: r["measurement"]["summary"], "results[0].measurement.summary.median"),
+    ],
+    ids=["current", "value", "summary"],
+)
+def test_a_non_finite_number_in_an_export_is_an_error_naming_the_file_and_the_field(
+    tmp_path: Path, raw: str, spelling: str, place: Any, field: str
+) -> None:
+    payload = run_payload()
+    result = payload["results"][0]
+    place(result)[field.rsplit(".", 1)[1]] = "PLACEHOLDER"
+    path = write(tmp_path, json.dumps(payload).replace('"PLACEHOLDER"', raw))
+    with pytest.raises(ExportError) as raised:
+        load_export(path)
+    assert str(raised.value) == f"{path}: field {field}: not a finite number ({spelling})"
+
+
+def test_a_non_finite_sample_is_named_by_its_index(tmp_path: Path) -> None:
+    payload = run_payload()
+    payload["results"][0]["measurement"]["samples"] = [1.0, "PLACEHOLDER", 3.0]
+    path = write(tmp_path, json.dumps(payload).replace('"PLACEHOLDER"', "NaN"))
+    with pytest.raises(ExportError, match=r"field results\[0\]\.measurement\.samples\[1\]: not a finite number \(NaN\)$"):
+        load_export(path)
+
+
+def test_modelperf_compare_refuses_an_export_with_nan_instead_of_passing_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_modelperf.cli import main
+
+    base = write(tmp_path, run_payload(outcome="pass"), "base.json")
+    payload = run_payload(outcome="pass")
+    payload["results"][0]["measurement"]["value"] = "PLACEHOLDER"
+    payload["results"][0]["measurement"]["samples"] = ["PLACEHOLDER"] * 3
+    new = write(tmp_path, json.dumps(payload).replace('"PLACEHOLDER"', "NaN"), "new.json")
+    assert main(["compare", str(base), str(new)]) == 2
+    assert f"{new}: field results[0].measurement.value: not a finite number (NaN)" in capsys.readouterr().err
