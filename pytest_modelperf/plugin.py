@@ -95,8 +95,21 @@ def model_registry(config: pytest.Config) -> Registry:
         raise pytest.UsageError(f"modelperf: {error}") from None
 
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    item.config.stash[STATE].note_collected(item.nodeid)
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    # Innermost wrapper: sees a module's every test before --lf's wrapper filters them.
+    report = yield
+    collector.config.stash[STATE].note_collect_report(collector, report)
+    return report
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[STATE].note_selected(session.items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> None:
+    item.config.stash[STATE].begin_test(item)
 
 
 @pytest.fixture
@@ -131,7 +144,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     while reruns < allowed and _noise_sensitive_failures(item, state):
         from .fixture import begin_attempt
 
-        state.withdraw(item.nodeid)
+        state.withdraw(state.test_key(item))
         begin_attempt(item)
         reruns += 1
         skipped = None
@@ -146,7 +159,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         if _failing(item, state):
             _raise_for_verdicts(item)
         raise skipped
-    state.completed.add(item.nodeid)
+    state.completed.add(state.test_key(item))
     _raise_for_verdicts(item)
     return result
 
@@ -190,8 +203,9 @@ def _raise_for_verdicts(item: pytest.Item) -> None:
     if failing:
         from .report import failure_message
 
-        hardware = ", ".join(sorted({r.key.hardware_key for r in state.records if r.nodeid == item.nodeid}))
-        confirmation = next((c for c in state.confirmations if c.nodeid == item.nodeid), None)
+        test = state.test_key(item)
+        hardware = ", ".join(sorted({r.key.hardware_key for r in state.records if (r.key.module, r.key.test) == (test.module, test.test)}))
+        confirmation = next((c for c in reversed(state.confirmations) if c.nodeid == item.nodeid), None)
         raise ModelPerfRegression(failure_message(item.nodeid, hardware, verdicts, failing, confirmation))
     for verdict in missing:
         warnings.warn(

@@ -102,6 +102,8 @@ def summary_lines(state: ModelPerfSession) -> list[str]:
         action = "removed" if state.settings.prune else "reported (remove them with --modelperf-update --modelperf-prune)"
         lines.append(f"{len(state.orphans)} orphaned baseline entr{'y' if len(state.orphans) == 1 else 'ies'} {action}:")
         lines.extend(f"  {orphan.key.describe()}: {orphan.reason}" for orphan in state.orphans)
+    for module, reason in state.unpruned.items():
+        lines.append(f"--modelperf-prune left {module} alone: {reason}; select the whole module to prune it")
     if state.write_error:
         lines.append(f"error: {state.write_error}")
     return lines
@@ -167,7 +169,8 @@ def markdown_details(summary: str, body: Sequence[str]) -> list[str]:
 def record_to_dict(record: Record) -> dict[str, Any]:
     verdict = record.verdict
     return {
-        "nodeid": record.nodeid,
+        # The baseline's own node id: pytest's, except for modules outside the root dir.
+        "nodeid": f"{record.key.module}::{record.key.test}",
         "hardware_key": record.key.hardware_key,
         "environment": record.environment,
         "measurement": verdict.measurement.to_dict(),

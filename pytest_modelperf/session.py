@@ -19,6 +19,7 @@ from .environment import environment_id, hardware_key, software_environment
 from .loading import ModelCache
 from .registry import Registry, RegistryError, load_registry, registry_from_pyproject
 from .results import BaselineEntry, Measurement
+from .selection import Selection, TestKey, identify, module_key
 
 QUALITY_REFERENCE_DTYPE = "float32"
 
@@ -57,10 +58,11 @@ class ModelPerfSession:
     models: ModelCache = field(default_factory=ModelCache)
     records: list[Record] = field(default_factory=list)
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
-    collected: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    completed: set[str] = field(default_factory=set)
+    selection: Selection = field(default_factory=Selection)
+    completed: set[TestKey] = field(default_factory=set)  # tests whose body ran to its end
     writes: list[WriteResult] = field(default_factory=list)
     orphans: list[Orphan] = field(default_factory=list)
+    unpruned: dict[str, str] = field(default_factory=dict)  # module -> why --modelperf-prune left it alone
     confirmations: list[Confirmation] = field(default_factory=list)
     write_error: str | None = None
     _environment_ids: dict[str, str] = field(default_factory=dict)
@@ -75,14 +77,31 @@ class ModelPerfSession:
 
     # -- identifying tests ---------------------------------------------------------------
 
-    @staticmethod
-    def split_nodeid(nodeid: str) -> tuple[str, str]:
-        module, _, test = nodeid.partition("::")
-        return module, test
+    def split_nodeid(self, nodeid: str) -> tuple[str, str]:
+        """(module key, test name) of a collected test; see ``selection.module_key``."""
+        identity = self.selection.identity(nodeid)
+        return identity.module, identity.test
 
-    def note_collected(self, nodeid: str) -> None:
-        module, test = self.split_nodeid(nodeid)
-        self.collected[module].add(test)
+    def note_collect_report(self, collector: pytest.Collector, report: pytest.CollectReport) -> None:
+        """What a module (or a class in it) holds, as collected: before ``--lf`` filters it."""
+        if isinstance(collector, (pytest.Session, pytest.Directory)):
+            return
+        module = module_key(collector.path, self.settings.root)
+        children = report.result if report.passed else []
+        tests = [(c.nodeid, identify(c.nodeid, module_key(c.path, self.settings.root))) for c in children if isinstance(c, pytest.Item)]
+        collectors = [c.nodeid for c in children if not isinstance(c, pytest.Item)]
+        self.selection.found_in_module(module, collector.nodeid, succeeded=report.passed, tests=tests, collectors=collectors)
+
+    def note_selected(self, items: list[pytest.Item]) -> None:
+        self.selection.select(item.nodeid for item in items)
+
+    def test_key(self, item: pytest.Item) -> TestKey:
+        return identify(item.nodeid, module_key(item.path, self.settings.root))
+
+    def begin_test(self, item: pytest.Item) -> None:
+        """Checks made under this node id belong to this item's module: modules outside the root
+        dir given as separate arguments can share a node id such as ``::test_latency``."""
+        self.selection.identities[item.nodeid] = self.test_key(item)
 
     # -- the model registry --------------------------------------------------------------
 
@@ -149,9 +168,9 @@ class ModelPerfSession:
         path = self.store.path_for(key.hardware_key, key.module)
         return str(path.relative_to(self.settings.root)) if path.is_relative_to(self.settings.root) else str(path)
 
-    def withdraw(self, nodeid: str) -> None:
+    def withdraw(self, test: TestKey) -> None:
         """Forget the checks of a test's attempt that is being re-run; the re-run's checks count."""
-        self.records = [record for record in self.records if record.nodeid != nodeid]
+        self.records = [record for record in self.records if (record.key.module, record.key.test) != (test.module, test.test)]
 
     def fails(self, verdict: Verdict) -> bool:
         """Whether a verdict fails its test: a regression being re-recorded by --modelperf-update does not."""
@@ -190,21 +209,30 @@ class ModelPerfSession:
         return updates
 
     def find_orphans(self) -> list[Orphan]:
-        """Entries of this run's hardware keys, in modules that ran, that this run did not produce."""
+        """Entries of this run's hardware keys, in modules that ran, that this run did not produce:
+        of a test that ran, or of a test gone from a module whose every test this run selected."""
         produced: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
         for record in self.records:
             if record.compared_with_baseline:
                 produced[(record.key.hardware_key, record.key.module)].add((record.key.test, record.key.measurement))
         orphans: list[Orphan] = []
         for (hardware, module), made in sorted(produced.items()):
+            fully_selected = self.selection.why_not_covered(module) is None
+            found = self.selection.found.get(module, set())
             for key in self.store.keys(hardware, module):
                 if (key.test, key.measurement) in made:
                     continue
-                if key.test not in self.collected.get(module, set()):
-                    orphans.append(Orphan(key, "the test no longer exists"))
-                elif f"{module}::{key.test}" in self.completed:
+                if TestKey(module, key.test) in self.completed:
                     orphans.append(Orphan(key, "the test ran but did not produce this measurement"))
+                elif fully_selected and key.test not in found:
+                    orphans.append(Orphan(key, "the test no longer exists"))
         return orphans
+
+    def modules_left_unpruned(self) -> dict[str, str]:
+        """Modules that ran but that the selection does not cover in full, and why."""
+        ran = {record.key.module for record in self.records if record.compared_with_baseline}
+        reasons = {module: self.selection.why_not_covered(module) for module in sorted(ran)}
+        return {module: reason for module, reason in reasons.items() if reason is not None}
 
     def finish(self) -> None:
         try:
@@ -214,5 +242,7 @@ class ModelPerfSession:
             self.orphans = []
         updates = self.pending_updates()
         removals = [orphan.key for orphan in self.orphans] if self.settings.prune else []
+        if self.settings.prune:
+            self.unpruned = self.modules_left_unpruned()
         if updates or removals:
             self.writes = self.store.apply(updates, removals, self.environments)
