@@ -1,11 +1,13 @@
 """Comparison of a measurement with its baseline entry and limits, giving a verdict.
 
 A sampled metric counts as a regression only when its change towards worse exceeds both
-the user's threshold and the noise band. The noise band is ``z * sqrt(s_b^2 (1 + 1/k) + s_w^2)``
-of the baseline value, where ``s_b`` is the relative spread of the statistic between the
-baseline's ``k`` recorded runs (or the assumed spread when fewer than two runs are recorded),
-``s_w`` the bootstrap standard error of the statistic in this run, and ``z`` the one-sided
-normal quantile for the configured confidence. Deterministic metrics have no noise band.
+the user's threshold and the noise band. The noise band is ``t * sqrt(s^2 (1 + 1/k) + s_w^2)``
+of the baseline value (the mean of its ``k`` typical recorded runs), where ``s`` pools the
+assumed spread, counted as ``n0`` degrees of freedom, with the relative spread between the
+recorded runs (``k - 1`` more, plus any learned before the last update), ``s_w`` is the
+bootstrap standard error of the statistic in this run, and ``t`` is Student's one-sided
+quantile with ``n0 + k - 1`` degrees of freedom. The band therefore shrinks as runs are
+recorded and never rests on a spread from two runs alone. Deterministic metrics have no band.
 
 A quality score (accuracy, F1) carries its per-example outcomes instead: its band is ``z``
 times the bootstrap standard error of the change over the evaluated examples, paired with
@@ -19,7 +21,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from . import stats
-from .results import NOT_FINITE, BaselineEntry, Direction, Measurement, is_fault
+from .results import MAX_RECORDED_RUNS, NOT_FINITE, BaselineEntry, Direction, Measurement, is_fault, speed_exponent
 from .units import Quantity, UnitError, convert, format_value
 
 
@@ -45,11 +47,16 @@ class NoisePolicy:
     confidence: float = 0.99
     assumed_spread: float = 0.05
     bootstrap_resamples: int = 400
+    # The assumed spread counts as this many degrees of freedom (as many recorded runs, plus
+    # one): the learned spread refines it, and Student's t never drops below this many.
+    assumed_spread_weight: int = 6
 
     def __post_init__(self) -> None:
         stats.one_sided_z(self.confidence)  # validates the range
         if self.assumed_spread < 0:
             raise ValueError(f"assumed_spread must not be negative, got {self.assumed_spread}")
+        if self.assumed_spread_weight < 1:
+            raise ValueError(f"assumed_spread_weight must be at least 1, got {self.assumed_spread_weight}")
 
 
 @dataclass(frozen=True)
@@ -66,13 +73,69 @@ class SpeedAdjustment:
     """The machine's speed now against when the baseline was recorded, from the reference workload."""
 
     slowdown: float  # current reference time / the baseline's (above 1: the machine is slower now)
-    expected: float  # the baseline value at the machine's current speed
-    spread: float | None  # between-run relative spread of the value in reference units
-    runs: int
+    expected: float  # the baseline value at the machine's current speed, never better than the baseline
+    spread: stats.Spread | None  # learned between-run spread of the value in reference units
+    runs: int  # recorded runs that timed the reference, odd ones set aside
+    odd_runs: int = 0
 
     def describe(self, unit: str) -> str:
         pace = f"{self.slowdown:.2f}x slower" if self.slowdown >= 1 else f"{1 / self.slowdown:.2f}x faster"
         return f"machine {pace} than when recorded (reference workload); judged against {format_value(self.expected, unit)} at this speed"
+
+
+# A band this many times the threshold is flagged: the check cannot catch what it claims to.
+WIDE_BAND_FACTOR = 3.0
+
+
+@dataclass(frozen=True)
+class NoiseBand:
+    """The noise band of a sampled metric and what it was made of."""
+
+    relative: float  # of the value judged against
+    runs: int  # recorded runs the baseline value is the mean of
+    spread: stats.Spread  # between-run spread: the assumed one pooled with the learned one
+    within: float  # this run's own relative standard error
+    confidence: float
+    odd_runs: int = 0  # recorded runs set aside as taken in another machine state
+
+    def with_more_runs(self, more: int) -> float:
+        """The band if ``more`` runs were recorded and taught the same spread."""
+        grown = stats.Spread(self.spread.relative, self.spread.degrees_of_freedom + more)
+        return stats.prediction_band(self.confidence, grown, self.runs + more, self.within)
+
+    def describe(self, relative_threshold: float) -> str:
+        """Notes for the verdict: why the band is wide, and whether the check can still fail."""
+        notes = []
+        if self.odd_runs:
+            notes.append(f"{self.odd_runs} odd recorded run{'s' if self.odd_runs > 1 else ''} set aside")
+        if self.relative > relative_threshold:
+            more = self._runs_to_narrow(relative_threshold)
+            if more is not None:
+                notes.append(
+                    f"band ±{self.relative * 100:.0f}% from {_runs(self.runs)}; "
+                    f"{more} more would bring it near ±{self.with_more_runs(more) * 100:.0f}%"
+                )
+        if 0 < relative_threshold and self.relative > WIDE_BAND_FACTOR * relative_threshold:
+            notes.append(
+                f"warning: the noise band is {self.relative / relative_threshold:.0f}x the threshold, "
+                f"so only a change beyond ±{self.relative * 100:.0f}% can fail"
+            )
+        return "; ".join(notes)
+
+    def _runs_to_narrow(self, relative_threshold: float) -> int | None:
+        """Fewest more runs that bring the band within the threshold, else up to the recorded-run cap;
+        None when more runs would not narrow it by a tenth."""
+        room = MAX_RECORDED_RUNS - self.runs
+        if room < 1:
+            return None
+        for more in range(1, room + 1):
+            if self.with_more_runs(more) <= relative_threshold:
+                return more
+        return room if self.with_more_runs(room) < 0.9 * self.relative else None
+
+
+def _runs(count: int) -> str:
+    return f"{count} recorded run{'s' if count != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +148,7 @@ class Verdict:
     noise_band: float | None = None  # relative to the value judged against
     detail: str = ""
     speed: SpeedAdjustment | None = None
+    recorded_runs: int | None = None  # recorded runs behind the noise band's baseline value
 
     @property
     def failed(self) -> bool:
@@ -110,7 +174,8 @@ class Verdict:
         if self.check.threshold is not None:
             parts.append(f"{_worse_sign(self.measurement.direction)}{self.check.threshold}")
         if self.noise_band is not None:
-            parts.append(f"noise ±{self.noise_band * 100:.1f}%")
+            runs = f" ({_runs(self.recorded_runs)})" if self.recorded_runs is not None else ""
+            parts.append(f"noise ±{self.noise_band * 100:.1f}%{runs}")
         if self.check.limit is not None:
             comparator = "≤" if self.measurement.direction is Direction.LOWER_IS_BETTER else "≥"
             parts.append(f"limit {comparator} {self.check.limit}")
@@ -160,17 +225,22 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
             outcome = Outcome.PASS
         return Verdict(measurement, check, outcome, current, detail=_limit_detail(measurement, current, check) if over_limit else "")
 
-    base = _baseline_value(measurement, check.statistic, baseline)
-    speed = _speed_adjustment(measurement, check.statistic, baseline) if policy.enabled else None
+    base = _baseline_value(measurement, check.statistic, baseline, spread_floor=policy.assumed_spread)
+    speed = _speed_adjustment(measurement, check.statistic, baseline, base, policy) if policy.enabled else None
     judged_against = speed.expected if speed is not None else base
     excess = _signed_worsening(measurement.direction, judged_against, current)  # in the measurement's unit
     allowed = _allowed_excess(check.threshold, judged_against, measurement.unit)
+    band: NoiseBand | None = None
     if measurement.examples is not None:
         noise, note = _sampling_band(measurement, baseline, policy, base)
     else:
-        noise, note = _noise_band(measurement, check.statistic, baseline, policy, speed), ""
+        band = _noise_band(measurement, check.statistic, baseline, policy, speed)
+        noise = band.relative if band is not None else None
+        relative_allowed = allowed / abs(judged_against) if judged_against else math.inf
+        notes = [band.describe(relative_allowed)] if band is not None else []
         if speed is not None:
-            note = speed.describe(measurement.unit)
+            notes.append(speed.describe(measurement.unit))
+        note = "; ".join(note for note in notes if note)
     noise_abs = noise * abs(judged_against) if noise is not None else 0.0
 
     if over_limit:
@@ -185,7 +255,8 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
         outcome, detail = Outcome.PASS, ""
     if note and outcome is not Outcome.OVER_LIMIT:
         detail = f"{detail}; {note}" if detail else note
-    return Verdict(measurement, check, outcome, current, base, noise, detail, speed)
+    runs = band.runs if band is not None else None
+    return Verdict(measurement, check, outcome, current, base, noise, detail, speed, runs)
 
 
 def _unavailable_unless_finite(measurement: Measurement, statistic: str) -> Measurement:
@@ -234,7 +305,7 @@ def _judge_unavailable(measurement: Measurement, check: Check, baseline: Baselin
     return Verdict(measurement, check, Outcome.REGRESSION, current, base, detail=f"N/A ({reason}); the baseline measured a value")
 
 
-def _baseline_value(measurement: Measurement, statistic: str, baseline: BaselineEntry) -> float:
+def _baseline_value(measurement: Measurement, statistic: str, baseline: BaselineEntry, *, spread_floor: float = 0.0) -> float:
     name = measurement.name
     if baseline.direction is not measurement.direction:
         raise ComparisonError(
@@ -244,7 +315,7 @@ def _baseline_value(measurement: Measurement, statistic: str, baseline: Baseline
     key = measurement.statistic if statistic == "value" else statistic
     if not baseline.has_statistic(key):
         raise ComparisonError(f"{name}: the baseline has no statistic {key!r} (it has: {', '.join(baseline.summary)})")
-    value = baseline.center(key)
+    value = baseline.center(key, spread_floor=spread_floor)
     if baseline.unit != measurement.unit:
         try:
             value = convert(value, baseline.unit, measurement.unit)
@@ -265,51 +336,67 @@ def _allowed_excess(threshold: Quantity, base: float, unit: str) -> float:
 
 def _noise_band(
     measurement: Measurement, statistic: str, baseline: BaselineEntry, policy: NoisePolicy, speed: SpeedAdjustment | None = None
-) -> float | None:
+) -> NoiseBand | None:
+    """How far this run may stray from the baseline by chance, as a fraction of the value judged against.
+
+    The between-run spread is the assumed one (``assumed_spread_weight`` degrees of freedom)
+    pooled with what the recorded runs (and the runs before the last update) taught: a prior
+    that the runs refine, so that neither few runs nor one odd run can make the band useless.
+    """
     if measurement.deterministic or baseline.deterministic or not policy.enabled:
         return None
     key = measurement.statistic if statistic == "value" else statistic
+    floor = policy.assumed_spread
     if speed is not None:
-        between, runs = speed.spread, speed.runs
+        learned, runs, odd_runs = speed.spread, speed.runs, speed.odd_runs
     else:
-        between, runs = baseline.between_run_spread(key), len([run for run in baseline.runs if key in run])
-    estimated = between is not None
-    if between is None:
-        between = policy.assumed_spread
+        current = baseline.between_run_spread(key, spread_floor=floor)
+        learned = baseline.learned_spread(key, spread_floor=floor)
+        odd_runs = current.odd_runs if current is not None else 0
+        runs = len([run for run in baseline.runs if key in run]) - odd_runs
+    spread = stats.Spread(policy.assumed_spread, policy.assumed_spread_weight).pooled_with(learned)
     within = stats.bootstrap_relative_std(measurement.samples, key, resamples=policy.bootstrap_resamples)
     if speed is not None:  # the reference's own median is an estimate too
         within = math.hypot(within, stats.bootstrap_relative_std(measurement.reference, "median", resamples=policy.bootstrap_resamples))
     runs = max(runs, 1)
-    # A spread learned from k runs is an estimate: Student's t with k - 1 degrees of freedom.
-    quantile = stats.one_sided_t(policy.confidence, runs - 1) if estimated else stats.one_sided_z(policy.confidence)
-    return quantile * math.sqrt(between**2 * (1 + 1 / runs) + within**2)
+    relative = stats.prediction_band(policy.confidence, spread, runs, within)
+    return NoiseBand(relative, runs, spread, within, policy.confidence, odd_runs)
 
 
-# How a value scales with the machine's speed: times grow with the reference time, rates shrink.
-_SPEED_EXPONENTS = {"time": 1, "samples_rate": -1, "tokens_rate": -1}
+def _speed_adjustment(
+    measurement: Measurement, statistic: str, baseline: BaselineEntry, base: float, policy: NoisePolicy
+) -> SpeedAdjustment | None:
+    """The baseline at the machine's current speed, when both sides timed the same reference workload
+    and the machine is slower now: the adjustment only ever excuses a slow machine.
 
-
-def _speed_adjustment(measurement: Measurement, statistic: str, baseline: BaselineEntry) -> SpeedAdjustment | None:
-    """The baseline at the machine's current speed, when both sides timed the same reference workload."""
-    from .results import REFERENCE_STATISTIC
-    from .units import dimension
-
-    exponent = _SPEED_EXPONENTS.get(dimension(measurement.unit)) if measurement.unit == baseline.unit else None
+    A reference that reads faster than when recorded is as likely a contended model beside an
+    uncontended reference as a faster machine, and judging against a better value than the
+    recorded one could turn an unchanged or faster model into a regression; so then the time
+    is judged as it is.
+    """
     identity = measurement.context.get("speed_reference")
-    if exponent is None or not measurement.reference or identity is None or identity != baseline.context.get("speed_reference"):
+    if measurement.unit != baseline.unit or not measurement.reference or identity is None:
         return None
+    if identity != baseline.context.get("speed_reference"):
+        return None
+    exponent = speed_exponent(measurement.unit)
     key = measurement.statistic if statistic == "value" else statistic
-    recorded = [(run[key], run[REFERENCE_STATISTIC]) for run in baseline.runs if key in run and run.get(REFERENCE_STATISTIC)]
-    if not recorded:
+    recorded = baseline.runs_in_reference_units(key)
+    if exponent is None or not recorded:
         return None
-    normalised = [value / reference**exponent for value, reference in recorded]
+    normalised = stats.run_spread([value for value, _ in recorded], floor=policy.assumed_spread)
+    assert normalised is not None
     now = stats.statistic(measurement.reference, "median")
     then = stats.statistic([reference for _, reference in recorded], "median")
+    expected = normalised.center * now**exponent
+    if _signed_worsening(measurement.direction, base, expected) <= 0:
+        return None
     return SpeedAdjustment(
         slowdown=now / then,
-        expected=stats.statistic(normalised, "median") * now**exponent,
-        spread=stats.relative_spread(normalised),
-        runs=len(recorded),
+        expected=expected,
+        spread=baseline.learned_spread_in_reference_units(key, spread_floor=policy.assumed_spread),
+        runs=len(recorded) - normalised.odd_runs,
+        odd_runs=normalised.odd_runs,
     )
 
 

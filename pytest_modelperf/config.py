@@ -113,6 +113,7 @@ class Settings:
     calibrate: bool = True
     csv_path: Path | None = None
     html_path: Path | None = None
+    forget_spread: bool = False  # --modelperf-update drops the spread learned from the replaced runs
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config) -> Settings:
@@ -131,6 +132,9 @@ class Settings:
         prune = bool(config.getoption("modelperf_prune"))
         if prune and chosen != [UpdateMode.ALL]:
             raise pytest.UsageError("modelperf: --modelperf-prune only works together with --modelperf-update")
+        forget_spread = bool(config.getoption("modelperf_forget_spread", default=False))
+        if forget_spread and chosen != [UpdateMode.ALL]:
+            raise pytest.UsageError("modelperf: --modelperf-forget-spread only works together with --modelperf-update")
         json_path = config.getoption("modelperf_json")
         markdown = config.getoption("modelperf_markdown") or os.environ.get("GITHUB_STEP_SUMMARY") or None
         try:
@@ -163,6 +167,7 @@ class Settings:
                 calibrate=_truthy(_option(config, "calibrate"), "--modelperf-calibrate"),
                 csv_path=_report_path(config, "csv", root),
                 html_path=_report_path(config, "html", root),
+                forget_spread=forget_spread,
             )
         except ValueError as error:
             raise pytest.UsageError(f"modelperf: {error}") from None

@@ -62,6 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="add this run to the entries' recorded runs, so that baselines learn the spread between runs")
     group.addoption("--modelperf-prune", action="store_true", dest="modelperf_prune", default=False,
                     help="with --modelperf-update: remove orphaned entries of this hardware in the modules that ran")
+    group.addoption("--modelperf-forget-spread", action="store_true", dest="modelperf_forget_spread", default=False,
+                    help="with --modelperf-update: start the between-run spread afresh instead of keeping what earlier runs taught")
     group.addoption("--modelperf-online", action="store_true", dest="modelperf_online", default=False,
                     help="load registry models from their real hub checkpoints instead of the offline ones")
     group.addoption("--modelperf-json", dest="modelperf_json", default=None, metavar="PATH",

@@ -305,6 +305,10 @@ class BaselineEntry:
     recorded: str = ""
     unavailable: str | None = None
     examples: ExampleOutcomes | None = None
+    # The between-run spread learned from the runs recorded before the last intentional update,
+    # by statistic (and "<statistic> in reference units"): a new value does not make the
+    # machine's noise unknown again.
+    earlier_spread: Mapping[str, stats.Spread] = field(default_factory=dict)
 
     @classmethod
     def from_measurement(
@@ -314,13 +318,26 @@ class BaselineEntry:
         environment: str,
         recorded: str,
         previous: BaselineEntry | None = None,
+        replaced: BaselineEntry | None = None,
+        spread_floor: float = 0.0,
     ) -> BaselineEntry:
-        """An entry for this run; with ``previous`` the run is added to its recorded runs."""
+        """An entry for this run; with ``previous`` the run is added to its recorded runs.
+
+        With ``replaced`` (an intentional update) the value starts afresh from this run, but the
+        spread learned from the replaced entry's runs carries over; ``spread_floor`` is the
+        assumed relative spread, below which no run is counted as odd (see ``stats.typical_values``).
+        """
         summary = measurement.summary
         runs: tuple[Mapping[str, float], ...] = ()
+        earlier_spread: Mapping[str, stats.Spread] = {}
         if not measurement.deterministic:
-            earlier = previous.runs if previous is not None and previous.unit == measurement.unit else ()
+            same_unit = previous is not None and previous.unit == measurement.unit
+            earlier = previous.runs if previous is not None and same_unit else ()
             runs = (*earlier, summary)[-MAX_RECORDED_RUNS:]
+            if previous is not None and same_unit:
+                earlier_spread = previous.earlier_spread
+            elif replaced is not None:
+                earlier_spread = replaced._spread_to_carry(measurement, spread_floor)
         return cls(
             unit=measurement.unit,
             direction=measurement.direction,
@@ -334,21 +351,57 @@ class BaselineEntry:
             recorded=recorded,
             unavailable=measurement.unavailable,
             examples=measurement.examples,
+            earlier_spread=earlier_spread,
         )
 
-    def center(self, statistic: str) -> float:
-        """The baseline value of a statistic: the median over recorded runs, or the single value."""
+    def center(self, statistic: str, *, spread_floor: float = 0.0) -> float:
+        """The baseline value of a statistic: the mean of the typical recorded runs (odd runs set
+        aside, see ``stats.typical_values``), or the single value."""
         if self.deterministic or not self.runs:
             return self._summary_value(statistic)
         key = self.statistic if statistic == "value" else statistic
-        values = [run[key] for run in self.runs if key in run]
-        if not values:
-            return self._summary_value(statistic)
-        return stats.statistic(values, "median")
+        spread = self.between_run_spread(key, spread_floor=spread_floor)
+        return self._summary_value(statistic) if spread is None else spread.center
 
-    def between_run_spread(self, statistic: str) -> float | None:
-        """Relative standard deviation of the statistic across recorded runs (None below two)."""
-        return stats.relative_spread([run[statistic] for run in self.runs if statistic in run])
+    def between_run_spread(self, statistic: str, *, spread_floor: float = 0.0) -> stats.RunSpread | None:
+        """The statistic's spread across the recorded runs, odd runs set aside (None without runs)."""
+        return stats.run_spread([run[statistic] for run in self.runs if statistic in run], floor=spread_floor)
+
+    def learned_spread(self, statistic: str, *, spread_floor: float = 0.0) -> stats.Spread | None:
+        """The recorded runs' spread pooled with the one learned before the last update."""
+        current = self.between_run_spread(statistic, spread_floor=spread_floor)
+        return _pooled(current.spread if current is not None else None, self.earlier_spread.get(statistic))
+
+    def runs_in_reference_units(self, statistic: str) -> list[tuple[float, float]]:
+        """(value in units of the reference workload's time, the reference's ms) of each recorded run
+        that timed the reference; empty when the unit does not scale with the machine's speed."""
+        exponent = speed_exponent(self.unit)
+        if exponent is None:
+            return []
+        return [
+            (run[statistic] / run[REFERENCE_STATISTIC] ** exponent, run[REFERENCE_STATISTIC])
+            for run in self.runs
+            if statistic in run and run.get(REFERENCE_STATISTIC)
+        ]
+
+    def learned_spread_in_reference_units(self, statistic: str, *, spread_floor: float = 0.0) -> stats.Spread | None:
+        """Like ``learned_spread``, for the statistic in units of the reference workload's time."""
+        normalised = [value for value, _ in self.runs_in_reference_units(statistic)]
+        current = stats.run_spread(normalised, floor=spread_floor)
+        earlier = self.earlier_spread.get(in_reference_units(statistic))
+        return _pooled(current.spread if current is not None else None, earlier)
+
+    def _spread_to_carry(self, measurement: Measurement, spread_floor: float) -> dict[str, stats.Spread]:
+        """What an update keeps of this entry's spread: the learned spread of its statistic, and of
+        the statistic in reference units while the new run timed the same reference workload."""
+        if self.deterministic or self.unit != measurement.unit or self.statistic != measurement.statistic:
+            return {}
+        key = self.statistic
+        carried = {key: self.learned_spread(key, spread_floor=spread_floor)}
+        reference = self.context.get("speed_reference")
+        if reference is not None and reference == measurement.context.get("speed_reference"):
+            carried[in_reference_units(key)] = self.learned_spread_in_reference_units(key, spread_floor=spread_floor)
+        return {name: spread.capped(MAX_RECORDED_RUNS - 1) for name, spread in carried.items() if spread is not None}
 
     def has_statistic(self, statistic: str) -> bool:
         return statistic in ("value", self.statistic) or statistic in self.summary
@@ -378,6 +431,11 @@ class BaselineEntry:
             data["unavailable"] = self.unavailable
         if self.examples is not None:
             data["examples"] = self.examples.to_dict()
+        if self.earlier_spread:
+            data["earlier_spread"] = {
+                name: {"relative": _tidy(spread.relative), "degrees_of_freedom": spread.degrees_of_freedom}
+                for name, spread in self.earlier_spread.items()
+            }
         return data
 
     @classmethod
@@ -415,7 +473,50 @@ class BaselineEntry:
             recorded=str(data.get("recorded", "")),
             unavailable=unavailable,
             examples=examples,
+            earlier_spread=_earlier_spread(data, path),
         )
+
+
+# How a value scales with the machine's speed: times grow with the reference time, rates shrink.
+_SPEED_EXPONENTS = {"time": 1, "samples_rate": -1, "tokens_rate": -1}
+
+
+def speed_exponent(unit: str) -> int | None:
+    """The power of the reference time that a value in ``unit`` scales with (None: it does not)."""
+    from .units import UnitError, dimension
+
+    try:
+        return _SPEED_EXPONENTS.get(dimension(unit))
+    except UnitError:
+        return None
+
+
+def in_reference_units(statistic: str) -> str:
+    return f"{statistic} in reference units"
+
+
+def _pooled(*spreads: stats.Spread | None) -> stats.Spread | None:
+    present = [spread for spread in spreads if spread is not None]
+    return present[0].pooled_with(*present[1:]) if present else None
+
+
+def _earlier_spread(data: dict[str, Any], path: str) -> dict[str, stats.Spread]:
+    """The optional ``earlier_spread`` object (files written before it existed have none)."""
+    section = data.get("earlier_spread", {})
+    if not isinstance(section, dict):
+        raise FormatError(f"{path}.earlier_spread", "expected an object")
+    spreads: dict[str, stats.Spread] = {}
+    for name, item in section.items():
+        where = f"{path}.earlier_spread.{name}"
+        if not isinstance(item, dict):
+            raise FormatError(where, "expected an object with relative and degrees_of_freedom")
+        relative, freedom = item.get("relative"), item.get("degrees_of_freedom")
+        if not _is_number(relative) or not math.isfinite(relative) or relative < 0:
+            raise FormatError(f"{where}.relative", f"expected a finite non-negative number, got {relative!r}")
+        if not isinstance(freedom, int) or isinstance(freedom, bool) or freedom < 1:
+            raise FormatError(f"{where}.degrees_of_freedom", f"expected a whole number of at least 1, got {freedom!r}")
+        spreads[name] = stats.Spread(float(relative), freedom)
+    return spreads
 
 
 def _direction(data: dict[str, Any], path: str) -> Direction:

@@ -197,14 +197,17 @@ class ModelPerfSession:
         for record in self.records:
             if not record.compared_with_baseline or record.key in updates:
                 continue
-            existing = self.store.lookup(record.key) if mode is not UpdateMode.ALL else None
+            existing = self._lookup(record.key)  # under --modelperf-update a broken file reads as none
             if mode is UpdateMode.MISSING and (existing is not None or record.verdict.outcome is not Outcome.NO_BASELINE):
                 continue  # judged against a baseline, perhaps the full-precision one: not missing
+            keeps_spread = mode is UpdateMode.ALL and not self.settings.forget_spread
             updates[record.key] = BaselineEntry.from_measurement(
                 record.verdict.measurement,
                 environment=record.environment,
                 recorded=recorded,
                 previous=existing if mode is UpdateMode.ADD_RUN else None,
+                replaced=existing if keeps_spread else None,
+                spread_floor=self.settings.noise.assumed_spread,
             )
         return updates
 

@@ -1,4 +1,4 @@
-"""Pure statistics over samples: summaries, quantiles and bootstrap dispersion.
+"""Pure statistics over samples: summaries, quantiles, bootstrap dispersion and run spreads.
 
 No third-party imports: these functions run in the comparison path of every test and in
 the unit tests, and must be deterministic (the bootstrap takes an explicit seed).
@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 from statistics import NormalDist
 
 SUMMARY_STATISTICS: tuple[str, ...] = ("mean", "std", "min", "max", "median", "p90", "p95", "p99", "iqr")
@@ -95,14 +97,73 @@ def bootstrap_relative_std(
     return statistic(estimates, "std") / abs(point)
 
 
-def relative_spread(values: Sequence[float]) -> float | None:
-    """Sample standard deviation of run-level values relative to their median; None below 2."""
-    if len(values) < 2:
-        return None
+# Hampel's identifier: a run further from the runs' median than this many robust standard
+# deviations was taken in another machine state and says nothing about the usual spread.
+ODD_RUN_CUTOFF = 3.5
+MAD_TO_STANDARD_DEVIATION = 1.4826  # 1 / the normal's 75% quantile: MAD * 1.4826 estimates sigma
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A relative standard deviation and the degrees of freedom it was estimated with."""
+
+    relative: float
+    degrees_of_freedom: int
+
+    def __post_init__(self) -> None:
+        if self.relative < 0 or not math.isfinite(self.relative):
+            raise ValueError(f"a spread must be a finite non-negative number, got {self.relative}")
+        if self.degrees_of_freedom < 1:
+            raise ValueError(f"a spread needs at least one degree of freedom, got {self.degrees_of_freedom}")
+
+    def pooled_with(self, *others: Spread | None) -> Spread:
+        """The pooled estimate: variances weighted by their degrees of freedom, which add up."""
+        parts = [self, *(other for other in others if other is not None)]
+        freedom = sum(part.degrees_of_freedom for part in parts)
+        variance = math.fsum(part.degrees_of_freedom * part.relative**2 for part in parts) / freedom
+        return Spread(math.sqrt(variance), freedom)
+
+    def capped(self, degrees_of_freedom: int) -> Spread:
+        """The same spread counted as at most ``degrees_of_freedom``: old evidence weighs less."""
+        return Spread(self.relative, min(self.degrees_of_freedom, degrees_of_freedom))
+
+
+@dataclass(frozen=True)
+class RunSpread:
+    """The spread of run-level values once odd runs are set aside."""
+
+    center: float  # the mean of the typical runs
+    spread: Spread | None  # None below two typical runs
+    odd_runs: int
+
+
+def typical_values(values: Sequence[float], *, floor: float = 0.0) -> list[float]:
+    """The values within 3.5 robust standard deviations of their median (Hampel's identifier).
+
+    The robust standard deviation is 1.4826 times the median absolute deviation, but never less
+    than ``floor`` times the median: with three runs the median absolute deviation is the smaller
+    of two gaps and can be tiny by chance, and a spread the user assumed is not odd. Two runs
+    cannot say which of them is odd, so they are both kept.
+    """
+    if len(values) < 3:
+        return list(values)
     center = statistic(values, "median")
-    if center == 0:
-        return 0.0
-    return statistic(values, "std") / abs(center)
+    deviation = statistic([abs(value - center) for value in values], "median")
+    scale = max(MAD_TO_STANDARD_DEVIATION * deviation, floor * abs(center))
+    return [value for value in values if abs(value - center) <= ODD_RUN_CUTOFF * scale]
+
+
+def run_spread(values: Sequence[float], *, floor: float = 0.0) -> RunSpread | None:
+    """Mean and relative sample standard deviation of the typical values (None when empty)."""
+    if not values:
+        return None
+    typical = typical_values(values, floor=floor)
+    center = math.fsum(typical) / len(typical)
+    spread = None
+    if len(typical) >= 2:
+        relative = statistic(typical, "std") / abs(center) if center != 0 else 0.0
+        spread = Spread(relative, len(typical) - 1)
+    return RunSpread(center, spread, len(values) - len(typical))
 
 
 def one_sided_z(confidence: float) -> float:
@@ -112,6 +173,7 @@ def one_sided_z(confidence: float) -> float:
     return NormalDist().inv_cdf(confidence)
 
 
+@cache  # a bisection over the incomplete beta function; every check asks for the same few
 def one_sided_t(confidence: float, degrees_of_freedom: int) -> float:
     """Student's t quantile (0.99 with 6 degrees of freedom -> 3.14).
 
@@ -168,3 +230,17 @@ def _regularized_incomplete_beta(x: float, a: float, b: float) -> float:
         if abs(c * d - 1.0) < 1e-15:
             break
     return math.exp(log_front) * fraction / a
+
+
+def prediction_band(confidence: float, spread: Spread, runs: int, within: float = 0.0) -> float:
+    """The one-sided relative bound that one more run stays within against the mean of ``runs``.
+
+    ``t * sqrt(s^2 (1 + 1/runs) + within^2)``: the new run and the mean of the recorded runs
+    both scatter by the between-run spread ``s``, this run's statistic by its own standard
+    error ``within``; ``t`` is Student's quantile with the degrees of freedom ``s`` was
+    estimated with, since ``s`` is itself an estimate.
+    """
+    if runs < 1:
+        raise ValueError(f"a prediction needs at least one recorded run, got {runs}")
+    quantile = one_sided_t(confidence, spread.degrees_of_freedom)
+    return quantile * math.sqrt(spread.relative**2 * (1 + 1 / runs) + within**2)

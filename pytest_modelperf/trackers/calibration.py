@@ -8,13 +8,16 @@ recorded with the same reference can then judge the time in units of the referen
 slow machine does not move, while a slower model still does.
 
 The reference is matrix products with torch on the measuring threads, the work a transformer
-forward pass is made of. Because a torch upgrade could change it, its identity names the torch
-version and thread count; a baseline recorded with another reference is compared unadjusted.
+forward pass is made of, and it is measured exactly like the model: one run per round, in the
+rounds' alternating order, summarised by the median. (It used to take the fastest of three
+back-to-back runs: that tracked the uncontended speed while the model's median tracked the
+contended one, so a contended model read as a regression and a quiet one as 21% too fast.)
+Because a torch upgrade could change it, its identity names the torch version and thread
+count; a baseline recorded with another reference is compared unadjusted.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -27,22 +30,20 @@ from .latency import time_interleaved, time_rounds
 
 SIZE = 384  # BERT-mini's hidden size times 1.5: small enough to stay in cache, big enough to thread
 PRODUCTS = 4
-REPEATS = 3  # a round's reference time is the fastest of three back-to-back runs
 
 
 def reference_identity() -> str:
+    """What was timed, how, and on how many threads: baselines compare only with the same."""
     import torch
 
-    return f"gemm{SIZE}x{PRODUCTS}-min{REPEATS}/torch-{torch.__version__}/threads-{torch.get_num_threads()}"
+    return f"gemm{SIZE}x{PRODUCTS}-single/torch-{torch.__version__}/threads-{torch.get_num_threads()}"
 
 
 class ReferenceClock:
     """Called once per round between the measured rounds; records the round's reference time.
 
-    The fastest of a few back-to-back runs: an interruption of a few milliseconds (a page
-    fault storm after a large forward pass frees its activations, a timer interrupt) would
-    otherwise read as a slow machine, while a machine that is slower for the whole round is
-    slower in every run.
+    One run per round, like the model's rounds: an interruption that slows a round of the model
+    slows the reference round beside it alike, and the median over rounds treats both the same.
     """
 
     def __init__(self, work: Callable[[], Any]) -> None:
@@ -50,12 +51,9 @@ class ReferenceClock:
         self.seconds: list[float] = []
 
     def __call__(self) -> None:
-        fastest = math.inf
-        for _ in range(REPEATS):
-            started = time.perf_counter()
-            self._work()
-            fastest = min(fastest, time.perf_counter() - started)
-        self.seconds.append(fastest)
+        started = time.perf_counter()
+        self._work()
+        self.seconds.append(time.perf_counter() - started)
 
 
 def reference_work() -> Callable[[], Any]:

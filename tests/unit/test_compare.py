@@ -77,8 +77,8 @@ def test_run_fixtures_have_the_intended_spread() -> None:
     quiet = baseline_from_runs(QUIET_RUNS)
     assert noisy.center("median") == pytest.approx(100.0)
     assert quiet.center("median") == pytest.approx(100.0)
-    assert noisy.between_run_spread("median") == pytest.approx(0.07, abs=0.002)
-    assert quiet.between_run_spread("median") == pytest.approx(0.005, abs=0.0005)
+    assert noisy.between_run_spread("median").spread.relative == pytest.approx(0.07, abs=0.002)
+    assert quiet.between_run_spread("median").spread.relative == pytest.approx(0.005, abs=0.0005)
 
 
 # -- the key property: noise-aware verdicts -----------------------------------------------------
@@ -101,11 +101,14 @@ def test_noisy_baseline_still_catches_a_40_percent_slowdown() -> None:
     assert verdict.noise_band is not None and 0.12 < verdict.noise_band < 0.40
 
 
-def test_quiet_baseline_catches_a_12_percent_slowdown() -> None:
-    verdict = judge(measured(112.0), check("10%"), baseline_from_runs(QUIET_RUNS), POLICY)
+def test_quiet_baseline_catches_a_15_percent_slowdown() -> None:
+    # Five runs spread 0.47% teach 4 degrees of freedom; the assumed 5% still counts as 6:
+    # s^2 = (6 * 0.05^2 + 4 * 0.0047^2) / 10 = 0.001509, s = 0.0388; t(0.99, 10) = 2.764;
+    # band = 2.764 * 0.0388 * sqrt(1 + 1/5) = 0.1176 (this run's own error adds a little).
+    verdict = judge(measured(115.0), check("10%"), baseline_from_runs(QUIET_RUNS), POLICY)
     assert verdict.outcome is Outcome.REGRESSION
     assert verdict.failed
-    assert verdict.noise_band is not None and verdict.noise_band < 0.10
+    assert verdict.noise_band == pytest.approx(0.1176, abs=0.001)
     assert "beyond the threshold and the noise band" in verdict.detail
 
 
@@ -136,12 +139,13 @@ def test_regression_needs_both_threshold_and_noise_band() -> None:
 
 
 def test_beyond_threshold_within_noise_band_passes() -> None:
-    # a single recorded run: the assumed 5% spread gives a band of about 2.33 * sqrt(2) * 5% = 16%
+    # a single recorded run: the assumed 5% spread, counted as 6 degrees of freedom, gives
+    # t(0.99, 6) * sqrt(1 + 1/1) * 5% = 3.1427 * 1.41421 * 0.05 = 0.2222 (a table's t)
     baseline = baseline_from_runs([100.0])
     verdict = judge(measured(112.0), check("10%"), baseline, POLICY)
     assert verdict.outcome is Outcome.PASS
     assert "within the noise band" in verdict.detail
-    assert verdict.noise_band == pytest.approx(stats.one_sided_z(0.99) * math.sqrt(2) * 0.05, rel=0.05)
+    assert verdict.noise_band == pytest.approx(0.2222, abs=0.0005)
 
 
 def test_within_noise_band_but_beyond_threshold_fails_without_noise_policy() -> None:
@@ -405,31 +409,105 @@ def test_noise_band_grows_with_confidence() -> None:
     assert high > low
 
 
-def test_noise_band_formula() -> None:
-    baseline = baseline_from_runs(NOISY_RUNS)
-    measurement = measured(103.0, relative_width=0.05)
-    verdict = judge(measurement, check("10%"), baseline, POLICY)
-    between = baseline.between_run_spread("median")
-    within = stats.bootstrap_relative_std(measurement.samples, "median", resamples=POLICY.bootstrap_resamples)
-    assert between is not None and within > 0
-    quantile = stats.one_sided_t(0.99, len(NOISY_RUNS) - 1)  # the spread is estimated from the runs
-    expected = quantile * math.sqrt(between**2 * (1 + 1 / len(NOISY_RUNS)) + within**2)
-    assert verdict.noise_band == pytest.approx(expected, rel=1e-12)
+def test_noise_band_pools_the_assumed_spread_with_the_runs() -> None:
+    # NOISY_RUNS: mean 100, squared deviations 76.5625 + 20.25 + 0 + 20.25 + 76.5625 = 193.625,
+    # variance 193.625 / 4 = 48.406: relative spread 0.069575 with 4 degrees of freedom.
+    # Pooled with the assumed 5% as 6: s^2 = (6 * 0.0025 + 4 * 0.0048407) / 10 = 0.0034363, s = 0.058620.
+    # t(0.99, 10) = 2.7638 (table); band = 2.7638 * 0.058620 * sqrt(1 + 1/5) = 0.17748.
+    constant = Measurement.from_samples("latency", [103.0] * 10, unit="ms", direction=LOWER)
+    verdict = judge(constant, check("10%"), baseline_from_runs(NOISY_RUNS), POLICY)
+    assert verdict.noise_band == pytest.approx(0.17748, abs=2e-5)
+    assert verdict.recorded_runs == 5
+
+
+def test_two_recorded_runs_do_not_make_the_band_useless() -> None:
+    # The README's recipe, --modelperf-update then one --modelperf-add-run: runs 100 and 120,
+    # mean 110, sd 20 / sqrt(2) = 14.142, relative 0.128565 with 1 degree of freedom.
+    # Before: t(0.99, 1) = 31.82 gave 31.82 * 0.1286 * sqrt(1.5) = ±501%.
+    # Now: s^2 = (6 * 0.0025 + 1 * 0.016529) / 7 = 0.0045041, s = 0.067113;
+    # at 0.99, t(7) = 2.9980: 2.9980 * 0.067113 * 1.224745 = 0.24643;
+    # at 0.999, t(7) = 4.7853: 0.39334, so a real +61% slowdown fails.
+    baseline = baseline_from_runs([100.0, 120.0])
+    constant = Measurement.from_samples("latency", [110.0 * 1.61] * 10, unit="ms", direction=LOWER)
+    at_99 = judge(constant, check("10%"), baseline, POLICY)
+    at_999 = judge(constant, check("10%"), baseline, NoisePolicy(confidence=0.999))
+    assert at_99.noise_band == pytest.approx(0.24643, abs=2e-5)
+    assert at_999.noise_band == pytest.approx(0.39334, abs=2e-5)
+    assert at_999.outcome is Outcome.REGRESSION
+
+
+def _runs_with_relative_spread(count: int, relative: float) -> list[float]:
+    """``count`` evenly spaced medians around 100 whose relative sample standard deviation is ``relative``."""
+    if count == 1:
+        return [100.0]
+    offsets = [index - (count - 1) / 2 for index in range(count)]
+    sd = math.sqrt(sum(offset**2 for offset in offsets) / (count - 1))
+    return [100.0 + offset * relative * 100.0 / sd for offset in offsets]
+
+
+@pytest.mark.parametrize("confidence", [0.99, 0.999])
+def test_the_band_shrinks_as_runs_with_the_assumed_spread_accumulate(confidence: float) -> None:
+    policy = NoisePolicy(confidence=confidence)
+    bands = []
+    for count in range(1, 11):
+        constant = Measurement.from_samples("latency", [100.0] * 10, unit="ms", direction=LOWER)
+        verdict = judge(constant, check("10%"), baseline_from_runs(_runs_with_relative_spread(count, 0.05)), policy)
+        bands.append(verdict.noise_band)
+    assert all(later < earlier for earlier, later in zip(bands, bands[1:])), bands
+    # Hand-derived at 0.99 (table t): k=1: t(6) = 3.1427 * 0.05 * sqrt(2) = 0.22222;
+    # k=2: t(7) = 2.9980 * 0.05 * sqrt(1.5) = 0.18359; k=10: t(15) = 2.6025 * 0.05 * sqrt(1.1) = 0.13648.
+    # At 0.999: t(6) = 5.2076 -> 0.36823; t(7) = 4.7853 -> 0.29304; t(15) = 3.7328 -> 0.19575.
+    expected = {0.99: (0.22222, 0.18359, 0.13648), 0.999: (0.36823, 0.29304, 0.19575)}[confidence]
+    assert (bands[0], bands[1], bands[9]) == pytest.approx(expected, abs=3e-5)
+
+
+def test_a_wide_band_says_how_many_more_runs_would_narrow_it() -> None:
+    # Runs 100 and 120: band 0.24643 (above). With m more runs teaching the same s = 0.067113,
+    # at 10 runs: t(0.99, 15) * 0.067113 * sqrt(1.1) = 2.6025 * 0.070389 = 0.1832, still above 10%,
+    # so the note names the most runs a baseline keeps (8 more).
+    constant = Measurement.from_samples("latency", [110.0] * 10, unit="ms", direction=LOWER)
+    verdict = judge(constant, check("10%"), baseline_from_runs([100.0, 120.0]), POLICY)
+    assert "band ±25% from 2 recorded runs; 8 more would bring it near ±18%" in verdict.detail
+    assert "warning" not in verdict.detail  # 2.5 times the threshold, not more than 3
+    assert verdict.describe_threshold() == "+10%, noise ±24.6% (2 recorded runs)"
+
+
+def test_a_band_several_times_the_threshold_is_flagged() -> None:
+    constant = Measurement.from_samples("latency", [110.0] * 10, unit="ms", direction=LOWER)
+    verdict = judge(constant, check("5%"), baseline_from_runs([100.0, 120.0]), POLICY)
+    assert "warning: the noise band is 5x the threshold, so only a change beyond ±25% can fail" in verdict.detail
+
+
+def test_a_narrow_band_adds_no_note() -> None:
+    constant = Measurement.from_samples("latency", [100.0] * 10, unit="ms", direction=LOWER)
+    verdict = judge(constant, check("25%"), baseline_from_runs(QUIET_RUNS), POLICY)
+    assert verdict.detail == ""
+
+
+def test_one_odd_recorded_run_does_not_widen_the_band() -> None:
+    five = [100.0, 102.0, 98.0, 101.0, 99.0]
+    constant = Measurement.from_samples("latency", [100.0] * 10, unit="ms", direction=LOWER)
+    with_odd = judge(constant, check("10%"), baseline_from_runs([*five, 160.0]), POLICY)
+    without = judge(constant, check("10%"), baseline_from_runs(five), POLICY)
+    assert with_odd.noise_band == pytest.approx(without.noise_band, rel=1e-12)
+    assert with_odd.baseline == pytest.approx(100.0)
+    assert "1 odd recorded run set aside" in with_odd.detail
 
 
 def test_noise_band_uses_assumed_spread_below_two_runs() -> None:
     constant = Measurement.from_samples("latency", [100.0] * 10, unit="ms", direction=LOWER)
     baseline = BaselineEntry.from_measurement(constant, environment="env", recorded="d")
-    for assumed in (0.02, 0.2):
+    # t(0.99, 6) * sqrt(2) = 3.1427 * 1.41421 = 4.44443 (table t), times the assumed spread
+    for assumed, expected in ((0.02, 0.088889), (0.2, 0.88889)):
         verdict = judge(constant, check("10%"), baseline, NoisePolicy(assumed_spread=assumed))
-        assert verdict.noise_band == pytest.approx(stats.one_sided_z(0.99) * math.sqrt(2) * assumed, rel=1e-12)
+        assert verdict.noise_band == pytest.approx(expected, rel=1e-4)
 
 
 def test_noise_band_for_baseline_without_recorded_runs() -> None:
     baseline = BaselineEntry(unit="ms", direction=LOWER, deterministic=False, statistic="median", summary={"median": 100.0})
     constant = Measurement.from_samples("latency", [100.0] * 10, unit="ms", direction=LOWER)
     verdict = judge(constant, check("10%"), baseline, NoisePolicy(assumed_spread=0.05))
-    assert verdict.noise_band == pytest.approx(stats.one_sided_z(0.99) * math.sqrt(2) * 0.05, rel=1e-12)
+    assert verdict.noise_band == pytest.approx(0.22222, rel=1e-4)  # 3.1427 * 1.41421 * 0.05
 
 
 def test_noise_band_disabled() -> None:
@@ -606,8 +684,9 @@ def test_single_value_non_deterministic_measurement() -> None:
     ok = judge(Measurement("load_time", "s", LOWER, 2.1), check("10%"), previous, POLICY)
     assert ok.outcome is Outcome.PASS
     assert ok.baseline == pytest.approx(2.0)
-    # between-run spread 5% over 3 runs, nothing within the run
-    assert ok.noise_band == pytest.approx(stats.one_sided_t(0.99, 2) * 0.05 * math.sqrt(1 + 1 / 3), rel=1e-9)
+    # between-run spread 5% over 3 runs (2 degrees of freedom), pooled with the assumed 5% (6):
+    # still 5% with 8; t(0.99, 8) = 2.8965 (table) * 0.05 * sqrt(1 + 1/3) = 0.16723
+    assert ok.noise_band == pytest.approx(0.16723, abs=2e-5)
     bad = judge(Measurement("load_time", "s", LOWER, 3.0), check("10%"), previous, POLICY)
     assert bad.outcome is Outcome.REGRESSION
 

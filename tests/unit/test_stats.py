@@ -17,7 +17,10 @@ from pytest_modelperf.stats import (
     student_t_cdf,
     percentile,
     quantile_sketch,
-    relative_spread,
+    Spread,
+    prediction_band,
+    run_spread,
+    typical_values,
     statistic,
     summarize,
 )
@@ -269,31 +272,94 @@ def test_bootstrap_of_zero_statistic_is_zero() -> None:
     assert bootstrap_relative_std([0.0, 0.0, 0.0, 1.0], "median") == 0.0
 
 
-# -- relative_spread --------------------------------------------------------------------------------
+# -- run spreads: odd runs set aside, pooled with the assumed spread ------------------------------
 
 
-def test_relative_spread_below_two_values_is_none() -> None:
-    assert relative_spread([]) is None
-    assert relative_spread([5.0]) is None
+def test_run_spread_of_two_runs_keeps_both() -> None:
+    # mean 10; deviations ±1, so the sample variance is (1 + 1) / 1 = 2: sd sqrt(2), relative sqrt(2)/10
+    result = run_spread([9.0, 11.0])
+    assert result is not None and result.spread is not None
+    assert result.center == pytest.approx(10.0)
+    assert result.spread.relative == pytest.approx(0.1414214, abs=1e-7)
+    assert result.spread.degrees_of_freedom == 1
+    assert result.odd_runs == 0
 
 
-def test_relative_spread_is_std_over_median() -> None:
-    values = [90.0, 100.0, 110.0, 100.0]
-    expected = statistic(values, "std") / 100.0
-    assert relative_spread(values) == pytest.approx(expected)
-    assert relative_spread([9.0, 11.0]) == pytest.approx(math.sqrt(2.0) / 10.0)
+def test_run_spread_of_one_run_has_no_spread() -> None:
+    result = run_spread([5.0])
+    assert result is not None and result.center == 5.0 and result.spread is None
+    assert run_spread([]) is None
 
 
-def test_relative_spread_of_equal_values_is_zero() -> None:
-    assert relative_spread([3.0, 3.0, 3.0]) == 0.0
+def test_run_spread_is_relative_to_the_mean_of_typical_runs() -> None:
+    # median 100, absolute deviations 10, 0, 10: MAD 10, robust sd 14.8, so nothing is odd;
+    # deviations from the mean 100 are -10, 0, 10: variance 200 / 2 = 100, sd 10, relative 0.1
+    result = run_spread([90.0, 100.0, 110.0])
+    assert result is not None and result.spread is not None
+    assert result.spread.relative == pytest.approx(0.1)
+    assert result.spread.degrees_of_freedom == 2
 
 
-def test_relative_spread_uses_absolute_center() -> None:
-    assert relative_spread([-9.0, -11.0]) == pytest.approx(math.sqrt(2.0) / 10.0)
+def test_one_odd_run_of_six_does_not_dominate_the_spread() -> None:
+    five = [100.0, 102.0, 98.0, 101.0, 99.0]
+    # The five alone: mean 100, squared deviations 0 + 4 + 4 + 1 + 1 = 10, variance 10 / 4: sd 1.581.
+    # With 160: median 100.5, absolute deviations 0.5 1.5 2.5 0.5 1.5 59.5, MAD 1.5, robust sd
+    # 1.4826 * 1.5 = 2.22; 160 is 59.5 away, beyond 3.5 * 2.22 = 7.8, so it is set aside.
+    # (The plain sample sd of all six is 24.5 around 110, relative 0.223: 14 times too wide.)
+    for floor in (0.0, 0.05):  # the assumed 5% floor makes the cutoff 3.5 * 5.0 = 17.6: still odd
+        result = run_spread([*five, 160.0], floor=floor)
+        assert result is not None and result.spread is not None
+        assert result.odd_runs == 1
+        assert result.center == pytest.approx(100.0)
+        assert result.spread.relative == pytest.approx(0.0158114, abs=1e-7)
+        assert result.spread.degrees_of_freedom == 4
 
 
-def test_relative_spread_of_zero_center() -> None:
-    assert relative_spread([0.0, 0.0]) == 0.0
+def test_the_floor_keeps_three_close_runs_together() -> None:
+    # median 101, deviations 1, 0, 9: MAD 1, robust sd 1.48, cutoff 5.2: 110 would be odd by
+    # chance alone; with the assumed 5% the robust sd is at least 5.05, cutoff 17.7: kept.
+    assert typical_values([100.0, 101.0, 110.0]) == [100.0, 101.0]
+    assert typical_values([100.0, 101.0, 110.0], floor=0.05) == [100.0, 101.0, 110.0]
+
+
+def test_equal_runs_have_no_spread() -> None:
+    result = run_spread([3.0, 3.0, 3.0])
+    assert result is not None and result.spread == Spread(0.0, 2)
+
+
+def test_pooled_spread_weights_variances_by_degrees_of_freedom() -> None:
+    # (8 * 0.05^2 + 1 * 0.2^2) / 9 = (0.02 + 0.04) / 9 = 0.0066667: sd 0.0816497
+    pooled = Spread(0.05, 8).pooled_with(Spread(0.2, 1), None)
+    assert pooled.relative == pytest.approx(0.0816497, abs=1e-7)
+    assert pooled.degrees_of_freedom == 9
+    assert Spread(0.05, 8).pooled_with() == Spread(0.05, 8)
+
+
+def test_a_spread_needs_a_degree_of_freedom_and_a_finite_value() -> None:
+    with pytest.raises(ValueError, match="degree"):
+        Spread(0.1, 0)
+    with pytest.raises(ValueError, match="finite"):
+        Spread(math.inf, 3)
+
+
+@pytest.mark.parametrize(
+    ("confidence", "spread", "runs", "within", "expected"),
+    [
+        # t(0.99, 8) = 2.8965 from a table; sqrt(1 + 1/1) = 1.41421: 2.8965 * 0.05 * 1.41421 = 0.20481
+        (0.99, Spread(0.05, 8), 1, 0.0, 0.20481),
+        # t(0.999, 8) = 4.5008: 4.5008 * 0.05 * 1.41421 = 0.31826
+        (0.999, Spread(0.05, 8), 1, 0.0, 0.31826),
+        # t(0.99, 17) = 2.5669, sqrt(0.05^2 * 1.1 + 0.02^2) = sqrt(0.00275 + 0.0004) = 0.056125: 0.14407
+        (0.99, Spread(0.05, 17), 10, 0.02, 0.14407),
+    ],
+)
+def test_prediction_band_against_table_values(confidence, spread, runs, within, expected) -> None:
+    assert prediction_band(confidence, spread, runs, within) == pytest.approx(expected, abs=2e-5)
+
+
+def test_prediction_band_needs_a_recorded_run() -> None:
+    with pytest.raises(ValueError, match="recorded run"):
+        prediction_band(0.99, Spread(0.05, 8), 0)
 
 
 # -- one_sided_z ------------------------------------------------------------------------------------
