@@ -117,8 +117,12 @@ class CellMeasurements:
         return self.by_measure.get("gpu_memory_nvml")
 
     def status_of(self, measure: str) -> str:
+        """The cell's status, else why this measure has no value (NVML unreadable, not a finite number)."""
         if self.status != OK:
             return self.status
+        measurement = self.by_measure.get(measure)
+        if measurement is not None and measurement.unavailable is not None:
+            return measurement.unavailable
         return self.unavailable.get(measure, OK)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..results import Direction, Measurement
+from ..results import DIVISION_BY_ZERO, Direction, Measurement
 from ..workloads import Workload
 
 
@@ -19,9 +19,15 @@ class Throughput:
 def throughput_from_seconds(
     round_seconds: Sequence[float], workload: Workload, *, context: Mapping[str, Any], notes: Sequence[str] = ()
 ) -> Throughput:
-    if any(s <= 0 for s in round_seconds):
-        raise ValueError("a round took no measurable time; throughput is undefined")
     label = workload.label
+    instant = next((index for index, seconds in enumerate(round_seconds, start=1) if seconds <= 0), None)
+    if instant is not None:
+        reason = f"{DIVISION_BY_ZERO}: round {instant} of {len(round_seconds)} took no measurable time"
+
+        def unavailable(name: str, unit: str) -> Measurement:
+            return Measurement.not_available(name, reason, unit=unit, direction=Direction.HIGHER_IS_BETTER, context=context, notes=notes)
+
+        return Throughput(unavailable(f"throughput[{label}]", "samples/s"), unavailable(f"token_throughput[{label}]", "tokens/s"))
     return Throughput(
         samples_per_second=Measurement.from_samples(
             f"throughput[{label}]",

@@ -9,6 +9,9 @@ import pytest
 
 from pytest_modelperf.compare import Check, NoisePolicy, Outcome, judge
 from pytest_modelperf.results import BaselineEntry, Direction, Measurement, ratio_of
+from pytest_modelperf.sweep.grid import Cell
+from pytest_modelperf.sweep.measure import CellMeasurements
+from pytest_modelperf.sweep.tidy import tidy_rows
 from pytest_modelperf.trackers.calibration import with_reference
 from pytest_modelperf.trackers.latency import latency_from_seconds
 from pytest_modelperf.trackers.throughput import throughput_from_seconds
@@ -76,6 +79,20 @@ def test_a_tracker_that_times_a_non_finite_round_gives_an_unavailable_measuremen
     rates = throughput_from_seconds([0.01, math.inf, 0.01], Workload(1, 8), context={})
     assert rates.samples_per_second.unavailable is None  # 1 / inf is 0: slow, but a number
     assert rates.samples_per_second.value == pytest.approx(100.0)
+
+
+def test_a_round_that_took_no_measurable_time_makes_the_throughput_unavailable() -> None:
+    rates = throughput_from_seconds([0.01, 0.0, 0.01], Workload(2, 8), context={})
+    for rate in (rates.samples_per_second, rates.tokens_per_second):
+        assert rate.unavailable == "division by zero: round 2 of 3 took no measurable time"
+        assert rate.direction is HIGHER
+
+
+def test_a_sweep_row_of_a_non_finite_measurement_gives_the_reason_as_its_status() -> None:
+    latency = latency_from_seconds("latency[1x8]", [0.01, math.nan, 0.01], context={})
+    cell = CellMeasurements(Cell("bert", "bert", 1, 8), "ok", "cpu", "float32", ("time",), {"time": latency})
+    (row,) = tidy_rows(cell)
+    assert row["status"] == "not a finite number (nan in round 2 of 3)" and row["value"] is None
 
 
 def test_a_non_finite_speed_reference_is_dropped_not_stored() -> None:
