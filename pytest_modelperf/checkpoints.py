@@ -99,7 +99,7 @@ def build_checkpoint(
         "transformers": transformers.__version__,
     }
     with preparing(destination):
-        if _recorded_recipe(destination) == json.loads(json.dumps(recipe)):
+        if _recorded_recipe(destination) == json.loads(json.dumps(recipe)) and intact(destination):
             adopt_older(destination, kind="stand-in")
             return destination, False
 
@@ -130,9 +130,19 @@ def preparing(destination: Path) -> Iterator[None]:
     from filelock import FileLock
 
     ensure_checkpoint_dir(destination.parent)
-    with FileLock(str(destination.parent / f".{destination.name}{LOCK_SUFFIX}")):
+    lock = FileLock(str(destination.parent / f".{destination.name}{LOCK_SUFFIX}"))
+    try:
+        lock.acquire()
+    except OSError:
+        # A read-only checkpoint_dir (a restored CI cache): nothing can be written there, so
+        # there is nothing to serialise, and an up-to-date checkpoint must still load.
+        yield
+        return
+    try:
         remove_stale_staging(destination)
         yield
+    finally:
+        lock.release()
 
 
 def ensure_checkpoint_dir(directory: Path) -> None:
@@ -179,6 +189,21 @@ def _not_ours(folder: Path) -> str | None:
     if _made_by_an_older_version(folder):
         return None
     return f"it has no {PREPARED_MARKER}, so modelperf did not make it (or an older version did)"
+
+
+def intact(folder: Path) -> bool:
+    """Whether every file modelperf's marker records is still in ``folder``, at its recorded size.
+
+    A folder whose weights were deleted is rebuilt rather than called up to date. One from an
+    older version, without the marker, cannot tell and counts as intact."""
+    marker = folder / PREPARED_MARKER
+    if not os.path.lexists(marker):
+        return True
+    recorded = _marker_files(marker)
+    if recorded is None:
+        return False
+    present = _folder_files(folder)
+    return all(present.get(name) == size for name, size in recorded.items())
 
 
 def _marker_files(marker: Path) -> dict[str, int | None] | None:

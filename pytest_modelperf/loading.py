@@ -143,7 +143,7 @@ def load_model(checkpoint: str | os.PathLike[str], *, task: str = "auto", device
     except OSError as error:
         raise CheckpointError(_not_found(name, local, error)) from error
     except Exception as error:
-        unreadable = _unreadable_weights(name, local)
+        unreadable = unreadable_weights(name, local)
         if unreadable is None:
             raise
         raise CheckpointError(f"checkpoint {name!r}: {unreadable}") from error
@@ -188,7 +188,7 @@ def _not_found(name: str, local: bool, error: Exception) -> str:
     return f"checkpoint {name!r}: could not be loaded from the hub: {error}"
 
 
-def _unreadable_weights(name: str, local: bool) -> str | None:
+def unreadable_weights(name: str, local: bool) -> str | None:
     """Which weight file of a local checkpoint cannot be read, and why; None when each reads.
 
     A truncated or corrupt ``model.safetensors`` otherwise surfaces as safetensors' own error,
@@ -202,7 +202,8 @@ def _unreadable_weights(name: str, local: bool) -> str | None:
             with safe_open(weights, framework="pt"):
                 pass
         except Exception as error:  # noqa: BLE001 - safetensors raises its own SafetensorError and OSError
-            return f"{weights.name} is truncated or corrupt ({error}); prepare or save the checkpoint again"
+            return (f"{weights.name} is truncated or corrupt ({error}); save the checkpoint again, or for a folder "
+                    f"modelperf prepared, delete it and run modelperf prepare")
     return None
 
 

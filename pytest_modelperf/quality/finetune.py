@@ -83,7 +83,7 @@ def fine_tune(
     """The fine-tuned checkpoint at ``destination``, trained now unless an identical recipe is cached."""
     import transformers
 
-    from ..checkpoints import adopt_older, check_replaceable, preparing, write_through_staging
+    from ..checkpoints import adopt_older, check_replaceable, intact, preparing, write_through_staging
     from .builtin_datasets import BUILTIN_DATASETS
 
     if recipe.dataset not in BUILTIN_DATASETS:
@@ -100,7 +100,7 @@ def fine_tune(
     }
     with preparing(destination):
         cached = _cached(destination, identity)
-        if cached is not None:
+        if cached is not None and intact(destination):
             adopt_older(destination, kind="fine-tune")
             return FineTuned(destination, False, cached)
         check_replaceable(destination)  # before minutes of training, not after
@@ -191,7 +191,7 @@ def _train(
     import torch
     import transformers
 
-    from ..loading import TASKS, hub_offline
+    from ..loading import TASKS, CheckpointError, hub_offline, unreadable_weights
     from ..trackers.calibration import ReferenceClock, cached_reference_work, reference_identity
     from ..trackers.memory import HostMemoryTracker
     from .builtin_datasets import builtin_dataset
@@ -216,6 +216,11 @@ def _train(
         model = getattr(transformers, TASKS[task]).from_pretrained(
             base_checkpoint, local_files_only=local_only, ignore_mismatched_sizes=True, **head
         )
+    except Exception as error:
+        unreadable = unreadable_weights(base_checkpoint, Path(base_checkpoint).is_dir())
+        if unreadable is None:
+            raise
+        raise CheckpointError(f"fine-tune base {base_checkpoint!r}: {unreadable}") from error
     finally:
         transformers.logging.set_verbosity(verbosity)
     freeze_parameters(model, recipe.freeze)

@@ -143,3 +143,28 @@ def test_a_checkpoint_dir_that_cannot_be_created_is_one_line_and_status_2(regist
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [f"modelperf: error: checkpoint_dir {wanted}: cannot be created: Not a directory"]
     assert captured.out == ""
+
+
+def test_a_full_disk_while_preparing_is_one_line_and_keeps_the_previous_checkpoint(
+    registry: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import transformers
+
+    assert main(["--registry", str(registry), "prepare", "micro"]) == 0
+    weights = registry.parent / "ckpts" / "micro" / "model.safetensors"
+    first = weights.read_bytes()
+    capsys.readouterr()
+
+    def full_disk(self: object, folder: str, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(Path(folder) / "model.safetensors"))
+
+    monkeypatch.setattr(transformers.PreTrainedModel, "save_pretrained", full_disk)
+    registry.write_text(REGISTRY.replace("SEED", "1"))
+    assert main(["--registry", str(registry), "prepare", "micro"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"modelperf: error: preparing into {registry.parent / 'ckpts'} failed: "), err
+    assert err[0].endswith("model.safetensors: No space left on device")
+    assert weights.read_bytes() == first
+    assert not [p for p in weights.parent.parent.iterdir() if p.is_dir() and p.name.startswith(".")]

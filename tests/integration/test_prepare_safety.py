@@ -222,11 +222,11 @@ def running_pid() -> Iterator[int]:
     process.wait()
 
 
-def staging_folder(parent: Path, name: str, pid: int, *, marked: bool = True) -> Path:
+def staging_folder(parent: Path, name: str, pid: int, *, marked: bool = True, suffix: str = ".modelperf-staging") -> Path:
     """What a prepare killed half way leaves: a partly written folder under a staging name."""
     import socket
 
-    folder = parent / f".{name}.{pid}.0badc0de.modelperf-staging"
+    folder = parent / f".{name}.{pid}.0badc0de{suffix}"
     folder.mkdir(parents=True)
     (folder / "model.safetensors").write_bytes(b"half")
     if marked:
@@ -239,6 +239,26 @@ def test_the_next_prepare_removes_a_killed_prepares_staging_folder(tmp_path: Pat
     left = staging_folder(tmp_path, "tiny", gone_pid)
     build(tmp_path / "tiny")
     assert not left.exists()
+
+
+def test_the_next_prepare_removes_a_replaced_folder_a_killed_prepare_had_not_yet_deleted(tmp_path: Path, gone_pid: int) -> None:
+    left = staging_folder(tmp_path, "tiny", gone_pid, suffix=".modelperf-retired")
+    build(tmp_path / "tiny")
+    assert not left.exists()
+
+
+def test_an_up_to_date_checkpoint_in_a_folder_that_cannot_be_locked_still_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import filelock
+
+    destination, _ = build(tmp_path / "tiny")
+
+    def read_only(self: object, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / ".tiny.modelperf-lock"))
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", read_only)
+    assert build(destination) == (destination, False)
 
 
 def test_a_staging_folder_of_a_prepare_still_running_is_kept(tmp_path: Path, running_pid: int) -> None:
@@ -337,3 +357,18 @@ def test_a_fine_tuned_folder_carries_the_marker_and_is_reused_while_its_recipe_h
     marker = json.loads((tuned.path / PREPARED_MARKER).read_text())
     assert tuned.built and marker["kind"] == "fine-tune" and FINETUNE_MARKER in marker["files"]
     assert not tiny_fine_tune(tiny_checkpoint, tmp_path / "tuned").built
+
+
+def test_a_prepared_folder_missing_its_weights_is_rebuilt_not_called_up_to_date(tmp_path: Path) -> None:
+    destination, _ = build(tmp_path / "tiny")
+    (destination / "model.safetensors").unlink()
+    assert build(destination)[1]
+    assert load_model(destination).stand_in
+
+
+def test_a_corrupt_fine_tune_base_is_an_error_naming_it(tmp_path: Path) -> None:
+    base, _ = build_checkpoint(tiny_config(), tmp_path / "base", task="sequence-classification", tokenizer="bert-base-uncased")
+    (base / "model.safetensors").write_bytes(b"\0" * 64)
+    with pytest.raises(CheckpointError, match=rf"fine-tune base '{base}': model.safetensors is truncated or corrupt"):
+        tiny_fine_tune(base, tmp_path / "tuned")
+    assert not (tmp_path / "tuned").exists()
