@@ -11,7 +11,7 @@ from collections.abc import Generator
 import pytest
 
 from .compare import Outcome, Verdict
-from .config import DEFAULTS, MarkerOptions, MissingPolicy, confirmations
+from .config import DEFAULTS, MarkerOptions, MissingPolicy, Settings, UpdateMode, confirmations
 from .registry import Registry, RegistryError
 from .session import Confirmation, ModelPerfSession
 
@@ -79,13 +79,30 @@ def pytest_configure(config: pytest.Config) -> None:
         "max_time=, confirm=): per-test settings for the modelperf fixture",
     )
     state = ModelPerfSession.from_config(config)
-    if hasattr(config, "workerinput") and (state.settings.update.value != "none" or state.settings.json_path or state.settings.csv_path
-                                          or state.settings.html_path):
+    writers = _whole_run_writers(state.settings)
+    if writers and _runs_in_workers(config):
         raise pytest.UsageError(
-            "modelperf: baseline updates, --modelperf-json, --modelperf-csv and --modelperf-html need a single process; "
-            "run without -n (pytest-xdist)"
+            f"modelperf: {', '.join(writers)} write(s) one file for the whole run and -n (pytest-xdist) splits it across "
+            "worker processes; run without -n, or with -n 0"
         )
     config.stash[STATE] = state
+
+
+def _whole_run_writers(settings: Settings) -> list[str]:
+    """The options given that write one file from every test's checks: no worker sees them all."""
+    update_flags = {UpdateMode.ALL: "--modelperf-update", UpdateMode.MISSING: "--modelperf-update-missing",
+                    UpdateMode.ADD_RUN: "--modelperf-add-run"}
+    writers = [update_flags[settings.update]] if settings.update in update_flags else []
+    paths = {"--modelperf-json": settings.json_path, "--modelperf-csv": settings.csv_path, "--modelperf-html": settings.html_path}
+    return writers + [flag for flag, path in paths.items() if path is not None]
+
+
+def _runs_in_workers(config: pytest.Config) -> bool:
+    """Whether pytest-xdist distributes this run (checked in the controller, before workers start,
+    as xdist decides it: its pytest_cmdline_main has turned -n into --dist and --tx by now)."""
+    if hasattr(config, "workerinput"):
+        return True
+    return config.getoption("dist", "no") != "no" and not config.getoption("collectonly", False)
 
 
 def model_registry(config: pytest.Config) -> Registry:
