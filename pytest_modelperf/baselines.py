@@ -31,7 +31,8 @@ from .atomic_files import FileWriteError, StagedFile, atomic_write_text, commit_
 from .finite_json import find_non_finite
 from .results import SCHEMA_VERSION, BaselineEntry, FormatError
 
-LOCK_NAME = ".modelperf.lock"  # in the store's root; held around every read-modify-write
+# Held around every read-modify-write, in modelperf's working folder (which projects ignore in git).
+LOCK_PATH = Path(".modelperf", "update.lock")
 LOCK_TIMEOUT_S = 120.0
 
 
@@ -151,7 +152,10 @@ class BaselineStore(Protocol):
         updates: Mapping[EntryKey, BaselineEntry],
         removals: Iterable[EntryKey],
         environments: Mapping[str, dict[str, Any]],
-    ) -> list[WriteResult]: ...
+    ) -> list[WriteResult]:
+        """Write all the changes or none; ``StorageError`` (one line naming the file and the
+        cause) when they cannot be written, with the stored baselines left as they were."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,7 @@ class JsonBaselineStore:
 
     @property
     def lock_path(self) -> Path:
-        return self.root / LOCK_NAME
+        return self.root / LOCK_PATH
 
     def path_for(self, hardware_key: str, module: str) -> Path:
         """The file of a module's entries on a hardware key; BaselineError for a module or key
@@ -223,17 +227,24 @@ class JsonBaselineStore:
         anything is written, and ``StorageError`` (a ``BaselineError``) when any file cannot
         be written (read-only folder, full disk, a non-finite value, the lock held elsewhere
         for ``lock_timeout`` seconds): its message is one line naming the file and the cause,
-        and every baseline file is left as it was.
+        and every baseline file is left as it was. (Only a rename failing after the others
+        succeeded, which writing every file beside its target first makes all but impossible,
+        leaves some files replaced; the message then names them.)
         """
         changes = self._changes_by_path(updates, removals)
         if not changes:
             return []
-        with self._locked(next(iter(changes))):
-            plans = [
-                _plan_update(path, hardware_key, file_changes, environments)
-                for path, (hardware_key, file_changes) in changes.items()
-            ]
-            _write_all(plans)
+        try:
+            with self._locked(next(iter(changes))):
+                plans = [
+                    _plan_update(path, hardware_key, file_changes, environments)
+                    for path, (hardware_key, file_changes) in changes.items()
+                ]
+                _write_all(plans)
+        except BaselineError:
+            for path in changes:
+                self._cache.pop(path, None)  # read again from disk, whatever the failure left there
+            raise
         for plan in plans:
             self._cache[plan.path] = plan.baseline_file
         return [plan.result() for plan in plans]
@@ -253,7 +264,7 @@ class JsonBaselineStore:
         """Hold the store's lock; StorageError naming ``first_path`` when it cannot be taken."""
         lock = FileLock(self.lock_path, timeout=self.lock_timeout)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire()
         except Timeout:
             raise StorageError(

@@ -189,3 +189,11 @@ def test_a_temporary_of_a_writer_still_running_is_left_alone(tmp_path: Path) -> 
     unrelated.write_bytes(b"mine")
     atomic_write_bytes(path, b"new")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["run.json", running.name, unrelated.name])
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o755), (0o002, 0o775), (0o077, 0o700)])
+def test_new_folders_follow_the_umask(tmp_path: Path, umask: Callable[[int], int], mask: int, mode: int) -> None:
+    umask(mask)
+    atomic_write_text(tmp_path / "outer" / "inner" / "run.csv", "x\n")
+    assert stat.S_IMODE((tmp_path / "outer").stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "outer" / "inner").stat().st_mode) == mode

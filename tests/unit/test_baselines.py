@@ -732,6 +732,29 @@ def test_a_folder_in_the_way_of_the_second_file_leaves_the_first_unchanged(tmp_p
     assert files_in(first.parent) == ["test_a.json"]
 
 
+def test_a_rename_failing_after_another_succeeded_names_the_file_already_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = write_two_files(tmp_path)
+    store = JsonBaselineStore(tmp_path)
+    assert store.lookup(TWO_FILES[0]) == sampled(1.0)
+    real_replace = os.replace
+
+    def replace(source: Any, target: Any) -> None:
+        if Path(target) == second:
+            raise OSError(errno.EIO, "Input/output error")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(StorageError) as info:
+        store.apply({TWO_FILES[0]: sampled(10.0), TWO_FILES[1]: sampled(20.0)}, [], ENVIRONMENTS)
+    monkeypatch.undo()
+    assert str(info.value) == f"baseline file {second}: cannot be written: Input/output error (already replaced: {first})"
+    assert files_in(second.parent) == ["test_b.json"]  # its temporary is gone
+    assert store.lookup(TWO_FILES[0]) == sampled(10.0)  # the store reports what is on disk
+    assert store.lookup(TWO_FILES[1]) == sampled(2.0)
+
+
 def test_a_file_in_the_way_of_a_new_folder_is_named_and_nothing_is_written(tmp_path: Path) -> None:
     first, _ = write_two_files(tmp_path)
     before = first.read_bytes()
@@ -753,7 +776,8 @@ def test_new_folders_made_for_a_failed_update_are_removed(tmp_path: Path, monkey
     with pytest.raises(StorageError):
         JsonBaselineStore(tmp_path).apply({TWO_FILES[0]: sampled(1.0), TWO_FILES[1]: sampled(2.0)}, [], ENVIRONMENTS)
     monkeypatch.undo()
-    assert files_in(tmp_path) == [baselines.LOCK_NAME]
+    assert files_in(tmp_path) == [".modelperf"]
+    assert files_in(tmp_path / ".modelperf") == ["update.lock"]
 
 
 def test_a_corrupt_file_stays_in_place_when_its_replacement_cannot_be_written(
