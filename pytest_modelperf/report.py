@@ -104,8 +104,6 @@ def summary_lines(state: ModelPerfSession) -> list[str]:
         lines.extend(f"  {orphan.key.describe()}: {orphan.reason}" for orphan in state.orphans)
     for module, reason in state.unpruned.items():
         lines.append(f"--modelperf-prune left {module} alone: {reason}; select the whole module to prune it")
-    for module, reason in state.unpruned.items():
-        lines.append(f"--modelperf-prune left {module} alone: {reason}; select the whole module to prune it")
     if state.write_error:
         lines.append(f"error: {state.write_error}")
     return lines

@@ -20,7 +20,6 @@ from .loading import ModelCache
 from .registry import Registry, RegistryError, load_registry, registry_from_pyproject
 from .results import BaselineEntry, Measurement
 from .selection import Selection, TestKey, identify, module_key
-from .selection import Selection, TestKey, identify, module_key
 
 QUALITY_REFERENCE_DTYPE = "float32"
 
@@ -63,7 +62,6 @@ class ModelPerfSession:
     completed: set[TestKey] = field(default_factory=set)  # tests whose body ran to its end
     writes: list[WriteResult] = field(default_factory=list)
     orphans: list[Orphan] = field(default_factory=list)
-    unpruned: dict[str, str] = field(default_factory=dict)  # module -> why --modelperf-prune left it alone
     unpruned: dict[str, str] = field(default_factory=dict)  # module -> why --modelperf-prune left it alone
     confirmations: list[Confirmation] = field(default_factory=list)
     write_error: str | None = None
@@ -247,8 +245,6 @@ class ModelPerfSession:
             self.orphans = []
         updates = self.pending_updates()
         removals = [orphan.key for orphan in self.orphans] if self.settings.prune else []
-        if self.settings.prune:
-            self.unpruned = self.modules_left_unpruned()
         if self.settings.prune:
             self.unpruned = self.modules_left_unpruned()
         if updates or removals:
