@@ -141,3 +141,19 @@ def test_the_reference_names_what_it_ran():
     import torch
 
     assert reference_identity() == f"gemm384x4-single/torch-{torch.__version__}/threads-{torch.get_num_threads()}"
+
+
+def test_one_recorded_run_in_another_machine_state_does_not_open_the_band():
+    # The case: five runs at 2.0 references each and one at 3.2 (16 ms beside a 5 ms
+    # reference) made the spread 24.5% and the band ±89%, so a 75% slowdown passed. In reference
+    # units the median is 2.0 with no deviation, so the robust sd is the assumed 5% of 2.0, and
+    # 3.2 lies beyond 3.5 * 0.1: set aside. The five runs teach 0 with 4 degrees of freedom:
+    # s^2 = 6 * 0.05^2 / 10 = 0.0015, s = 0.03873; t(0.99, 10) = 2.7638 (table);
+    # band >= 2.7638 * 0.03873 * sqrt(1 + 1/5) = 0.1173 (this run's own error adds a little).
+    baseline = recorded([*QUIET_RUNS, (16.0, 5.0)])
+    verdict = judge(timed(11.0 * 1.75, 5.5), CHECK, baseline, NoisePolicy())
+    assert verdict.speed is not None and verdict.speed.odd_runs == 1
+    assert 0.1172 <= verdict.noise_band <= 0.125
+    assert verdict.outcome is Outcome.REGRESSION
+    assert verdict.adjusted_change == pytest.approx(0.75)
+    assert "1 odd recorded run set aside" in verdict.detail
