@@ -3,8 +3,9 @@
 Layout: ``<root>/<hardware key>/<test module path>.json``, e.g.
 ``baselines/amd-epyc-2c-float32/perf_tests/test_models.json``. A file holds the entries of
 one test module on one hardware key, keyed by test name and measurement name, and the
-environments the entries were recorded in. Fields this version does not know (from a newer
-plugin, or added by hand) are kept as found when the file is rewritten for another entry.
+environments the entries were recorded in. When a file is rewritten, the entries this update
+does not change are written back exactly as they were read, and top-level fields this version
+does not know are kept: nothing a newer plugin (or a person) added is lost.
 
 An update is all or nothing across files: under a lock on the folder, every file is read
 again (so concurrent writers merge instead of losing each other's entries), every new file
@@ -64,19 +65,22 @@ class BaselineFile:
     hardware_key: str
     tests: dict[str, dict[str, BaselineEntry]] = field(default_factory=dict)
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Fields this version does not know, kept as found: top-level ones, and per (test, measurement).
-    unknown_fields: dict[str, Any] = field(default_factory=dict)
-    unknown_entry_fields: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    unknown_fields: dict[str, Any] = field(default_factory=dict)  # top-level fields this version does not know
+    # Each entry as read, beside the entry parsed from it: while that entry stands, it is written
+    # back exactly as read, so fields this version does not know survive at any depth.
+    as_read: dict[tuple[str, str], tuple[BaselineEntry, dict[str, Any]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def put(self, test: str, measurement: str, entry: BaselineEntry, environment: Mapping[str, Any]) -> None:
         """Record an entry; a re-recorded entry is written as this version knows it."""
         self.tests.setdefault(test, {})[measurement] = entry
-        self.unknown_entry_fields.pop((test, measurement), None)
+        self.as_read.pop((test, measurement), None)
         self.environments.setdefault(entry.environment, dict(environment))
 
     def remove(self, test: str, measurement: str) -> bool:
         """Remove an entry; whether there was one."""
-        self.unknown_entry_fields.pop((test, measurement), None)
+        self.as_read.pop((test, measurement), None)
         return self.tests.get(test, {}).pop(measurement, None) is not None
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,14 +91,17 @@ class BaselineFile:
             "hardware_key": self.hardware_key,
             "environments": {k: v for k, v in self.environments.items() if k in used},
             "tests": {
-                test: {
-                    name: {**self.unknown_entry_fields.get((test, name), {}), **entry.to_dict()}
-                    for name, entry in entries.items()
-                }
+                test: {name: self._entry_dict(test, name, entry) for name, entry in entries.items()}
                 for test, entries in self.tests.items()
                 if entries
             },
         }
+
+    def _entry_dict(self, test: str, name: str, entry: BaselineEntry) -> dict[str, Any]:
+        read = self.as_read.get((test, name))
+        if read is not None and read[0] is entry:
+            return read[1]
+        return entry.to_dict()
 
     @classmethod
     def from_dict(cls, data: Any) -> BaselineFile:
@@ -127,17 +134,8 @@ class BaselineFile:
             for name, entry_data in entries.items():
                 entry = BaselineEntry.from_dict(entry_data, f"tests.{test}.{name}")
                 baseline_file.tests[test][name] = entry
-                unknown = _fields_not_written(entry_data, entry)
-                if unknown:
-                    baseline_file.unknown_entry_fields[(test, name)] = unknown
+                baseline_file.as_read[(test, name)] = (entry, entry_data)
         return baseline_file
-
-
-def _fields_not_written(data: dict[str, Any], entry: BaselineEntry) -> dict[str, Any]:
-    """The fields of a stored entry that its own ``to_dict`` would not write back: the ones
-    this version does not know (and optional ones at their defaults, which round-trip as they are)."""
-    written = entry.to_dict()
-    return {key: value for key, value in data.items() if key not in written}
 
 
 class BaselineStore(Protocol):

@@ -621,6 +621,28 @@ def test_unknown_fields_survive_a_rewrite_for_another_test(tmp_path: Path) -> No
     assert "note" not in rewritten["tests"]["test_b"]["latency"]
 
 
+def test_unknown_fields_nested_in_an_entry_survive_a_rewrite_for_another_test(tmp_path: Path) -> None:
+    from pytest_modelperf.quality.outcomes import ExampleOutcomes
+
+    quality = BaselineEntry.from_measurement(
+        Measurement("accuracy", "points", Direction.HIGHER_IS_BETTER, 50.0,
+                    examples=ExampleOutcomes("accuracy", ("a", "b"), (1.0, 0.0), (1.0, 1.0))),
+        environment="env-a", recorded="2024-05-01",
+    )
+    store = JsonBaselineStore(tmp_path)
+    store.apply({key("test_q", "accuracy"): quality}, [], ENVIRONMENTS)
+    path = store.path_for(HW, MODULE)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["tests"]["test_q"]["accuracy"]["examples"]["dataset_revision"] = "2026-01"
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+    JsonBaselineStore(tmp_path).apply({key("test_b"): sampled(2.0)}, [], ENVIRONMENTS)
+
+    rewritten = json.loads(path.read_text(encoding="utf-8"))
+    assert rewritten["tests"]["test_q"]["accuracy"]["examples"]["dataset_revision"] == "2026-01"
+    assert JsonBaselineStore(tmp_path).lookup(key("test_q", "accuracy")) == quality
+
+
 def test_a_file_with_unknown_fields_is_rewritten_byte_for_byte_when_nothing_changes(tmp_path: Path) -> None:
     data = valid_file_data()
     data["reviewed_by"] = "alice"
