@@ -208,12 +208,29 @@ def unreadable_weights(name: str, local: bool) -> str | None:
 
 
 def _load_tokenizer(name: str, local_only: bool) -> Any | None:
+    """The checkpoint's tokenizer; None for a checkpoint saved without one (workloads then fall
+    back to the config). A local folder holding tokenizer files that cannot be read is an error
+    naming them, not a silent fallback."""
     from transformers import AutoTokenizer
 
+    local = Path(name).is_dir()
+    present = [file for file in TOKENIZER_FILES if (Path(name) / file).is_file()] if local else []
+    if local and not present:
+        return None  # transformers would build an empty tokenizer of 5 special tokens: every word [UNK]
     try:
         return AutoTokenizer.from_pretrained(name, local_files_only=local_only)
-    except (OSError, ValueError, TypeError):
-        return None  # a checkpoint without tokenizer files: workloads fall back to the config
+    except Exception as error:
+        if present:
+            raise CheckpointError(f"checkpoint {name!r}: its tokenizer ({', '.join(present)}) cannot be read: {error}") from error
+        if isinstance(error, (OSError, ValueError, TypeError)):
+            return None
+        raise
+
+
+TOKENIZER_FILES: tuple[str, ...] = (
+    "tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt", "spiece.model",
+    "tokenizer.model", "sentencepiece.bpe.model",
+)
 
 
 def artefact_bytes(name: str, local: bool) -> int | None:

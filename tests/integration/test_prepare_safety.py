@@ -372,3 +372,43 @@ def test_a_corrupt_fine_tune_base_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match=rf"fine-tune base '{base}': model.safetensors is truncated or corrupt"):
         tiny_fine_tune(base, tmp_path / "tuned")
     assert not (tmp_path / "tuned").exists()
+
+
+def test_a_corrupt_tokenizer_is_a_load_error_naming_it_not_a_silent_fallback(tmp_path: Path) -> None:
+    destination, _ = build(tmp_path / "tiny")
+    (destination / "tokenizer.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match=rf"checkpoint '{destination}': its tokenizer \(tokenizer.json, tokenizer_config.json\) cannot be read"):
+        load_model(destination)
+
+
+def test_a_checkpoint_saved_without_a_tokenizer_still_loads(tmp_path: Path) -> None:
+    destination, _ = build_checkpoint(tiny_config(), tmp_path / "bare", task="masked-lm")
+    assert load_model(destination).tokenizer is None
+
+
+KILLED_HALF_WAY = """
+import os, signal, sys
+from pathlib import Path
+import transformers
+from transformers import BertConfig
+from pytest_modelperf.checkpoints import build_checkpoint
+
+def killed_while_saving(self, folder, **kwargs):
+    (Path(folder) / "model.safetensors").write_bytes(b"half of the weights")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+transformers.PreTrainedModel.save_pretrained = killed_while_saving
+config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+build_checkpoint(config, Path(sys.argv[1]), task="masked-lm", tokenizer="bert-base-uncased", seed=int(sys.argv[2]))
+"""
+
+
+def test_a_prepare_killed_half_way_keeps_the_old_checkpoint_and_the_next_one_cleans_up(tmp_path: Path) -> None:
+    destination, _ = build(tmp_path / "tiny")
+    first = (destination / "model.safetensors").read_bytes()
+    killed = subprocess.run([sys.executable, "-c", KILLED_HALF_WAY, str(destination), "1"], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert (destination / "model.safetensors").read_bytes() == first
+    assert [path.name.endswith(".modelperf-staging") for path in tmp_path.iterdir() if path.is_dir() and path != destination] == [True]
+    assert build(destination, seed=1)[1]
+    assert not [path for path in tmp_path.iterdir() if path.is_dir() and path != destination]
