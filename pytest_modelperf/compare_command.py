@@ -22,8 +22,8 @@ from .atomic_files import atomic_write_text
 from .baselines import EntryKey, JsonBaselineStore
 from .compare import NoisePolicy, Outcome
 from .compare_runs import Comparison, ComparedCheck, CompareError, FailOn, compare_runs, compare_with_baselines
-from .config import DEFAULTS
 from .exports import ExportError, load_export
+from .policy import DEFAULT_BASELINE_DIR
 from .report import HEADERS, markdown_details, markdown_table, text_table, verdict_row
 from .units import Quantity, UnitError, parse_quantity
 
@@ -41,12 +41,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     compare.add_argument(
         "--baselines", type=Path, default=None, metavar="DIR",
         help="compare B.json with the baselines in DIR (default: modelperf_baseline_dir in ./pyproject.toml's "
-        f"[tool.pytest.ini_options], else {DEFAULTS['baseline_dir']})",
+        f"[tool.pytest.ini_options], else {DEFAULT_BASELINE_DIR})",
     )
     compare.add_argument(
         "--threshold", type=_threshold, default=None, metavar="Q",
-        help="replace the threshold of every check that has one, e.g. 5%% or 2ms (an absolute one applies to metrics "
-        "of its kind; default: each check's threshold in B)",
+        help="replace the threshold of every sampled check that has one, e.g. 5%% or 2ms (an absolute one applies to "
+        "metrics of its kind; exact metrics such as parameter counts stay exact; default: each check's threshold in B)",
     )
     compare.add_argument(
         "--confidence", type=_confidence, default=None, metavar="P",
@@ -102,7 +102,7 @@ def _configured_baseline_dir(directory: Path) -> Path:
     """The plugin's baseline dir: ``modelperf_baseline_dir`` in ``[tool.pytest.ini_options]`` of
     ``directory/pyproject.toml``, else the plugin's default, relative to ``directory``."""
     pyproject = directory / "pyproject.toml"
-    configured = DEFAULTS["baseline_dir"]
+    configured = DEFAULT_BASELINE_DIR
     if pyproject.is_file():
         try:
             options = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("pytest", {}).get("ini_options", {})

@@ -1,29 +1,35 @@
 """Two runs compared check by check, for CI jobs that compare a branch with its base.
 
-The new run's checks are judged by ``compare.judge``, the plugin's own comparison, with the
-base run's measurements standing where the plugin's baseline entries stand: a base
-measurement becomes an entry of one recorded run (so its noise band assumes the between-run
-spread, as for a baseline recorded once), its raw samples give every statistic, its speed
-reference lets times be judged at the machine's speed, and a quality score is paired with the
-base's per-example outcomes. Against the committed baselines the entries are the stored ones.
+The new run's checks are judged by ``compare.judge``, the plugin's own comparison, against
+the baseline entry that ``policy.resolve_baseline`` picks, the rule the plugin follows: so a
+check gets the verdict the plugin gave it. Against another run, the base run's measurements
+stand where the plugin's baseline entries stand: each compared check of the base becomes the
+entry an update would have recorded from it (one recorded run, so its noise band assumes the
+between-run spread, as for a baseline recorded once; values rounded as a baseline file keeps
+them); its raw samples give every statistic, its speed reference lets times be judged at the
+machine's speed, and a quality score is paired with the base's per-example outcomes. Against
+the committed baselines the entries are the stored ones.
 
 Checks are matched by (test node id, measurement name, hardware key), the baseline store's
-key. Each check keeps the threshold and limit it had in the new run (``threshold`` replaces
-the thresholds); as in the plugin, a check with only a limit is held to its limit and not
-compared. A check with a threshold that has no counterpart is *added*; a measurement of the
-base that the new run did not make is *removed*.
+key; a quality score in float16 or bfloat16 with no entry of its own is judged against the
+float32 one, as in the plugin. Each check keeps the threshold and limit it had in the new run
+(``threshold`` replaces the thresholds of sampled checks; exact ones stay exact); a check with
+only a limit is held to its limit and not compared, and records no baseline in the base. A
+check with a threshold and no baseline is *added*; a baseline of the base that the new run
+neither produced nor was judged against is *removed*.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from .baselines import BaselineError, BaselineStore, EntryKey
 from .compare import Check, ComparisonError, NoisePolicy, Outcome, Verdict, judge
 from .exports import ExportedCheck, RunExport
-from .results import BaselineEntry
+from .policy import Lookup, entry_as_stored, is_compared, resolve_baseline
+from .results import BaselineEntry, FormatError
 from .units import Quantity, UnitError
 
 
@@ -106,69 +112,88 @@ def compare_runs(
     base: RunExport, new: RunExport, *, threshold: Quantity | None = None, policy: NoisePolicy | None = None
 ) -> Comparison:
     """Judge the new run's checks against the base run's measurements."""
-    entries: dict[EntryKey, BaselineEntry] = {}
-    for check in base.checks:
-        if check.key not in entries:
-            entries[check.key] = BaselineEntry.from_measurement(
-                check.measurement, environment=check.environment, recorded=base.started
-            )
-    new_keys = {check.key for check in new.checks}
-    removed = [key for key in entries if key not in new_keys]
+    entries = _base_entries(base)
+    judged = _judge_all(new, entries.get, threshold, policy)
+    measured = {check.key for check in new.checks}
+    removed = [key for key in entries if key not in measured and key not in judged.used]
     base_hardware = frozenset(check.hardware_key for check in base.checks)
-    return _judge_all(new, entries.get, removed, base_hardware, threshold, policy)
+    return judged.comparison(new, removed, base_hardware)
 
 
 def compare_with_baselines(
     new: RunExport, store: BaselineStore, *, threshold: Quantity | None = None, policy: NoisePolicy | None = None
 ) -> Comparison:
     """Judge the new run's checks against the committed baseline entries, as the plugin would."""
-    compared = [check for check in new.checks if check.threshold is not None]
-    produced = {check.key for check in compared}
+    produced = {check.key for check in new.checks if check.threshold is not None}
     try:
         places = sorted({(key.hardware_key, key.module) for key in produced})
         stored = {key for hardware, module in places for key in store.keys(hardware, module)}
-        removed = sorted(stored - produced)
-        return _judge_all(new, store.lookup, removed, frozenset(k.hardware_key for k in stored), threshold, policy)
+        judged = _judge_all(new, store.lookup, threshold, policy)
     except BaselineError as error:
         raise CompareError(str(error)) from None
+    removed = sorted(stored - produced - judged.used)
+    return judged.comparison(new, removed, frozenset(key.hardware_key for key in stored))
+
+
+def _base_entries(base: RunExport) -> dict[EntryKey, BaselineEntry]:
+    """The baseline entries an update of the base run would have recorded: one per key, from the
+    first compared check (a check with only a limit records none), in the form the store keeps."""
+    entries: dict[EntryKey, BaselineEntry] = {}
+    for check in base.checks:
+        compared = is_compared(Check(check.statistic, check.threshold, check.limit))
+        if not compared or check.key in entries:
+            continue
+        try:
+            entries[check.key] = entry_as_stored(check.measurement, environment=check.environment, recorded=base.started)
+        except FormatError as error:
+            raise CompareError(f"{base.path}: {check.key.describe()}: cannot stand as a baseline: {error}") from None
+    return entries
+
+
+@dataclass(frozen=True)
+class _Judged:
+    checks: tuple[ComparedCheck, ...]
+    added: tuple[EntryKey, ...]
+    used: frozenset[EntryKey]  # the keys whose entries some check was judged against
+
+    def comparison(self, new: RunExport, removed: Sequence[EntryKey], base_hardware: frozenset[str]) -> Comparison:
+        return Comparison(
+            checks=self.checks,
+            added=self.added,
+            removed=tuple(removed),
+            base_hardware=base_hardware,
+            new_hardware=frozenset(check.hardware_key for check in new.checks),
+        )
 
 
 def _judge_all(
-    new: RunExport,
-    lookup: Callable[[EntryKey], BaselineEntry | None],
-    removed: Sequence[EntryKey],
-    base_hardware: frozenset[str],
-    threshold: Quantity | None,
-    policy: NoisePolicy | None,
-) -> Comparison:
+    new: RunExport, lookup: Lookup, threshold: Quantity | None, policy: NoisePolicy | None
+) -> _Judged:
     policy = policy or new.noise or NoisePolicy()
     checks: list[ComparedCheck] = []
     added: dict[EntryKey, None] = {}
+    used: set[EntryKey] = set()
     for check in new.checks:
         wanted = Check(check.statistic, _threshold(check, threshold), check.limit)
-        # Like the plugin: a check with a limit only is not compared with any baseline.
-        baseline = lookup(check.key) if wanted.threshold is not None else None
+        resolution = resolve_baseline(check.key, check.measurement, wanted, lookup)
         try:
-            verdict = judge(check.measurement, wanted, baseline, policy)
+            verdict = judge(resolution.annotate(check.measurement), wanted, resolution.entry, policy)
         except (ComparisonError, UnitError) as error:
             raise CompareError(f"{check.key.describe()}: {error}") from None
+        if resolution.key is not None:
+            used.add(resolution.key)
         if verdict.outcome is Outcome.NO_BASELINE:
             added[check.key] = None
         else:
             checks.append(ComparedCheck(check.key, check.nodeid, verdict))
-    return Comparison(
-        checks=tuple(checks),
-        added=tuple(added),
-        removed=tuple(removed),
-        base_hardware=base_hardware,
-        new_hardware=frozenset(check.hardware_key for check in new.checks),
-    )
+    return _Judged(tuple(checks), tuple(added), frozenset(used))
 
 
 def _threshold(check: ExportedCheck, override: Quantity | None) -> Quantity | None:
-    """The check's own threshold, or the override where the check has one and the override's
-    unit fits the measurement (an absolute "5ms" leaves memory metrics to their own thresholds)."""
-    if override is None or check.threshold is None:
+    """The check's own threshold, or the override where the check has one, its measurement is
+    sampled (an exact metric stays exact, as the plugin's --modelperf-threshold leaves it), and
+    the override's unit fits (an absolute "5ms" leaves memory metrics to their own thresholds)."""
+    if override is None or check.threshold is None or check.measurement.deterministic:
         return check.threshold
     if not override.is_relative:
         try:

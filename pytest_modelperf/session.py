@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -17,12 +17,10 @@ from .compare import Check, ComparisonError, Outcome, Verdict, judge
 from .config import Settings, UpdateMode
 from .environment import environment_id, hardware_key, software_environment
 from .loading import ModelCache
+from .policy import is_compared, resolve_baseline
 from .registry import Registry, RegistryError, load_registry, registry_from_pyproject
 from .results import BaselineEntry, Measurement
 from .selection import Selection, TestKey, identify, module_key
-
-QUALITY_REFERENCE_DTYPE = "float32"
-
 
 @dataclass(frozen=True)
 class Record:
@@ -144,20 +142,12 @@ class ModelPerfSession:
         dtype = str(measurement.context.get("dtype", self.settings.dtype))
         module, test = self.split_nodeid(nodeid)
         key = EntryKey(hardware_key(device, dtype), module, test, measurement.name)
-        compared = check.threshold is not None
-        baseline = self._lookup(key) if compared else None
-        if compared and baseline is None and measurement.examples is not None and dtype != QUALITY_REFERENCE_DTYPE:
-            # A quality score in a lower precision answers to the full-precision baseline until
-            # it has one of its own: a switch to float16 must not start from a fresh baseline.
-            baseline = self._lookup(replace(key, hardware_key=hardware_key(device, QUALITY_REFERENCE_DTYPE)))
-            if baseline is not None:
-                note = f"judged against the {QUALITY_REFERENCE_DTYPE} baseline: there is no {dtype} one"
-                measurement = replace(measurement, notes=(*measurement.notes, note))
+        resolution = resolve_baseline(key, measurement, check, self._lookup)  # the rule modelperf compare follows too
         try:
-            verdict = judge(measurement, check, baseline, self.settings.noise)
+            verdict = judge(resolution.annotate(measurement), check, resolution.entry, self.settings.noise)
         except ComparisonError as error:
-            raise ComparisonError(f"{self._baseline_file(key)}: {error}") from None
-        record = Record(nodeid, key, verdict, self.environment_for(device), compared)
+            raise ComparisonError(f"{self._baseline_file(resolution.key or key)}: {error}") from None
+        record = Record(nodeid, key, verdict, self.environment_for(device), is_compared(check))
         self.records.append(record)
         return record
 

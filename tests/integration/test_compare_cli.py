@@ -152,3 +152,11 @@ def test_bad_input_exits_2_naming_the_file_and_the_field(
     with pytest.raises(SystemExit) as exited:
         main(["compare", "a.json", "a.json", "--threshold", "fast"])
     assert exited.value.code == 2 and "--threshold: cannot parse 'fast'" in capsys.readouterr().err
+
+
+def test_the_default_baseline_dir_is_the_plugin_default() -> None:
+    """The command names the plugin's default baseline dir without loading the plugin's settings."""
+    from pytest_modelperf.config import DEFAULTS
+    from pytest_modelperf.policy import DEFAULT_BASELINE_DIR
+
+    assert DEFAULTS["baseline_dir"] == DEFAULT_BASELINE_DIR

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_modelperf.baselines import EntryKey, JsonBaselineStore
-from pytest_modelperf.compare import NoisePolicy, Outcome
+from pytest_modelperf.compare import Check, NoisePolicy, Outcome, judge
 from pytest_modelperf.compare_runs import CompareError, FailOn, compare_runs, compare_with_baselines
 from pytest_modelperf.exports import RunExport, parse_export
 from pytest_modelperf.quality.outcomes import ExampleOutcomes
@@ -44,7 +44,7 @@ def result(
         "measurement": measurement.to_dict(),
         "statistic": statistic or measurement.statistic,
         "outcome": "pass",
-        "current": measurement.value,
+        "current": None if measurement.unavailable else measurement.value,
         "baseline": None,
         "change": None,
         "noise_band": None,
@@ -119,12 +119,15 @@ def test_a_slower_run_is_a_regression_and_its_test_comes_first() -> None:
 
 
 def test_a_base_of_one_run_has_the_assumed_noise_band() -> None:
-    """+12% against a 10% threshold: within the band of a baseline recorded once (assumed 5% spread)."""
+    """+12% against a 10% threshold: within the band of a baseline recorded once (assumed 5% spread),
+    the band the plugin gives against an entry recorded once from the base run."""
     base, new = export(result("t.py::test_a", timing(10.0))), export(result("t.py::test_a", timing(11.2)))
     (check,) = compare_runs(base, new).checks
     assert check.verdict.outcome is Outcome.PASS
-    assert check.verdict.detail == "beyond the threshold but within the noise band"
-    assert check.verdict.noise_band == pytest.approx(0.165, abs=0.005)
+    assert check.verdict.detail.startswith("beyond the threshold but within the noise band")
+    recorded_once = BaselineEntry.from_measurement(timing(10.0), environment="env1", recorded="")
+    plugin = judge(timing(11.2), Check("median", parse_quantity("10%"), None), recorded_once, NoisePolicy())
+    assert check.verdict.noise_band == pytest.approx(plugin.noise_band) and check.verdict.noise_band > 0.12
     (check,) = compare_runs(base, new, policy=NoisePolicy(enabled=False)).checks
     assert check.verdict.outcome is Outcome.REGRESSION
 
@@ -275,3 +278,78 @@ def test_a_broken_baseline_file_is_an_error_naming_the_file(tmp_path: Path) -> N
     broken.write_text("{ not json")
     with pytest.raises(CompareError, match=r"baseline file .*t\.json: not valid JSON"):
         compare_with_baselines(export(result("t.py::test_a", timing(10.0))), JsonBaselineStore(tmp_path))
+
+
+# -- one baseline policy with the plugin (pytest_modelperf.policy) -----------------------------
+
+HALF = "amd-epyc-2c-float16"
+
+
+def half_precision(measurement: Measurement) -> Measurement:
+    return Measurement(**{**measurement.__dict__, "context": {"device": "cpu", "dtype": "float16"}})
+
+
+def test_a_half_precision_quality_score_is_judged_against_the_float32_base() -> None:
+    """As the plugin judges it: a float16 score with no float16 baseline answers to the float32 one."""
+    base = export(result("t.py::test_q", score(0), threshold="0.5points"))
+    new = export(result("t.py::test_q", half_precision(score(15)), threshold="0.5points", hardware=HALF))
+    comparison = compare_runs(base, new)
+    (check,) = comparison.checks
+    assert check.key == EntryKey(HALF, "t.py", "test_q", "exact_match[facts-qa/validation]")
+    assert check.verdict.outcome is Outcome.REGRESSION
+    assert "judged against the float32 baseline: there is no float16 one" in check.verdict.measurement.notes
+    assert comparison.added == ()
+    assert comparison.removed == (), "the float32 entry was used, so it is not reported as removed"
+
+
+def test_a_half_precision_quality_score_is_judged_against_the_stored_float32_baseline(tmp_path: Path) -> None:
+    store = JsonBaselineStore(tmp_path)
+    entry = BaselineEntry.from_measurement(score(0), environment="e", recorded="2026-01-01")
+    store.apply({EntryKey(HW, "t.py", "test_q", "exact_match[facts-qa/validation]"): entry}, [], {})
+    new = export(result("t.py::test_q", half_precision(score(0)), threshold="0.5points", hardware=HALF))
+    comparison = compare_with_baselines(new, JsonBaselineStore(tmp_path))
+    (check,) = comparison.checks
+    assert check.verdict.outcome is Outcome.PASS and check.verdict.baseline == pytest.approx(score(0).value)
+    assert comparison.added == ()
+
+
+def test_a_half_precision_timing_has_no_float32_fallback() -> None:
+    """Only quality scores fall back: a float16 timing says nothing about float32's."""
+    base = export(result("t.py::test_a", timing(10.0)))
+    new = export(result("t.py::test_a", half_precision(timing(10.0)), hardware=HALF))
+    comparison = compare_runs(base, new)
+    assert comparison.checks == () and comparison.added == (EntryKey(HALF, "t.py", "test_a", "latency"),)
+
+
+def test_a_base_check_with_only_a_limit_makes_no_baseline() -> None:
+    """The plugin records no baseline from a limit-only check, so a base run's limit-only check
+    is no baseline for the new run's compared one: added, as the plugin would report it missing."""
+    base = export(result("t.py::test_a", timing(10.0), threshold=None, limit="50ms"))
+    new = export(result("t.py::test_a", timing(30.0)))
+    comparison = compare_runs(base, new)
+    assert comparison.checks == ()
+    assert comparison.added == (EntryKey(HW, "t.py", "test_a", "latency"),)
+    assert comparison.removed == ()
+
+
+def test_the_base_is_judged_as_the_baseline_store_would_keep_it() -> None:
+    """A stored baseline keeps 6 significant digits; the base run's measurement is judged as
+    that stored entry, so that comparing with the base and with its recorded baseline agree."""
+    unrounded = Measurement.from_samples("latency", [10.0000004] * 5, unit="ms", direction=LOWER)
+    slower = Measurement.from_samples("latency", [11.0000002] * 5, unit="ms", direction=LOWER)
+    quiet = {"enabled": False, "confidence": 0.99, "assumed_spread": 0.05}
+    base = export(result("t.py::test_a", unrounded, threshold="1ms"))
+    new = export(result("t.py::test_a", slower, threshold="1ms"), noise=quiet)
+    (check,) = compare_runs(base, new).checks
+    assert check.verdict.baseline == 10.0
+    assert check.verdict.outcome is Outcome.REGRESSION, "+1.0000002 ms against the stored 10 ms is beyond 1 ms"
+
+
+def test_the_override_leaves_exact_metrics_exact() -> None:
+    """Like the plugin's --modelperf-threshold, a relative --threshold is for sampled metrics:
+    a parameter count that changed is still a regression under --threshold 50%."""
+    base = export(result("t.py::test_a", Measurement.exact("parameters", 1000, unit="count"), threshold="0%"))
+    new = export(result("t.py::test_a", Measurement.exact("parameters", 1100, unit="count"), threshold="0%"))
+    (check,) = compare_runs(base, new, threshold=parse_quantity("50%")).checks
+    assert str(check.verdict.check.threshold) == "0%"
+    assert check.verdict.outcome is Outcome.REGRESSION
