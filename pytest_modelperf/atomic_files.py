@@ -181,7 +181,10 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
     for temporary in path.parent.glob(pattern):
         writer = _writer_pid(temporary, path)
         if writer is not None and writer != os.getpid() and not _process_runs(writer):
-            temporary.unlink(missing_ok=True)
+            try:
+                temporary.unlink(missing_ok=True)
+            except OSError:
+                continue  # tidying up is best effort; it must not stop the write
             removed.append(temporary)
     return removed
 
