@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .registry import Registry, RegistryError, load_registry, registry_from_pyproject
+from .registry import Registry, RegistryError, load_registry, registry_from_pyproject, resolved_folder
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,7 +115,7 @@ def _prepare(registry: Registry, arguments: argparse.Namespace) -> int:
     transformers_logging.disable_progress_bar()  # one line per model says more than a bar per shard
     registry.select(arguments.names or None)  # unknown names fail before any work
     if arguments.checkpoint_dir is not None:
-        registry = dataclasses.replace(registry, checkpoint_dir=arguments.checkpoint_dir.resolve())
+        registry = dataclasses.replace(registry, checkpoint_dir=resolved_folder(arguments.checkpoint_dir, "--checkpoint-dir"))
     try:
         ensure_checkpoint_dir(registry.checkpoint_dir)
         print(f"modelperf: preparing offline checkpoints from {registry.path} into {registry.checkpoint_dir}", flush=True)

@@ -161,7 +161,7 @@ def parse_registry(data: Mapping[str, Any], path: Path) -> Registry:
     for spec in models.values():
         if spec.finetune is not None:
             _check_base(spec, models, where)
-    return Registry(path=path, checkpoint_dir=checkpoint_dir.resolve(), models=models)
+    return Registry(path=path, checkpoint_dir=resolved_folder(checkpoint_dir, f"{path}: checkpoint_dir"), models=models)
 
 
 def _check_folder_names(models_data: Mapping[str, Any], where: _Where) -> None:
@@ -188,6 +188,15 @@ def model_key(name: str) -> str:
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def resolved_folder(folder: Path, field: str) -> Path:
+    """``folder`` made absolute with its links followed; a ``RegistryError`` naming ``field``
+    for a link that leads back to itself."""
+    try:
+        return folder.resolve()
+    except (RuntimeError, OSError) as error:  # Python before 3.13 raises RuntimeError for a loop
+        raise RegistryError(f"{field}: {folder} cannot be resolved: {error}") from None
 
 
 def registry_from_pyproject(directory: Path) -> Path | None:
@@ -262,7 +271,8 @@ def _offline(data: Mapping[str, Any], prefix: str, where: _Where) -> OfflineReci
             raise where.error(f"{prefix}.pretrained", f"{provider!r} is not one of {', '.join(PRETRAINED_PROVIDERS)}")
         return OfflineRecipe(pretrained=provider)
     if "path" in data:
-        return OfflineRecipe(path=(where.path.parent / where.text(data, "path", prefix=prefix)).resolve())
+        given = where.path.parent / where.text(data, "path", prefix=prefix)
+        return OfflineRecipe(path=resolved_folder(given, f"{where.path}: {prefix}.path"))
 
     architecture = where.text(data, "architecture", prefix=prefix)
     tokenizer = where.text(data, "tokenizer", prefix=prefix)

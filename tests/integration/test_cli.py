@@ -168,3 +168,11 @@ def test_a_full_disk_while_preparing_is_one_line_and_keeps_the_previous_checkpoi
     assert err[0].endswith("model.safetensors: No space left on device")
     assert weights.read_bytes() == first
     assert not [p for p in weights.parent.parent.iterdir() if p.is_dir() and p.name.startswith(".")]
+
+
+def test_a_checkpoint_dir_option_that_is_a_link_to_itself_is_one_line_and_status_2(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop = registry.parent / "loop"
+    loop.symlink_to(loop)
+    assert main(["--registry", str(registry), "prepare", "--checkpoint-dir", str(loop), "micro"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"modelperf: error: --checkpoint-dir: {loop} cannot be resolved"), err

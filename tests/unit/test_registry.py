@@ -274,3 +274,9 @@ def test_plain_names_with_dots_are_accepted_and_errors_quote_them(tmp_path: Path
     assert registry.names() == ["bert.v2"]
     message = error_of(tmp_path, '[models."bert.v2"]\ncheckpoint = "x"\ntask = "qa"\n')
     assert 'models."bert.v2".task: \'qa\' is not one of' in message
+
+
+def test_a_checkpoint_dir_that_is_a_link_to_itself_is_an_error_naming_the_field(tmp_path: Path) -> None:
+    (tmp_path / "ckpts").symlink_to(tmp_path / "ckpts")
+    message = error_of(tmp_path, f'checkpoint_dir = "ckpts"\n[models.a]\n{MODEL_BODY}')
+    assert "models.toml: checkpoint_dir: " in message and "cannot be resolved" in message
