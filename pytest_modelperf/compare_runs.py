@@ -100,7 +100,8 @@ class Comparison:
             parts.append(f"{self.count(Outcome.OVER_LIMIT)} over limit")
         parts += [f"{self.count(Outcome.IMPROVEMENT)} improvement(s)", f"{self.count(Outcome.PASS)} pass"]
         line = f"{len(self.checks)} check(s) compared: {', '.join(parts)}; {len(self.added)} added, {len(self.removed)} removed"
-        if self.base_hardware and self.new_hardware and not self.base_hardware & self.new_hardware:
+        nothing_compared = all(check.verdict.baseline is None for check in self.checks)
+        if nothing_compared and self.base_hardware and self.new_hardware and not self.base_hardware & self.new_hardware:
             line += (
                 f" (the runs share no hardware key: {', '.join(sorted(self.base_hardware))} against "
                 f"{', '.join(sorted(self.new_hardware))}, so nothing was compared with the base)"

@@ -300,6 +300,7 @@ def test_a_half_precision_quality_score_is_judged_against_the_float32_base() -> 
     assert "judged against the float32 baseline: there is no float16 one" in check.verdict.measurement.notes
     assert comparison.added == ()
     assert comparison.removed == (), "the float32 entry was used, so it is not reported as removed"
+    assert comparison.summary() == "1 check(s) compared: 1 regression(s), 0 improvement(s), 0 pass; 0 added, 0 removed"
 
 
 def test_a_half_precision_quality_score_is_judged_against_the_stored_float32_baseline(tmp_path: Path) -> None:
