@@ -90,13 +90,11 @@ def dtype_of(hardware_key: str) -> str:
     return hardware_key.rpartition("-")[2]
 
 
-def entry_as_stored(
-    measurement: Measurement, *, environment: str, recorded: str, previous: BaselineEntry | None = None
-) -> BaselineEntry:
+def entry_as_stored(measurement: Measurement, *, environment: str, recorded: str) -> BaselineEntry:
     """The entry an update records from ``measurement``, as the baseline file gives it back
     (values rounded as the file keeps them): a run judged against another run's measurement
     then gets the verdict it would get against the baseline recorded from that run.
 
-    Raises ``FormatError`` when the entry could not be stored (a non-finite value)."""
-    entry = BaselineEntry.from_measurement(measurement, environment=environment, recorded=recorded, previous=previous)
+    Raises ``FormatError`` when the baseline file could not give the entry back."""
+    entry = BaselineEntry.from_measurement(measurement, environment=environment, recorded=recorded)
     return BaselineEntry.from_dict(entry.to_dict(), measurement.name)

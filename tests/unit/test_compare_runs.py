@@ -354,3 +354,11 @@ def test_the_override_leaves_exact_metrics_exact() -> None:
     (check,) = compare_runs(base, new, threshold=parse_quantity("50%")).checks
     assert str(check.verdict.check.threshold) == "0%"
     assert check.verdict.outcome is Outcome.REGRESSION
+
+
+def test_a_base_measurement_that_no_baseline_file_could_keep_is_an_error_naming_the_run_and_check() -> None:
+    """A p75 median is not among the statistics an entry keeps, so the plugin cannot read back the
+    baseline it would record; compared with a base run, the same measurement is an error, not a crash."""
+    tail = Measurement.from_samples("latency", [10.0, 11.0, 12.0], unit="ms", direction=LOWER, statistic="p75")
+    with pytest.raises(CompareError, match=r"base\.json: t\.py::test_a latency \[amd-epyc-2c-float32\]: cannot stand as a baseline: .*'p75'"):
+        compare_runs(export(result("t.py::test_a", tail), name="base.json"), export(result("t.py::test_a", tail)))
