@@ -73,7 +73,7 @@ class SpeedAdjustment:
     """The machine's speed now against when the baseline was recorded, from the reference workload."""
 
     slowdown: float  # current reference time / the baseline's (above 1: the machine is slower now)
-    expected: float  # the baseline value at the machine's current speed, never better than the baseline
+    expected: float  # the baseline value at the machine's current speed
     spread: stats.Spread | None  # learned between-run spread of the value in reference units
     runs: int  # recorded runs that timed the reference, odd ones set aside
     odd_runs: int = 0
@@ -226,7 +226,7 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
         return Verdict(measurement, check, outcome, current, detail=_limit_detail(measurement, current, check) if over_limit else "")
 
     base = _baseline_value(measurement, check.statistic, baseline, spread_floor=policy.assumed_spread)
-    speed = _speed_adjustment(measurement, check.statistic, baseline, base, policy) if policy.enabled else None
+    speed = _speed_adjustment(measurement, check.statistic, baseline, policy) if policy.enabled else None
     judged_against = speed.expected if speed is not None else base
     excess = _signed_worsening(measurement.direction, judged_against, current)  # in the measurement's unit
     allowed = _allowed_excess(check.threshold, judged_against, measurement.unit)
@@ -253,6 +253,8 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
         outcome, detail = Outcome.PASS, "beyond the threshold but within the noise band"
     else:
         outcome, detail = Outcome.PASS, ""
+    if speed is not None and outcome in (Outcome.REGRESSION, Outcome.IMPROVEMENT):
+        outcome, detail = _as_measured_too(outcome, detail, measurement, check.threshold, base, current)
     if note and outcome is not Outcome.OVER_LIMIT:
         detail = f"{detail}; {note}" if detail else note
     runs = band.runs if band is not None else None
@@ -363,17 +365,26 @@ def _noise_band(
     return NoiseBand(relative, runs, spread, within, policy.confidence, odd_runs)
 
 
-def _speed_adjustment(
-    measurement: Measurement, statistic: str, baseline: BaselineEntry, base: float, policy: NoisePolicy
-) -> SpeedAdjustment | None:
-    """The baseline at the machine's current speed, when both sides timed the same reference workload
-    and the machine is slower now: the adjustment only ever excuses a slow machine.
+def _as_measured_too(
+    outcome: Outcome, detail: str, measurement: Measurement, threshold: Quantity, base: float, current: float
+) -> tuple[Outcome, str]:
+    """A change judged at the machine's speed stands only where the time as measured also moved
+    beyond the threshold the same way: the adjustment can excuse a slow machine, but it never
+    fails a time that is within the threshold of the baseline or better (a fast reference beside
+    a contended model read "-81.0% (+520.9% at this speed)"), nor flatters one that is worse."""
+    measured = _signed_worsening(measurement.direction, base, current)
+    allowed = _allowed_excess(threshold, base, measurement.unit)
+    if outcome is Outcome.REGRESSION and measured <= allowed:
+        return Outcome.PASS, "worse at this speed, but not beyond the threshold as measured"
+    if outcome is Outcome.IMPROVEMENT and -measured <= allowed:
+        return Outcome.PASS, "better at this speed, but not beyond the threshold as measured"
+    return outcome, detail
 
-    A reference that reads faster than when recorded is as likely a contended model beside an
-    uncontended reference as a faster machine, and judging against a better value than the
-    recorded one could turn an unchanged or faster model into a regression; so then the time
-    is judged as it is.
-    """
+
+def _speed_adjustment(
+    measurement: Measurement, statistic: str, baseline: BaselineEntry, policy: NoisePolicy
+) -> SpeedAdjustment | None:
+    """The baseline at the machine's current speed, when both sides timed the same reference workload."""
     identity = measurement.context.get("speed_reference")
     if measurement.unit != baseline.unit or not measurement.reference or identity is None:
         return None
@@ -388,12 +399,9 @@ def _speed_adjustment(
     assert normalised is not None
     now = stats.statistic(measurement.reference, "median")
     then = stats.statistic([reference for _, reference in recorded], "median")
-    expected = normalised.center * now**exponent
-    if _signed_worsening(measurement.direction, base, expected) <= 0:
-        return None
     return SpeedAdjustment(
         slowdown=now / then,
-        expected=expected,
+        expected=normalised.center * now**exponent,
         spread=baseline.learned_spread_in_reference_units(key, spread_floor=policy.assumed_spread),
         runs=len(recorded) - normalised.odd_runs,
         odd_runs=normalised.odd_runs,
