@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,10 +22,10 @@ from pytest_modelperf.loading import STAND_IN_MARKER, CheckpointError, load_mode
 from pytest_modelperf.quality.finetune import FINETUNE_MARKER
 
 
-def tiny_config(seed_width: int = 32):
+def tiny_config() -> Any:
     from transformers import BertConfig
 
-    return BertConfig(hidden_size=seed_width, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+    return BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                       max_position_embeddings=64)
 
 
@@ -330,7 +331,7 @@ def test_a_registry_built_in_code_cannot_prepare_outside_its_checkpoint_dir(tmp_
 
 # -- fine-tuned models -----------------------------------------------------------------------
 
-def tiny_fine_tune(base: Path, destination: Path):
+def tiny_fine_tune(base: Path, destination: Path) -> Any:
     from pytest_modelperf.quality.finetune import FineTuneRecipe, fine_tune
 
     recipe = FineTuneRecipe(base="tiny", dataset="topics", epochs=1, batch_size=8, max_length=32, limit=16)

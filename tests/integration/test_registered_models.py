@@ -44,6 +44,18 @@ def test_registry_models_are_prepared_offline_and_flagged_as_stand_ins(pytester,
     run().assert_outcomes(passed=1)  # the prepared checkpoint is reused and matches exactly
 
 
+def test_a_users_own_folder_where_a_model_would_be_prepared_fails_the_test_and_is_kept(pytester, run):
+    make_project(pytester)
+    mine = pytester.path / "ckpts" / "micro"
+    mine.mkdir(parents=True)
+    (mine / "model.safetensors").write_bytes(b"my own trained weights")
+    result = run()
+    result.assert_outcomes(errors=0, failed=1)
+    result.stdout.fnmatch_lines([f"*PrepareRefused: {mine}: it has no .modelperf-prepared.json*delete it by hand*"])
+    assert [path.name for path in mine.iterdir()] == ["model.safetensors"]
+    assert (mine / "model.safetensors").read_bytes() == b"my own trained weights"
+
+
 def test_a_registered_model_goes_by_its_registry_name_whatever_its_folder_is_called(pytester, run, tiny_checkpoint):
     registry = f'[models.tiny-alias]\ncheckpoint = "example-org/tiny"\ntask = "sequence-classification"\noffline = {{ path = "{tiny_checkpoint}" }}\n'
     pytester.makefile(".toml", pyproject='[tool.modelperf]\nregistry = "models.toml"\n', models=registry)
