@@ -248,26 +248,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput"):
         return
-    state = config.stash[STATE]
-    state.finish()
-    from .baselines import atomic_write_json
-    from .report import json_payload, markdown
+    from .session_end import write_session_files
 
-    settings = state.settings
-    payload = json_payload(state) if settings.json_path is not None or settings.csv_path is not None else None
-    if settings.json_path is not None:
-        atomic_write_json(settings.json_path, payload)
-    if settings.csv_path is not None:
-        from .results_table import write_results_csv
-
-        write_results_csv(settings.csv_path, payload)
-    if settings.html_path is not None:
-        from .html_report import write_html
-
-        write_html(settings.html_path, state)
-    if settings.markdown_path is not None and state.records:
-        with settings.markdown_path.open("a", encoding="utf-8") as stream:
-            stream.write(markdown(state))
+    failures = write_session_files(config.stash[STATE])
+    # A file not written is no test's verdict, so not TESTS_FAILED (1): INTERNAL_ERROR (3) tells
+    # CI the run's outputs are incomplete; a status that already says failure is kept.
+    if failures and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
@@ -279,4 +266,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     if lines:
         terminalreporter.section("modelperf")
         for line in lines:
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(line, red=line.startswith("error:"))

@@ -99,13 +99,15 @@ def summary_lines(state: ModelPerfSession) -> list[str]:
             line += f"; the unreadable file it replaces was kept as {write.moved_aside}"
         lines.append(line)
     if state.orphans:
-        action = "removed" if state.settings.prune else "reported (remove them with --modelperf-update --modelperf-prune)"
+        action = "reported (remove them with --modelperf-update --modelperf-prune)"
+        if state.settings.prune:
+            action = "removed" if state.writes else "not removed: the baselines could not be written"
         lines.append(f"{len(state.orphans)} orphaned baseline entr{'y' if len(state.orphans) == 1 else 'ies'} {action}:")
         lines.extend(f"  {orphan.key.describe()}: {orphan.reason}" for orphan in state.orphans)
     for module, reason in state.unpruned.items():
         lines.append(f"--modelperf-prune left {module} alone: {reason}; select the whole module to prune it")
-    if state.write_error:
-        lines.append(f"error: {state.write_error}")
+    lines.extend(f"note: orphans not looked for: {problem}" for problem in state.orphans_unchecked)
+    lines.extend(f"error: {failure}" for failure in state.write_errors)
     return lines
 
 

@@ -62,7 +62,8 @@ class ModelPerfSession:
     orphans: list[Orphan] = field(default_factory=list)
     unpruned: dict[str, str] = field(default_factory=dict)  # module -> why --modelperf-prune left it alone
     confirmations: list[Confirmation] = field(default_factory=list)
-    write_error: str | None = None
+    write_errors: list[str] = field(default_factory=list)  # one line per file the session end could not write
+    orphans_unchecked: list[str] = field(default_factory=list)  # baseline files too broken to look for orphans in
     _environment_ids: dict[str, str] = field(default_factory=dict)
     _registry: Registry | None = None
     _registered: dict[str, str] = field(default_factory=dict)
@@ -212,7 +213,12 @@ class ModelPerfSession:
         for (hardware, module), made in sorted(produced.items()):
             fully_selected = self.selection.why_not_covered(module) is None
             found = self.selection.found.get(module, set())
-            for key in self.store.keys(hardware, module):
+            try:
+                stored = self.store.keys(hardware, module)
+            except BaselineError as error:  # the tests reading it fail on it; other files are still looked at
+                self.orphans_unchecked.append(str(error))
+                continue
+            for key in stored:
                 if (key.test, key.measurement) in made:
                     continue
                 if TestKey(module, key.test) in self.completed:
@@ -227,12 +233,13 @@ class ModelPerfSession:
         reasons = {module: self.selection.why_not_covered(module) for module in sorted(ran)}
         return {module: reason for module, reason in reasons.items() if reason is not None}
 
+    @property
+    def write_error(self) -> str | None:
+        return "; ".join(self.write_errors) or None
+
     def finish(self) -> None:
-        try:
-            self.orphans = self.find_orphans()
-        except BaselineError as error:
-            self.write_error = str(error)
-            self.orphans = []
+        """Find the orphans and update the baselines; BaselineError (naming the file) if they cannot be."""
+        self.orphans = self.find_orphans()
         updates = self.pending_updates()
         removals = [orphan.key for orphan in self.orphans] if self.settings.prune else []
         if self.settings.prune:

@@ -22,7 +22,9 @@ def test_json_export_holds_every_check(pytester, run, monkeypatch):
     assert result["measurement"]["samples"] == [30.0] * 20
     assert result["environment"] in data["environments"]
     assert result["metric"] == "latency (median)" and result["threshold"] == "10%"
-    assert data["noise"] == {"enabled": True, "confidence": 0.99, "assumed_spread": 0.05, "bootstrap_resamples": 400}
+    assert data["noise"] == {
+        "enabled": True, "confidence": 0.99, "assumed_spread": 0.05, "assumed_spread_weight": 6, "bootstrap_resamples": 400,
+    }
 
 
 def test_markdown_is_appended_to_the_github_step_summary(pytester, run, monkeypatch):
@@ -77,7 +79,10 @@ def test_markdown_stays_compact_at_150_checks(pytester, run, monkeypatch):
     assert failing_table[2].startswith("| test_perf.py::test_block[7] | m3 (median) | 10 ms | 30 ms | +200.0% |")
     assert failing_table[2].endswith("| **REGRESSION** |")
     assert failing_table[3] == ""
-    assert "- `test_perf.py::test_block[7]` m3 (median): worse than the baseline beyond the threshold and the noise band" in lines
+    assert any(
+        line.startswith("- `test_perf.py::test_block[7]` m3 (median): worse than the baseline beyond the threshold and the noise band")
+        for line in lines
+    )
     opening = lines.index("<details><summary>150 other check(s)</summary>")
     closing = lines.index("</details>")
     assert opening < closing
