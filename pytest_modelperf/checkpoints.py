@@ -186,8 +186,8 @@ def _not_ours(folder: Path) -> str | None:
         if changed:
             return f"it holds files modelperf did not write or that changed since ({', '.join(sorted(changed)[:5])})"
         return None
-    if _made_by_an_older_version(folder):
-        return None
+    if not any(folder.iterdir()) or _made_by_an_older_version(folder):
+        return None  # an empty folder holds nothing to lose
     return f"it has no {PREPARED_MARKER}, so modelperf did not make it (or an older version did)"
 
 

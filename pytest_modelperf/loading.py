@@ -140,13 +140,13 @@ def load_model(checkpoint: str | os.PathLike[str], *, task: str = "auto", device
     started = time.perf_counter()
     try:
         model = model_class.from_pretrained(name, dtype=getattr(torch, dtype), local_files_only=local_only)
-    except OSError as error:
-        raise CheckpointError(_not_found(name, local, error)) from error
     except Exception as error:
         unreadable = unreadable_weights(name, local)
-        if unreadable is None:
-            raise
-        raise CheckpointError(f"checkpoint {name!r}: {unreadable}") from error
+        if unreadable is not None:
+            raise CheckpointError(f"checkpoint {name!r}: {unreadable}") from error
+        if isinstance(error, OSError):
+            raise CheckpointError(_not_found(name, local, error)) from error
+        raise
     model.to(device)
     model.eval()
     if device.startswith("cuda"):

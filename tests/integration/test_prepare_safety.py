@@ -105,6 +105,20 @@ def test_a_marker_someone_else_wrote_is_not_modelperfs(tmp_path: Path) -> None:
     assert (mine / "NOTES.md").exists()
 
 
+def test_a_marker_that_is_a_link_to_a_real_one_is_not_trusted(tmp_path: Path) -> None:
+    prepared, _ = build(tmp_path / "prepared")
+    mine = user_folder(tmp_path / "tiny")
+    (mine / PREPARED_MARKER).symlink_to(prepared / PREPARED_MARKER)
+    with pytest.raises(PrepareRefused, match=f"its {PREPARED_MARKER} is not one modelperf wrote"):
+        build(mine)
+    assert (mine / "NOTES.md").exists()
+
+
+def test_an_empty_folder_is_prepared_into(tmp_path: Path) -> None:
+    (tmp_path / "tiny").mkdir()
+    assert build(tmp_path / "tiny")[1]
+
+
 def test_a_link_in_place_of_the_folder_is_refused_and_its_target_kept(tmp_path: Path) -> None:
     target, _ = build(tmp_path / "elsewhere" / "tiny")
     link = tmp_path / "ckpts" / "tiny"
