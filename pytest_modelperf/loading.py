@@ -8,6 +8,7 @@ not the error says so instead of surfacing a connection failure.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -243,8 +244,32 @@ def artefact_bytes(name: str, local: bool) -> int | None:
             folder = Path(snapshot_download(name, local_files_only=True))
         except Exception:  # noqa: BLE001 - any failure means "size unknown", not an error
             return None
-    sizes = [p.stat().st_size for p in folder.rglob("*") if p.is_file() and p.name.endswith(WEIGHT_SUFFIXES)]
+    sizes = [path.stat().st_size for path in loaded_weight_files(folder)]
     return sum(sizes) if sizes else None
+
+
+def loaded_weight_files(folder: Path) -> list[Path]:
+    """The weight files ``from_pretrained`` reads from ``folder``: the shards its index names,
+    else its single weights file, safetensors before PyTorch's format, as transformers chooses.
+
+    Not every weight-like file below it: a trainer's output folder also holds optimizer states
+    and ``checkpoint-N/`` copies, several times the model's size."""
+    for index_name, single_name in (("model.safetensors.index.json", "model.safetensors"),
+                                    ("pytorch_model.bin.index.json", "pytorch_model.bin")):
+        index = folder / index_name
+        if index.is_file():
+            return [folder / shard for shard in sorted(_shards(index)) if (folder / shard).is_file()]
+        if (folder / single_name).is_file():
+            return [folder / single_name]
+    return sorted(path for path in folder.iterdir() if path.is_file() and path.name.endswith(WEIGHT_SUFFIXES))
+
+
+def _shards(index: Path) -> set[str]:
+    try:
+        weight_map = json.loads(index.read_text())["weight_map"]
+        return {shard for shard in weight_map.values() if isinstance(shard, str) and "/" not in shard}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
 
 
 class ModelCache:

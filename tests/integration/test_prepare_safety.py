@@ -427,3 +427,23 @@ def test_a_prepare_killed_half_way_keeps_the_old_checkpoint_and_the_next_one_cle
     assert [path.name.endswith(".modelperf-staging") for path in tmp_path.iterdir() if path.is_dir() and path != destination] == [True]
     assert build(destination, seed=1)[1]
     assert not [path for path in tmp_path.iterdir() if path.is_dir() and path != destination]
+
+
+def test_the_artefact_size_counts_the_weights_that_load_not_a_trainers_other_files(tmp_path: Path) -> None:
+    destination, _ = build_checkpoint(tiny_config(), tmp_path / "trained", task="masked-lm", tokenizer="bert-base-uncased")
+    weights = (destination / "model.safetensors").stat().st_size
+    (destination / "training_args.bin").write_bytes(b"\0" * 5_000)
+    (destination / "checkpoint-500").mkdir()
+    (destination / "checkpoint-500" / "optimizer.pt").write_bytes(b"\0" * (2 * weights))
+    (destination / "checkpoint-500" / "model.safetensors").write_bytes((destination / "model.safetensors").read_bytes())
+    assert load_model(destination).artefact_bytes == weights
+
+
+def test_the_artefact_size_of_a_sharded_checkpoint_is_the_sum_of_its_shards(tmp_path: Path) -> None:
+    from transformers import AutoModelForMaskedLM
+
+    model = AutoModelForMaskedLM.from_config(tiny_config())
+    model.save_pretrained(tmp_path / "sharded", max_shard_size="1MB")
+    shards = sorted((tmp_path / "sharded").glob("model-*.safetensors"))
+    assert len(shards) > 1
+    assert load_model(tmp_path / "sharded").artefact_bytes == sum(shard.stat().st_size for shard in shards)
