@@ -348,8 +348,12 @@ def remove_stale_staging(destination: Path) -> list[Path]:
 def _left_by_a_gone_process(folder: Path, name: str, suffix: str) -> bool:
     if folder.is_symlink() or not folder.is_dir():
         return False
-    pid = folder.name[len(name) + 2:-len(suffix)].split(".", 1)[0]
-    if not pid.isdigit() or int(pid) == os.getpid() or _process_runs(int(pid)):
+    # Exactly ".<name>.<pid>.<8 hex><suffix>": model "bert.7"'s ".bert.7.<pid>..." is not bert's.
+    named = re.fullmatch(rf"\.{re.escape(name)}\.(\d+)\.[0-9a-f]{{8}}{re.escape(suffix)}", folder.name)
+    if named is None:
+        return False
+    pid = int(named.group(1))
+    if pid == os.getpid() or _process_runs(pid):
         return False
     if not any(folder.iterdir()):
         return True  # killed between making it and marking it

@@ -293,6 +293,16 @@ def test_folders_that_only_look_like_staging_are_kept(tmp_path: Path, gone_pid: 
     assert not [path for path in tmp_path.iterdir() if path.name.endswith(".modelperf-staging") and path not in (unmarked, other_model)]
 
 
+def test_another_models_staging_folder_is_kept_even_when_its_name_extends_this_ones(
+    tmp_path: Path, gone_pid: int, running_pid: int
+) -> None:
+    # Model "tiny.<n>" stages into ".tiny.<n>.<pid>.<random>.modelperf-staging": empty just after it is made.
+    other = tmp_path / f".tiny.{gone_pid}.{running_pid}.0badc0de.modelperf-staging"
+    other.mkdir()
+    build(tmp_path / "tiny")
+    assert other.is_dir()
+
+
 def test_two_prepares_of_one_model_at_once_both_succeed(tmp_path: Path) -> None:
     script = (
         "import sys; from pathlib import Path; from transformers import BertConfig;"
