@@ -161,8 +161,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     reruns, allowed = 0, _confirmations(item, state)
     first_failures = _noise_sensitive_failures(item, state)
     while reruns < allowed and _noise_sensitive_failures(item, state):
+        from .benchmark_bridge import withdraw_from_benchmark
         from .fixture import begin_attempt
 
+        if not withdraw_from_benchmark(item):
+            break  # this pytest-benchmark would report the test twice: the first attempt decides
         state.withdraw(state.test_key(item))
         begin_attempt(item)
         reruns += 1
@@ -196,7 +199,7 @@ def _failing(item: pytest.Item, state: ModelPerfSession) -> list[Verdict]:
 def _noise_sensitive_failures(item: pytest.Item, state: ModelPerfSession) -> tuple[Verdict, ...]:
     """The failing verdicts when all of them could be chance (sampled values); else none."""
     failing = _failing(item, state)
-    if not failing or "benchmark" in getattr(item, "fixturenames", ()):  # pytest-benchmark's fixture runs once per test
+    if not failing:
         return ()
     if all(v.outcome in (Outcome.REGRESSION, Outcome.OVER_LIMIT) and v.measurement.noisy for v in failing):
         return tuple(failing)

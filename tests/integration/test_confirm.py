@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 # Each attempt of test_fast appends to ATTEMPTS; SLOW_ATTEMPTS says which attempts are slow
 # (1-based, "all" for every one), so a slow spell of the machine can be played back exactly.
 FLAKY = """
@@ -119,10 +121,41 @@ def test_a_negative_confirm_is_a_usage_error(pytester, run):
     result.stderr.fnmatch_lines(["*--modelperf-confirm: must not be negative, got -1*"])
 
 
-def test_a_test_using_pytest_benchmark_is_not_rerun(pytester, run, monkeypatch):
-    # pytest-benchmark's fixture may be used once per test, so a re-run would be an error.
-    recorded(pytester, run, monkeypatch, FLAKY.replace("def test_fast(modelperf):", "def test_fast(modelperf, benchmark):"))
+# test_fast hands pytest-benchmark a result on every attempt: through modelperf's bridge
+# (measure_latency(benchmark=...)), or by calling the benchmark fixture itself.
+BRIDGED = FLAKY.replace(
+    "def test_fast(modelperf):\n    ATTEMPTS.append(1)\n",
+    "def test_fast(modelperf, benchmark):\n    ATTEMPTS.append(1)\n"
+    "    model = modelperf.load(CHECKPOINT, device='cpu')\n"
+    "    modelperf.measure_latency(model, batch_size=1, sequence_length=8, benchmark=benchmark)\n",
+)
+CALLED = FLAKY.replace(
+    "def test_fast(modelperf):\n    ATTEMPTS.append(1)\n",
+    "def test_fast(modelperf, benchmark):\n    ATTEMPTS.append(1)\n    benchmark(sum, range(100))\n",
+)
+
+
+@pytest.mark.parametrize("source", [BRIDGED, CALLED], ids=["bridge", "fixture-call"])
+def test_a_test_using_pytest_benchmark_is_confirmed_and_benchmarked_once(pytester, run, monkeypatch, tiny_checkpoint, source):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # else the inner pytest-benchmark writes no JSON
+    recorded(pytester, run, monkeypatch, f"CHECKPOINT = {str(tiny_checkpoint)!r}\n" + source)
     monkeypatch.setenv("SLOW_ATTEMPTS", "1")
-    result = run("-k", "test_fast", "-s")
+    result = run("-k", "test_fast", "-s", "--benchmark-json", "bench.json")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "*attempt 1",
+        "attempt 2",
+        "*test_perf.py::test_fast: not reproduced: the first attempt failed (latency (median) +99.8%), 1 re-run passed*",
+    ])
+    (entry,) = json.loads((pytester.path / "bench.json").read_text())["benchmarks"]
+    assert entry["name"] == "test_fast"
+
+
+def test_a_confirmed_regression_of_a_benchmarked_test_fails_with_one_benchmark(pytester, run, monkeypatch, tiny_checkpoint):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    recorded(pytester, run, monkeypatch, f"CHECKPOINT = {str(tiny_checkpoint)!r}\n" + BRIDGED)
+    monkeypatch.setenv("SLOW_ATTEMPTS", "all")
+    result = run("-k", "test_fast", "-s", "--modelperf-confirm=2", "--benchmark-json", "bench.json")
     result.assert_outcomes(failed=1)
-    result.stdout.no_fnmatch_line("attempt 2")
+    result.stdout.fnmatch_lines(["*attempt 3", "*confirmed: the failure reproduced on 2 re-runs*"])
+    assert len(json.loads((pytester.path / "bench.json").read_text())["benchmarks"]) == 1
