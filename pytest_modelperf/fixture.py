@@ -16,7 +16,7 @@ from .config import MarkerOptions, TimingOptions
 from .loading import DeviceUnavailable, LoadedModel, model_notes, normalise_dtype, resolve_device
 from .results import Direction, Measurement, ratio_of
 from .session import ModelPerfSession
-from .stats import is_known_statistic
+from .stats import SUMMARY_STATISTICS, is_known_statistic
 from .trackers.calibration import time_with_reference, with_reference
 from .trackers.latency import latency_from_seconds, time_interleaved
 from .trackers.memory import MB
@@ -431,6 +431,9 @@ class ModelPerf:
         return Check(chosen, self._threshold(measurement, threshold, limit_quantity), limit_quantity)
 
     def _judge(self, measurement: Measurement, check: Check) -> Verdict:
+        if measurement.samples and check.statistic not in (measurement.statistic, *SUMMARY_STATISTICS):
+            # A statistic no summary keeps (p75): judged as the measurement's own, so its baseline holds it.
+            measurement = replace(measurement, statistic=check.statistic, value=measurement.value_of(check.statistic))
         self._claim_name(measurement)
         record = self._session.check(self._item.nodeid, measurement, check)
         self._item.stash[VERDICTS].append(record.verdict)

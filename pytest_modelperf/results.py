@@ -162,6 +162,8 @@ class Measurement:
         if self.unavailable is not None:
             return {}
         summary = stats.summarize(self.samples) if self.samples else {"value": self.value}
+        if self.samples and self.statistic not in summary:  # e.g. p75: its baseline must hold it
+            summary[self.statistic] = self.value
         if self.reference:
             summary[REFERENCE_STATISTIC] = stats.statistic(self.reference, "median")
         return summary

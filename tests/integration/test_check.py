@@ -181,3 +181,20 @@ def test_marker_threshold_applies_to_sampled_metrics(pytester, run, monkeypatch)
     result.stdout.fnmatch_lines(["*+99.8%*+500%*pass*"])
     stored = json.loads(next((pytester.path / "baselines").rglob("test_perf.json")).read_text())
     assert stored["tests"]["test_fast"]["latency"]["summary"]["median"] == 10.02
+
+
+def test_a_statistic_no_summary_keeps_is_recorded_and_judged(pytester, run, monkeypatch):
+    pytester.makepyfile(test_perf="""
+        import os
+        def test_p75(modelperf):
+            samples = [float(x) for x in os.environ["SAMPLES"].split(",")]
+            modelperf.check(modelperf.record("latency", samples, unit="ms", statistic="p75"), threshold="10%")
+            modelperf.check(modelperf.record("other", samples, unit="ms"), statistic="p75", threshold="10%")
+    """)
+    monkeypatch.setenv("SAMPLES", STEADY)
+    run("--modelperf-update").assert_outcomes(passed=1)
+    entries = json.loads(next(pytester.path.glob("baselines/*/test_perf.json")).read_text())["tests"]["test_p75"]
+    assert entries["latency"]["summary"]["p75"] == 10.03 and entries["other"]["summary"]["p75"] == 10.03
+    run().assert_outcomes(passed=1)
+    monkeypatch.setenv("SAMPLES", SLOWER)
+    run().assert_outcomes(failed=1)
