@@ -11,8 +11,10 @@
 - ``largest_batch.csv`` after a largest-batch search.
 
 An output folder that already holds a sweep's files is not written over without ``force``;
-with it, a sweep file that this sweep does not write again is removed, so that a folder never
-mixes two sweeps.
+with it, a file of the earlier sweep that this sweep does not write again is removed, so that a
+folder never mixes two sweeps, but only where the folder's ``sweep.json`` shows that a sweep was
+there: files of the same names that a sweep did not write are never deleted. The files are
+written all or nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..atomic_files import atomic_write_text
+from ..atomic_files import atomic_write_files
 from ..trackers.memory import MIB
 from .largest_batch import CSV_COLUMNS as LARGEST_BATCH_COLUMNS
 from .measure import GPU_MEMORY, HOST_MEMORY, OUT_OF_MEMORY
@@ -98,14 +100,22 @@ def write_sweep(result: SweepResult, directory: Path, environment: Mapping[str, 
         files["largest_batch.csv"] = (_csv(LARGEST_BATCH_COLUMNS, (found.csv_row() for found in result.largest)), "largest batch that fits")
 
     directory.mkdir(parents=True, exist_ok=True)
-    written: list[Written] = []
-    for name, (text, what) in files.items():
-        atomic_write_text(directory / name, text)
-        written.append(Written(directory / name, what))
-    for name in SWEEP_FILES:
-        if name not in files:
-            (directory / name).unlink(missing_ok=True)  # from an earlier sweep overwritten with force
-    return written
+    earlier_sweep = _holds_a_sweep(directory)
+    atomic_write_files({directory / name: text.encode("utf-8") for name, (text, _) in files.items()})
+    if earlier_sweep:  # a file of the earlier sweep overwritten with force must not mix with this one
+        for name in SWEEP_FILES:
+            if name not in files:
+                (directory / name).unlink(missing_ok=True)
+    return [Written(directory / name, what) for name, (_, what) in files.items()]
+
+
+def _holds_a_sweep(directory: Path) -> bool:
+    """Whether the folder's sweep.json was written by a sweep: only then are its other files a sweep's."""
+    try:
+        payload = json.loads((directory / "sweep.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(payload, dict) and payload.get("schema") == SCHEMA and isinstance(payload.get("cells"), list)
 
 
 def _study_csv(rows: Sequence[Mapping[str, Any]], measure: str, formatted: Any) -> str:

@@ -221,3 +221,10 @@ def test_a_cell_with_no_measurements_still_has_a_row_per_measure() -> None:
     assert [(row["measure"], row["status"], row["value"]) for row in rows] == [
         ("time", "skipped: too long", None), ("host_memory_peak", "skipped: too long", None),
     ]
+
+
+def test_force_never_deletes_files_of_sweep_names_that_no_sweep_wrote(tmp_path: Path) -> None:
+    (tmp_path / "time.csv").write_text("my own timings")
+    (tmp_path / "largest_batch.csv").write_text("my own notes")
+    write_sweep(_result("cpu"), tmp_path, ENVIRONMENT, force=True)
+    assert (tmp_path / "largest_batch.csv").read_text() == "my own notes"
