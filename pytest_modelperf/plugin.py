@@ -82,8 +82,8 @@ def pytest_configure(config: pytest.Config) -> None:
     writers = _whole_run_writers(state.settings)
     if writers and _runs_in_workers(config):
         raise pytest.UsageError(
-            f"modelperf: {', '.join(writers)} write(s) one file for the whole run and -n (pytest-xdist) splits it across "
-            "worker processes; run without -n, or with -n 0"
+            f"modelperf: {', '.join(writers)} cannot be used with -n (pytest-xdist): each writes one file from every "
+            "test's checks, and the tests run in separate worker processes; run without -n, or with -n 0"
         )
     config.stash[STATE] = state
 

@@ -29,8 +29,8 @@ def test_writing_options_are_refused_in_the_controller(pytester: pytest.Pytester
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.stderr.lines if line.strip()]
     assert errors == [
-        f"ERROR: modelperf: {named} write(s) one file for the whole run and -n (pytest-xdist) splits it across "
-        "worker processes; run without -n, or with -n 0"
+        f"ERROR: modelperf: {named} cannot be used with -n (pytest-xdist): each writes one file from every "
+        "test's checks, and the tests run in separate worker processes; run without -n, or with -n 0"
     ]
     assert "Traceback" not in result.stdout.str()
     assert not (pytester.path / "baselines").exists()
