@@ -22,6 +22,7 @@ from .registry import Registry, RegistryError, load_registry, registry_from_pypr
 from .results import BaselineEntry, Measurement
 from .selection import Selection, TestKey, identify, module_key
 
+
 @dataclass(frozen=True)
 class Record:
     """One check made by one test: where its baseline lives and what it concluded."""
