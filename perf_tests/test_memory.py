@@ -18,6 +18,8 @@ HOST_MEMORY_RESOLUTION = "3MB"
 
 
 def test_host_memory(modelperf, model_name):
+    """Peak host memory a forward pass at 8x128 adds, against its baseline within the 3 MB
+    resolution: catches activations kept alive (gradients left on, outputs retained) or copied."""
     model = modelperf.load_registered(model_name)
     memory = modelperf.measure_host_memory(model, batch_size=8, sequence_length=128, rounds=3)
     modelperf.check(memory, threshold=HOST_MEMORY_RESOLUTION)
@@ -25,6 +27,8 @@ def test_host_memory(modelperf, model_name):
 
 @pytest.mark.parametrize(("batch_size", "sequence_length"), GPU_GRID, ids=[f"{b}x{s}" for b, s in GPU_GRID])
 def test_gpu_memory(modelperf, model_name, batch_size, sequence_length):
+    """The allocator's peak (repeatable to the byte, so compared exactly as a fact of this GPU), its
+    reserved peak and NVML's view against their baselines: catches a forward that allocates more."""
     memory = modelperf.measure_gpu_memory(
         modelperf.load_registered(model_name), batch_size=batch_size, sequence_length=sequence_length
     )
