@@ -19,7 +19,7 @@ from .environment import environment_id, hardware_key, software_environment
 from .loading import ModelCache
 from .policy import is_compared, resolve_baseline
 from .registry import Registry, RegistryError, load_registry, registry_from_pyproject
-from .results import BaselineEntry, Measurement
+from .results import BaselineEntry, Measurement, is_fault
 from .selection import Selection, TestKey, identify, module_key
 
 
@@ -165,8 +165,9 @@ class ModelPerfSession:
         self.records = [record for record in self.records if (record.key.module, record.key.test) != (test.module, test.test)]
 
     def fails(self, verdict: Verdict) -> bool:
-        """Whether a verdict fails its test: a regression being re-recorded by --modelperf-update does not."""
-        if verdict.outcome is Outcome.REGRESSION and self.settings.update is UpdateMode.ALL:
+        """Whether a verdict fails its test: a regression being re-recorded by --modelperf-update does not,
+        unless it is a fault of the measuring (NaN, a zero divisor), which is never recorded."""
+        if verdict.outcome is Outcome.REGRESSION and self.settings.update is UpdateMode.ALL and not is_fault(verdict.measurement.unavailable):
             return False
         return verdict.failed
 
@@ -187,8 +188,8 @@ class ModelPerfSession:
         recorded = _dt.date.today().isoformat()
         updates: dict[EntryKey, BaselineEntry] = {}
         for record in self.records:
-            if not record.compared_with_baseline or record.key in updates:
-                continue
+            if not record.compared_with_baseline or record.key in updates or is_fault(record.verdict.measurement.unavailable):
+                continue  # a NaN or a zero divisor is a fault to fix, never a baseline to keep
             existing = self._lookup(record.key)  # under --modelperf-update a broken file reads as none
             if mode is UpdateMode.MISSING and (existing is not None or record.verdict.outcome is not Outcome.NO_BASELINE):
                 continue  # judged against a baseline, perhaps the full-precision one: not missing

@@ -161,7 +161,7 @@ def test_a_nan_accuracy_fails_against_its_baseline(pytester, run, monkeypatch):
     result.stdout.fnmatch_lines(["*accuracy*90 points*N/A*REGRESSION*"])
 
 
-def test_a_ratio_with_a_zero_round_fails_its_limit_and_updates_cleanly(pytester, run):
+def test_a_ratio_with_a_zero_round_fails_its_limit_and_is_not_recorded(pytester, run):
     pytester.makepyfile(test_perf="""
         def test_speedup(modelperf):
             bert = modelperf.record("latency of bert", [2.0, 2.0, 2.0], unit="ms")
@@ -171,9 +171,26 @@ def test_a_ratio_with_a_zero_round_fails_its_limit_and_updates_cleanly(pytester,
     result = run("--modelperf-update", "--modelperf-json", "out.json")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*division by zero: latency of distil measured 0 in round 2*"])
-    stored = json.loads(next((pytester.path / "baselines").rglob("test_perf.json")).read_text())
-    assert stored["tests"]["test_speedup"]["speed-up"]["unavailable"].startswith("division by zero")
-    json.loads((pytester.path / "out.json").read_text())
+    assert json.loads((pytester.path / "out.json").read_text())["results"][0]["outcome"] == "over limit"
+    assert not list((pytester.path / "baselines").rglob("test_perf.json")), "a fault is never recorded as a baseline"
+
+
+def test_a_fault_under_update_fails_and_keeps_the_good_baseline(pytester, run, monkeypatch):
+    pytester.makepyfile(test_perf="""
+        import os
+        def test_latency(modelperf):
+            modelperf.check(modelperf.record("latency", [float(os.environ["MS"])] * 5, unit="ms"), threshold="10%")
+    """)
+    monkeypatch.setenv("MS", "10")
+    run("--modelperf-update").assert_outcomes(passed=1)
+    baseline = next((pytester.path / "baselines").rglob("test_perf.json"))
+    recorded = baseline.read_bytes()
+    for update in ("--modelperf-update", "--modelperf-add-run", "--modelperf-update-missing"):
+        monkeypatch.setenv("MS", "nan")
+        result = run(update)
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*not a finite number*"])
+        assert baseline.read_bytes() == recorded, update
 
 
 # -- comparison errors name the baseline file ----------------------------------------------------
