@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .compare import Outcome, Verdict
 from .results import SCHEMA_VERSION
-from .session import Confirmation, ModelPerfSession, Record
+
+if TYPE_CHECKING:  # the session imports pytest; modelperf compare renders without it
+    from .session import Confirmation, ModelPerfSession, Record
 
 HEADERS = ("metric", "baseline", "current", "change", "threshold", "verdict")
 

@@ -130,10 +130,10 @@ def test_an_entry_as_stored_keeps_what_the_baseline_file_keeps() -> None:
     assert exact.summary["value"] == 1.0000000004, "exact values are stored unrounded"
 
 
-def test_the_policy_and_the_run_comparison_import_neither_pytest_nor_torch() -> None:
+def test_the_policy_and_the_compare_command_import_neither_pytest_nor_torch() -> None:
     code = (
-        "import sys; sys.modules['pytest'] = None; sys.modules['torch'] = None\n"
-        "import pytest_modelperf.policy, pytest_modelperf.compare_runs\n"
+        "import sys; sys.modules['pytest'] = sys.modules['_pytest'] = None; sys.modules['torch'] = None\n"
+        "import pytest_modelperf.policy, pytest_modelperf.compare_runs, pytest_modelperf.compare_command\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
