@@ -76,7 +76,8 @@ def summary_lines(state: ModelPerfSession) -> list[str]:
         lines.append(f"hardware key(s): {', '.join(hardware)}; baselines in {state.settings.baseline_dir}")
     accepted = [r for r in state.records if r.verdict.failed and not state.fails(r.verdict)]
     if accepted:
-        lines.append(f"{len(accepted)} regression(s) accepted: --modelperf-update re-recorded their baselines")
+        outcome = "--modelperf-update re-recorded their baselines" if state.writes else "but the baselines could not be written"
+        lines.append(f"{len(accepted)} regression(s) accepted: {outcome}")
     transient = [c for c in state.confirmations if not c.reproduced]
     if transient:
         lines.append(f"{len(transient)} test(s) failed on noisy measurements once and passed when re-run:")

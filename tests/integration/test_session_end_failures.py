@@ -62,6 +62,19 @@ def test_an_unwritable_baseline_folder_is_one_line_and_the_reports_are_still_wri
     assert "modelperf" in (pytester.path / "summary.md").read_text()
 
 
+def test_a_regression_accepted_by_an_update_that_could_not_be_written_says_so(pytester, run):
+    pytester.makepyfile(test_perf=TESTS)
+    run("--modelperf-update").assert_outcomes(passed=2)
+    pytester.makepyfile(test_perf=TESTS.replace("[10.0] * 20", "[30.0] * 20"))
+    (pytester.path / "baselines" / ".modelperf").rename(pytester.path / "lock-folder-moved")
+    (pytester.path / "baselines" / ".modelperf").write_text("a file where the lock folder should be\n")
+    result = run("--modelperf-update")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result.stdout.fnmatch_lines(["1 regression(s) accepted: but the baselines could not be written"])
+    result.stdout.no_fnmatch_line("*re-recorded their baselines*")
+
+
 def test_an_unwritable_json_path_is_one_line_and_the_baselines_are_still_written(pytester, run):
     pytester.makepyfile(test_perf=TESTS)
     (pytester.path / "taken").mkdir()  # a folder where the export should go
