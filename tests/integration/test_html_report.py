@@ -88,7 +88,8 @@ def test_report_is_written_when_a_test_fails(report: Path) -> None:
 
 @pytest.fixture
 def browser() -> str:
-    """Asked for before ``report``, so that a machine without Chromium skips before the runs."""
+    """Asked for before ``report``, so that a machine without Chromium skips (or fails, where
+    MODELPERF_REQUIRE_CHROMIUM is set, as in CI) before the runs."""
     return chromium()
 
 
