@@ -110,7 +110,7 @@ def stage(path: Path, data: bytes) -> StagedFile:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(staged.temporary, 0o666 & ~_umask())
+        os.chmod(staged.temporary, 0o666 & ~current_umask())
     except BaseException as error:
         staged.discard()
         if isinstance(error, OSError) and not isinstance(error, FileWriteError):
@@ -180,7 +180,7 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
     removed: list[Path] = []
     for temporary in path.parent.glob(pattern):
         writer = _writer_pid(temporary, path)
-        if writer is not None and writer != os.getpid() and not _process_runs(writer):
+        if writer is not None and writer != os.getpid() and not process_runs(writer):
             try:
                 temporary.unlink(missing_ok=True)
             except OSError:
@@ -224,9 +224,11 @@ def _writer_pid(temporary: Path, target: Path) -> int | None:
     return int(pid) if pid.isdigit() else None
 
 
-def _process_runs(pid: int) -> bool:
+def process_runs(pid: int) -> bool:
+    """Whether process ``pid`` may still run here (where that cannot be told: yes), so that what it
+    is writing is left alone."""
     if os.name == "nt":
-        return True  # os.kill would end the process there; its temporary is left alone
+        return True  # os.kill would end the process there
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -243,7 +245,7 @@ def _remove_if_empty(folder: Path) -> None:
         pass
 
 
-def _umask() -> int:
+def current_umask() -> int:
     current = os.umask(0o022)  # reading the umask means setting it; it is restored at once
     os.umask(current)
     return current

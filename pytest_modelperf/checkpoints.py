@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .atomic_files import atomic_write_text
+from .atomic_files import atomic_write_text, current_umask, process_runs
 from .loading import STAND_IN_MARKER, TASKS
 from .offline_tokenizers import offline_tokenizer, tokenizer_recipe
 from .quality.finetune import FINETUNE_MARKER, recorded_fine_tune
@@ -353,7 +353,7 @@ def _left_by_a_gone_process(folder: Path, name: str, suffix: str) -> bool:
     if named is None:
         return False
     pid = int(named.group(1))
-    if pid == os.getpid() or _process_runs(pid):
+    if pid == os.getpid() or process_runs(pid):
         return False
     if not any(folder.iterdir()):
         return True  # killed between making it and marking it
@@ -368,31 +368,13 @@ def _left_by_a_gone_process(folder: Path, name: str, suffix: str) -> bool:
     return suffix == RETIRED_SUFFIX or payload.get("host") == socket.gethostname()
 
 
-def _process_runs(pid: int) -> bool:
-    if os.name == "nt":
-        return True  # os.kill would end the process there; its folder is left alone
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
-
-
 def _follow_umask(folder: Path) -> None:
     """Give ``folder`` and what it holds the permissions ``mkdir`` and ``open`` give under the umask."""
-    umask = _umask()
+    umask = current_umask()
     folder.chmod(0o777 & ~umask)
     for entry in folder.rglob("*"):
         if not entry.is_symlink():
             entry.chmod((0o777 if entry.is_dir() else 0o666) & ~umask)
-
-
-def _umask() -> int:
-    current = os.umask(0o022)  # reading the umask means setting it; it is restored at once
-    os.umask(current)
-    return current
 
 
 def _tokenizer_recipe(tokenizer: str | Path | None) -> str | None:

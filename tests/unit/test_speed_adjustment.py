@@ -84,15 +84,21 @@ def test_the_adjustment_never_fails_a_time_within_the_threshold_as_measured():
     the adjusted verdict fails only where the time as measured is beyond the threshold."""
     baseline = recorded(QUIET_RUNS)
     unadjusted_policy = NoisePolicy()
+    failed, improved = [], []
     for machine in (0.25, 0.5, 0.8, 1.0, 1.25, 2.0, 4.0):
         for model in (0.25, 0.5, 0.8, 1.0, 1.25, 2.0, 4.0):
             current = timed(10.04 * machine * model, 5.0 * machine)
             adjusted = judge(current, CHECK, baseline, unadjusted_policy)
             as_is = judge(replace(current, reference=()), CHECK, baseline, unadjusted_policy)
             if adjusted.failed:
+                failed.append((machine, model))
                 assert as_is.change > 0.10, (machine, model)
             if as_is.outcome is Outcome.IMPROVEMENT:
+                improved.append((machine, model))
                 assert not adjusted.failed, (machine, model)
+    # Both rules above were exercised: a 4x slower model fails on a quiet machine, and a 4x
+    # faster one on a 4x faster machine is an improvement as measured.
+    assert (1.0, 4.0) in failed and (0.25, 0.25) in improved
 
 
 def test_rates_scale_inversely_with_the_reference_time():
