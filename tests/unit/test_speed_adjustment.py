@@ -71,7 +71,7 @@ def test_a_faster_machine_does_not_hide_a_regression_beyond_the_threshold():
 
 
 def test_an_improvement_is_never_turned_into_a_regression():
-    # The case: a model 81% faster failed as "-81.0% (+520.9% at this speed)" because
+    # Under contention a model 81% faster once failed as "-81.0% (+520.9% at this speed)" because
     # the reference read far faster than recorded. 1.9 ms against 10.04 ms is an improvement.
     verdict = judge(timed(1.9, 0.3), CHECK, recorded(QUIET_RUNS), NoisePolicy())
     assert verdict.adjusted_change == pytest.approx(1.9 / 0.6 - 1)  # +217% at this speed
@@ -159,7 +159,7 @@ def test_the_reference_names_what_it_ran():
 
 
 def test_one_recorded_run_in_another_machine_state_does_not_open_the_band():
-    # The case: five runs at 2.0 references each and one at 3.2 (16 ms beside a 5 ms
+    # One run in another machine state: five runs at 2.0 references each and one at 3.2 (16 ms beside a 5 ms
     # reference) made the spread 24.5% and the band ±89%, so a 75% slowdown passed. In reference
     # units the median is 2.0 with no deviation, so the robust sd is the assumed 5% of 2.0, and
     # 3.2 lies beyond 3.5 * 0.1: set aside. The five runs teach 0 with 4 degrees of freedom:
