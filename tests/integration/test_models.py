@@ -102,7 +102,8 @@ def test_hub(modelperf):
     result.stdout.fnmatch_lines(["*checkpoint 'google/bert_uncased_L-2_H-128_A-2': not a local directory, and not in the local hub cache while the hub is offline*"])
 
 
-def test_latency_is_reported_to_pytest_benchmark(model_test, run, pytester):
+def test_latency_is_reported_to_pytest_benchmark(model_test, run, pytester, monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # an outer -n run's worker: the inner run is none
     model_test("""
 def test_bench(modelperf, benchmark):
     model = modelperf.load(CHECKPOINT, device="cpu")
