@@ -27,9 +27,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_modelperf.prepare import registry_checkpoint  # noqa: E402
+from pytest_modelperf.models.prepare import registry_checkpoint  # noqa: E402
+from pytest_modelperf.models.registry import load_registry  # noqa: E402
 from pytest_modelperf.quality.finetune import FineTuneRecipe, fine_tune  # noqa: E402
-from pytest_modelperf.registry import load_registry  # noqa: E402
 
 BUILT_IN_VARIANTS: dict[str, dict[str, Any]] = {"every-layer": {"freeze": (), "dropout": None}}
 QA_WINDOWS = {"max_length": 128, "doc_stride": 32}  # as perf_tests/test_accuracy.py evaluates
@@ -91,7 +91,7 @@ def _parse_variant(text: str, parser: argparse.ArgumentParser) -> tuple[str, dic
 
 
 def _fine_tune_and_score(name: str, recipe: FineTuneRecipe, base: str, task: str, destination: Path) -> dict[str, Any]:
-    from pytest_modelperf.loading import load_model
+    from pytest_modelperf.models.loading import load_model
     from pytest_modelperf.quality.builtin_datasets import builtin_dataset
     from pytest_modelperf.quality.evaluation import evaluate_classification, evaluate_question_answering
     from pytest_modelperf.quality.qa import QaSettings

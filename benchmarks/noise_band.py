@@ -28,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_modelperf import stats  # noqa: E402
-from pytest_modelperf.compare import Check, NoisePolicy, Outcome, judge  # noqa: E402
-from pytest_modelperf.results import REFERENCE_STATISTIC, BaselineEntry, Direction, Measurement  # noqa: E402
-from pytest_modelperf.units import parse_quantity  # noqa: E402
+from pytest_modelperf.core import stats  # noqa: E402
+from pytest_modelperf.core.judge import Check, NoisePolicy, Outcome, judge  # noqa: E402
+from pytest_modelperf.core.measurement import REFERENCE_STATISTIC, BaselineEntry, Direction, Measurement  # noqa: E402
+from pytest_modelperf.core.units import parse_quantity  # noqa: E402
 
 CONFIDENCES = (0.99, 0.999)
 RUN_COUNTS = range(1, 11)

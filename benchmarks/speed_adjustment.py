@@ -52,9 +52,9 @@ def measure(slowdown: float) -> dict:
     import torch
     from transformers import BertConfig, BertModel
 
-    from pytest_modelperf.config import TimingOptions
-    from pytest_modelperf.trackers.calibration import time_with_reference, with_reference
-    from pytest_modelperf.trackers.latency import latency_from_seconds
+    from pytest_modelperf.measure.calibration import time_with_reference, with_reference
+    from pytest_modelperf.measure.latency import latency_from_seconds
+    from pytest_modelperf.options import TimingOptions
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -142,9 +142,9 @@ def record(baseline_runs: int, repeats: int) -> dict:
 
 
 def judge_all(saved: dict) -> list[dict]:
-    from pytest_modelperf.compare import Check, NoisePolicy, judge
-    from pytest_modelperf.results import BaselineEntry, Measurement
-    from pytest_modelperf.units import parse_quantity
+    from pytest_modelperf.core.judge import Check, NoisePolicy, judge
+    from pytest_modelperf.core.measurement import BaselineEntry, Measurement
+    from pytest_modelperf.core.units import parse_quantity
 
     baseline = None
     for index, data in enumerate(saved["baseline"]):

@@ -42,12 +42,12 @@ def main() -> int:
 
     if not arguments.skip_prepare_timing:
         with tempfile.TemporaryDirectory(prefix="modelperf-prepare-") as scratch:
-            command = [sys.executable, "-m", "pytest_modelperf.cli", "prepare", "--checkpoint-dir", scratch]
+            command = [sys.executable, "-m", "pytest_modelperf.cli.main", "prepare", "--checkpoint-dir", scratch]
             figures["prepare_cold_s"] = timed(command, environment)
             figures["prepare_cached_s"] = timed(command, environment)
         print(f"preparation: {figures['prepare_cold_s']:.1f}s from nothing, {figures['prepare_cached_s']:.1f}s cached")
 
-    subprocess.run([sys.executable, "-m", "pytest_modelperf.cli", "prepare"], cwd=ROOT, env=environment, check=True,
+    subprocess.run([sys.executable, "-m", "pytest_modelperf.cli.main", "prepare"], cwd=ROOT, env=environment, check=True,
                    stdout=subprocess.DEVNULL)
     runs = []
     for index in range(1, arguments.runs + 1):

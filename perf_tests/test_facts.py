@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_modelperf.models.prepare import reference_parameter_count
 from pytest_modelperf.plugin import model_registry
-from pytest_modelperf.prepare import reference_parameter_count
 
 
 def test_model_facts(modelperf, model_name):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .compare import Outcome, Verdict  # noqa: E402
-from .results import BaselineEntry, Direction, Measurement  # noqa: E402
-from .results_table import results_frame  # noqa: E402
+from .core.judge import Outcome, Verdict  # noqa: E402
+from .core.measurement import BaselineEntry, Direction, Measurement  # noqa: E402
+from .render.csv_table import results_frame  # noqa: E402
 
 __all__ = ["BaselineEntry", "Direction", "Measurement", "Outcome", "Verdict", "__version__", "results_frame"]

@@ -11,23 +11,23 @@ from typing import TYPE_CHECKING, Any, overload
 
 import pytest
 
-from .compare import Check, Verdict
-from .config import MarkerOptions, TimingOptions
-from .loading import DeviceUnavailable, LoadedModel, model_notes, normalise_dtype, resolve_device
-from .results import Direction, Measurement, ratio_of
-from .session import ModelPerfSession
-from .stats import SUMMARY_STATISTICS, is_known_statistic
-from .trackers.calibration import time_with_reference, with_reference
-from .trackers.latency import latency_from_seconds, time_interleaved
-from .trackers.memory import MB
-from .trackers.throughput import Throughput, throughput_from_seconds
-from .units import Quantity, UnitError, describe_dimension, dimension, parse_quantity
-from .workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner, workload_context
+from .core.judge import Check, Verdict
+from .core.measurement import Direction, Measurement, ratio_of
+from .core.stats import SUMMARY_STATISTICS, is_known_statistic
+from .core.units import Quantity, UnitError, describe_dimension, dimension, parse_quantity
+from .measure.calibration import time_with_reference, with_reference
+from .measure.latency import latency_from_seconds, time_interleaved
+from .measure.memory import MB
+from .measure.throughput import Throughput, throughput_from_seconds
+from .measure.workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner, workload_context
+from .models.loading import DeviceUnavailable, LoadedModel, model_notes, normalise_dtype, resolve_device
+from .options import MarkerOptions, TimingOptions
+from .run.session import ModelPerfSession
 
 if TYPE_CHECKING:
+    from .measure.cell import CellMeasurements
     from .quality.evaluation import Quality
     from .sweep.grid import Cell
-    from .sweep.measure import CellMeasurements
 
 VERDICTS = pytest.StashKey[list[Verdict]]()
 MEASUREMENT_NAMES = pytest.StashKey[dict[str, Measurement]]()
@@ -123,7 +123,7 @@ class ModelPerf:
         )
         measurement = with_reference(measurement, reference)
         if benchmark is not None:
-            from .benchmark_bridge import report_to_benchmark
+            from .run.benchmark_bridge import report_to_benchmark
 
             report_to_benchmark(benchmark, seconds, {"modelperf_metric": measurement.name, **measurement.context})
         return measurement
@@ -194,7 +194,7 @@ class ModelPerf:
         self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128, rounds: int = 5
     ) -> Measurement:
         """Peak resident memory (MB) a forward pass adds on the host; one sample per round."""
-        from .trackers.memory import host_memory_increases, host_memory_measurement
+        from .measure.memory import host_memory_increases, host_memory_measurement
 
         workload = Workload(batch_size, sequence_length)
         inputs = synthetic_inputs(model, workload)
@@ -209,7 +209,7 @@ class ModelPerf:
         """
         if not model.device.startswith("cuda"):
             pytest.skip(f"GPU memory needs a CUDA device; {model.name} is on {model.device}")
-        from .trackers.memory import cuda_memory_of, gpu_memory_measurements, run_unless_out_of_memory
+        from .measure.memory import cuda_memory_of, gpu_memory_measurements, run_unless_out_of_memory
 
         workload = Workload(batch_size, sequence_length)
         context = workload_context(model, workload)
@@ -247,7 +247,7 @@ class ModelPerf:
         model cannot run (a sequence longer than its position embeddings) skips the test; a
         cell that runs out of memory gives N/A measurements.
         """
-        from .sweep.measure import measure_cell
+        from .measure.cell import measure_cell
         from .sweep.models import LOCAL, REGISTERED, model_kind
 
         kind = model_kind(cell.model)
@@ -287,7 +287,12 @@ class ModelPerf:
         score keeps its per-example outcomes, so its comparison knows its sampling noise.
         """
         from .quality.data import load_eval_dataset
-        from .quality.evaluation import CLASSIFICATION_METRICS, QA_METRICS, evaluate_classification, evaluate_question_answering
+        from .quality.evaluation import (
+            CLASSIFICATION_METRICS,
+            QA_METRICS,
+            evaluate_classification,
+            evaluate_question_answering,
+        )
         from .quality.qa import QaSettings
 
         online = self._session.settings.online
@@ -361,7 +366,7 @@ class ModelPerf:
         statistic: str = "median",
     ) -> Measurement:
         """A measurement of the test's own making: one value, or per-round samples."""
-        from .units import dimension
+        from .core.units import dimension
 
         dimension(unit)  # rejects unknown units early
         direction = Direction(direction)

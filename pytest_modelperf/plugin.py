@@ -10,10 +10,10 @@ from collections.abc import Generator
 
 import pytest
 
-from .compare import Outcome, Verdict
-from .config import DEFAULTS, MarkerOptions, MissingPolicy, Settings, UpdateMode, confirmations
-from .registry import Registry, RegistryError
-from .session import Confirmation, ModelPerfSession
+from .core.judge import Outcome, Verdict
+from .models.registry import Registry, RegistryError
+from .options import DEFAULTS, MarkerOptions, MissingPolicy, Settings, UpdateMode, confirmations
+from .run.session import Confirmation, ModelPerfSession
 
 STATE = pytest.StashKey[ModelPerfSession]()
 
@@ -161,8 +161,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     reruns, allowed = 0, _confirmations(item, state)
     first_failures = _noise_sensitive_failures(item, state)
     while reruns < allowed and _noise_sensitive_failures(item, state):
-        from .benchmark_bridge import withdraw_from_benchmark
         from .fixture import begin_attempt
+        from .run.benchmark_bridge import withdraw_from_benchmark
 
         if not withdraw_from_benchmark(item):
             break  # this pytest-benchmark would report the test twice: the first attempt decides
@@ -223,7 +223,7 @@ def _raise_for_verdicts(item: pytest.Item) -> None:
     missing = [v for v in verdicts if v.outcome is Outcome.NO_BASELINE]
     failing = _failing(item, state)
     if failing:
-        from .report import failure_message
+        from .render.report import failure_message
 
         test = state.test_key(item)
         hardware = ", ".join(sorted({r.key.hardware_key for r in state.records if (r.key.module, r.key.test) == (test.module, test.test)}))
@@ -251,7 +251,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput"):
         return
-    from .session_end import write_session_files
+    from .run.session_end import write_session_files
 
     failures = write_session_files(config.stash[STATE])
     # A file not written is no test's verdict, so not TESTS_FAILED (1): INTERNAL_ERROR (3) tells
@@ -263,7 +263,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
-    from .report import summary_lines
+    from .render.report import summary_lines
 
     lines = summary_lines(config.stash[STATE])
     if lines:

@@ -3,13 +3,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 # pytester's in-process runs restore sys.modules afterwards; torch cannot be imported a
 # second time in one process, and datasets registers pyarrow extension types that cannot be
 # registered twice, so they are imported here, before any inner run.
 import datasets  # noqa: F401
 import evaluate  # noqa: F401
+import pytest
 import sklearn.metrics  # noqa: F401
 import torch  # noqa: F401
 import transformers  # noqa: F401
@@ -33,7 +32,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer BERT classifier (hidden 32) with the real bert-base-uncased tokenizer."""
     from transformers import BertConfig
 
-    from pytest_modelperf.checkpoints import build_checkpoint
+    from pytest_modelperf.models.checkpoints import build_checkpoint
 
     config = BertConfig(
         hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
@@ -65,8 +64,8 @@ def run(pytester: pytest.Pytester, tiny_checkpoint: Path):
 def topic_classifier() -> Path:
     """BERT-tiny fine-tuned on the built-in topics set: the registry's ``bert-tiny-topics``,
     shared with the main job through the registry's checkpoint cache (trained once)."""
-    from pytest_modelperf.prepare import registry_checkpoint
-    from pytest_modelperf.registry import load_registry
+    from pytest_modelperf.models.prepare import registry_checkpoint
+    from pytest_modelperf.models.registry import load_registry
 
     registry = load_registry(Path(__file__).resolve().parent.parent / "perf_tests" / "models.toml")
     return Path(registry_checkpoint(registry, "bert-tiny-topics"))
@@ -75,8 +74,8 @@ def topic_classifier() -> Path:
 @pytest.fixture(scope="session")
 def question_answerer() -> Path:
     """all-MiniLM-L6-v2 fine-tuned on the built-in facts-qa set: the registry's ``minilm-qa``."""
-    from pytest_modelperf.prepare import registry_checkpoint
-    from pytest_modelperf.registry import load_registry
+    from pytest_modelperf.models.prepare import registry_checkpoint
+    from pytest_modelperf.models.registry import load_registry
 
     registry = load_registry(Path(__file__).resolve().parent.parent / "perf_tests" / "models.toml")
     return Path(registry_checkpoint(registry, "minilm-qa"))

@@ -102,7 +102,7 @@ def _local(path: Path, split: str) -> Any:
 def _hub(name: str, split: str) -> Any:
     import datasets
 
-    from ..loading import hub_offline
+    from ..models.loading import hub_offline
 
     try:
         return datasets.load_dataset(name, split=split)

@@ -14,11 +14,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..loading import LoadedModel
-from ..results import Direction, Measurement
+from ..core.example_outcomes import ExampleOutcomes
+from ..core.measurement import Direction, Measurement
+from ..models.loading import LoadedModel
 from .data import describe_source, example_ids, require_columns
 from .metrics import load_metric
-from .outcomes import ExampleOutcomes
 from .qa import QaSettings, predict_answers
 
 CLASSIFICATION_METRICS: tuple[str, ...] = ("accuracy", "f1", "precision", "recall", "roc_auc")

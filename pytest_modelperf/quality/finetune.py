@@ -83,7 +83,7 @@ def fine_tune(
     """The fine-tuned checkpoint at ``destination``, trained now unless an identical recipe is cached."""
     import transformers
 
-    from ..checkpoints import adopt_older, check_replaceable, intact, preparing, write_through_staging
+    from ..models.checkpoints import adopt_older, check_replaceable, intact, preparing, write_through_staging
     from .builtin_datasets import BUILTIN_DATASETS
 
     if recipe.dataset not in BUILTIN_DATASETS:
@@ -191,9 +191,9 @@ def _train(
     import torch
     import transformers
 
-    from ..loading import TASKS, CheckpointError, hub_offline, unreadable_weights
-    from ..trackers.calibration import ReferenceClock, cached_reference_work, reference_identity
-    from ..trackers.memory import HostMemoryTracker
+    from ..measure.calibration import ReferenceClock, cached_reference_work, reference_identity
+    from ..measure.memory import HostMemoryTracker
+    from ..models.loading import TASKS, CheckpointError, hub_offline, unreadable_weights
     from .builtin_datasets import builtin_dataset
 
     local_only = Path(base_checkpoint).is_dir() or hub_offline()

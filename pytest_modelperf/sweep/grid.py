@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..workloads import Workload
+from ..measure.workloads import Workload
 
 # The names bad input is reported under; the command passes its flags instead.
 PYTHON_ARGUMENTS: Mapping[str, str] = {

@@ -132,8 +132,8 @@ def find_largest_batch(
 
 
 def _try(probe: Callable[[int], float], batch: int, budget_mb: float | None, device: str) -> Probe:
-    from ..trackers.memory import run_unless_out_of_memory
-    from .measure import error_status
+    from ..measure.cell import error_status
+    from ..measure.memory import run_unless_out_of_memory
 
     try:
         peak, unavailable = run_unless_out_of_memory(lambda: probe(batch), device)

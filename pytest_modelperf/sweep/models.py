@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..registry import Registry
+from ..models.registry import Registry
 
 LOCAL = "local"
 HUB = "hub"
@@ -63,7 +63,7 @@ def resolve_model(model: str, registry: Registry | None, *, device: str = "cpu")
         return str(Path(model).expanduser()) if model_kind(model) == LOCAL else model, "auto"
     if registry is None:
         raise UnknownModel(f"{model!r} is a registry name, but there is no model registry")
-    from ..prepare import registry_checkpoint
+    from ..models.prepare import registry_checkpoint
 
     spec = registry.model(model)
     return registry_checkpoint(registry, model, device=device), spec.task

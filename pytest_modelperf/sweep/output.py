@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..atomic_files import atomic_write_files
-from ..trackers.memory import MIB
+from ..measure.cell import GPU_MEMORY, HOST_MEMORY, OUT_OF_MEMORY
+from ..measure.memory import MIB
+from ..storage.atomic_files import atomic_write_files
 from .largest_batch import CSV_COLUMNS as LARGEST_BATCH_COLUMNS
-from .measure import GPU_MEMORY, HOST_MEMORY, OUT_OF_MEMORY
 from .runner import SweepResult
 from .tidy import TIDY_COLUMNS, tidy_rows
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import TimingOptions
+from ..measure.cell import MEASURE_GROUPS, CellMeasurements, error_status, measures_for
+from ..options import TimingOptions
 from .grid import Cell, Grid, skip_reason
 from .largest_batch import LargestBatch, SearchSettings, find_largest_batch
-from .measure import MEASURE_GROUPS, CellMeasurements, error_status, measures_for
 
 # resolve(model) -> (checkpoint, task): see models.resolve_model
 Resolver = Callable[[str], tuple[str, str]]
@@ -96,8 +96,8 @@ def run_sweep(grid: Grid, settings: SweepSettings, resolve: Resolver, *, progres
 
 
 def _sweep_model(grid: Grid, model: str, settings: SweepSettings, resolve: Resolver, bar: Any) -> tuple[list[CellMeasurements], list[LargestBatch]]:
-    from ..loading import load_model
-    from ..trackers.memory import release_device_memory
+    from ..measure.memory import release_device_memory
+    from ..models.loading import load_model
 
     cells = grid.cells_of(model)
     bar.set_postfix_str(f"loading {grid.label_of(model)}")
@@ -129,8 +129,8 @@ def _sweep_model(grid: Grid, model: str, settings: SweepSettings, resolve: Resol
 
 
 def _measure_one(loaded: Any, cell: Cell, settings: SweepSettings, bar: Any) -> CellMeasurements:
-    from ..trackers.memory import release_device_memory
-    from .measure import measure_cell
+    from ..measure.cell import measure_cell
+    from ..measure.memory import release_device_memory
 
     bar.set_postfix_str(cell.id)
     try:
@@ -147,8 +147,8 @@ def _measure_one(loaded: Any, cell: Cell, settings: SweepSettings, bar: Any) -> 
 
 def largest_batch_of(loaded: Any, model: str, label: str, sequence_length: int, search: SearchSettings) -> LargestBatch:
     """The largest batch of the loaded model at this sequence length that fits."""
-    from ..workloads import Workload
-    from .measure import peak_memory_mb
+    from ..measure.cell import peak_memory_mb
+    from ..measure.workloads import Workload
 
     limit = search.limit(loaded.device)
     reason = skip_reason(Cell(model, label, 1, sequence_length), loaded.config)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .. import stats
-from ..results import Measurement
-from .measure import OK, CellMeasurements
+from ..core import stats
+from ..core.measurement import Measurement
+from ..measure.cell import OK, CellMeasurements
 
 TIDY_COLUMNS: tuple[str, ...] = (
     "model", "label", "batch_size", "sequence_length", "measure", "unit", "value", "status",

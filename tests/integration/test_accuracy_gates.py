@@ -14,7 +14,7 @@ import pytest
 GATED = """
 import dataclasses, os
 import torch
-from pytest_modelperf.offline_tokenizers import offline_tokenizer
+from pytest_modelperf.models.offline_tokenizers import offline_tokenizer
 
 def test_topics(modelperf):
     inject = os.environ.get("INJECT", "none")

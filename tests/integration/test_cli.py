@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelperf.cli import main
+from pytest_modelperf.cli.main import main
 
 REGISTRY = """
 checkpoint_dir = "ckpts"
@@ -63,7 +63,7 @@ def test_prepare_builds_once_and_rebuilds_when_the_recipe_changes(registry: Path
 
 
 def test_a_prepared_checkpoint_loads_like_a_real_one(registry: Path) -> None:
-    from pytest_modelperf.loading import load_model
+    from pytest_modelperf.models.loading import load_model
 
     main(["--registry", str(registry), "prepare", "micro"])
     loaded = load_model(registry.parent / "ckpts" / "micro")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelperf.cli import main
+from pytest_modelperf.cli.main import main
 
 # A real (tiny) model's latency with a threshold no machine's noise reaches, its exact
 # parameter count, and a timing of the test's own whose value the environment sets.
@@ -156,7 +156,7 @@ def test_bad_input_exits_2_naming_the_file_and_the_field(
 
 def test_the_default_baseline_dir_is_the_plugin_default() -> None:
     """The command names the plugin's default baseline dir without loading the plugin's settings."""
-    from pytest_modelperf.config import DEFAULTS
-    from pytest_modelperf.policy import DEFAULT_BASELINE_DIR
+    from pytest_modelperf.core.policy import DEFAULT_BASELINE_DIR
+    from pytest_modelperf.options import DEFAULTS
 
     assert DEFAULTS["baseline_dir"] == DEFAULT_BASELINE_DIR

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelperf.baselines import JsonBaselineStore
-from pytest_modelperf.cli import main
-from pytest_modelperf.compare import Outcome
-from pytest_modelperf.compare_runs import Comparison, compare_runs, compare_with_baselines
-from pytest_modelperf.exports import RunExport, load_export
+from pytest_modelperf.cli.comparison import Comparison, compare_runs, compare_with_baselines
+from pytest_modelperf.cli.main import main
+from pytest_modelperf.core.judge import Outcome
+from pytest_modelperf.storage.baseline_store import JsonBaselineStore
+from pytest_modelperf.storage.run_export import RunExport, load_export
 
 # What changes between the two runs is set by the environment: PACE (a timing and the
 # machine's speed), STEP_MS (a timing judged on its p90), SCORE_DTYPE and FLIPS (a quality
@@ -29,7 +29,7 @@ import random
 from dataclasses import replace
 
 from pytest_modelperf import Direction, Measurement
-from pytest_modelperf.quality.outcomes import ExampleOutcomes
+from pytest_modelperf.core.example_outcomes import ExampleOutcomes
 
 
 def env(name, default):

@@ -7,7 +7,7 @@ import pandas.testing
 import pytest
 
 from pytest_modelperf import results_frame
-from pytest_modelperf.exports import ExportError
+from pytest_modelperf.storage.run_export import ExportError
 
 TESTS = """
 import os

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pytest_modelperf.cli import main
-from pytest_modelperf.plots import SWEEP_COLUMNS
+from pytest_modelperf.cli.main import main
+from pytest_modelperf.render.plots import SWEEP_COLUMNS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -108,7 +108,7 @@ def test_nothing_to_plot_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_the_command_runs_headless_as_a_process(tmp_path: Path) -> None:
     write_sweep(tmp_path / "results")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest_modelperf.cli", "plot", "results", "--output", "out"],
+        [sys.executable, "-m", "pytest_modelperf.cli.main", "plot", "results", "--output", "out"],
         capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path, env={**os.environ, "MPLBACKEND": "TkAgg"},  # a GUI backend it must never start
     )
     assert result.returncode == 0, result.stderr

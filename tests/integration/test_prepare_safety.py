@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from pytest_modelperf.checkpoints import PREPARED_MARKER, PrepareRefused, build_checkpoint
-from pytest_modelperf.loading import STAND_IN_MARKER, CheckpointError, load_model
+from pytest_modelperf.models.checkpoints import PREPARED_MARKER, PrepareRefused, build_checkpoint
+from pytest_modelperf.models.loading import STAND_IN_MARKER, CheckpointError, load_model
 from pytest_modelperf.quality.finetune import FINETUNE_MARKER
 
 
@@ -178,7 +178,7 @@ def test_an_older_stand_in_record_that_is_not_modelperfs_is_refused(tmp_path: Pa
 
 
 def test_a_fine_tune_from_an_older_version_is_adopted(tmp_path: Path) -> None:
-    from pytest_modelperf.checkpoints import check_replaceable
+    from pytest_modelperf.models.checkpoints import check_replaceable
 
     folder = tmp_path / "tuned"
     folder.mkdir()
@@ -306,7 +306,7 @@ def test_another_models_staging_folder_is_kept_even_when_its_name_extends_this_o
 def test_two_prepares_of_one_model_at_once_both_succeed(tmp_path: Path) -> None:
     script = (
         "import sys; from pathlib import Path; from transformers import BertConfig;"
-        "from pytest_modelperf.checkpoints import build_checkpoint;"
+        "from pytest_modelperf.models.checkpoints import build_checkpoint;"
         "config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=64);"
         "print(build_checkpoint(config, Path(sys.argv[1]), task='masked-lm', tokenizer='bert-base-uncased')[1])"
     )
@@ -341,8 +341,8 @@ def test_corrupt_weights_are_a_load_error_naming_the_folder_and_the_file(tmp_pat
 
 
 def test_a_registry_built_in_code_cannot_prepare_outside_its_checkpoint_dir(tmp_path: Path) -> None:
-    from pytest_modelperf.prepare import offline_checkpoint
-    from pytest_modelperf.registry import ModelSpec, OfflineRecipe, RegistryError
+    from pytest_modelperf.models.prepare import offline_checkpoint
+    from pytest_modelperf.models.registry import ModelSpec, OfflineRecipe, RegistryError
 
     (tmp_path / "keep.txt").write_text("the folder above checkpoint_dir\n")
     recipe = OfflineRecipe(architecture="bert", tokenizer="bert-base-uncased",
@@ -416,7 +416,7 @@ import os, signal, sys
 from pathlib import Path
 import transformers
 from transformers import BertConfig
-from pytest_modelperf.checkpoints import build_checkpoint
+from pytest_modelperf.models.checkpoints import build_checkpoint
 
 def killed_while_saving(self, folder, **kwargs):
     (Path(folder) / "model.safetensors").write_bytes(b"half of the weights")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelperf.cli import main
+from pytest_modelperf.cli.main import main
 from pytest_modelperf.sweep import load_sweep
 
 FAST = ["--min-rounds", "2", "--max-rounds", "3", "--max-time", "0", "--warmup-rounds", "1", "--warmup-time", "0", "--no-progress"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelperf.atomic_files import (
+from pytest_modelperf.storage.atomic_files import (
     FileWriteError,
     atomic_write_bytes,
     atomic_write_files,
@@ -112,7 +112,7 @@ def test_several_files_are_written_all_or_nothing(tmp_path: Path, monkeypatch: p
 TERMINATED = """
 import os, signal, sys
 from pathlib import Path
-from pytest_modelperf.atomic_files import atomic_write_bytes
+from pytest_modelperf.storage.atomic_files import atomic_write_bytes
 
 real_fsync = os.fsync
 def fsync_then_terminate(fd):
@@ -150,7 +150,7 @@ def test_sigterm_keeps_its_own_handler_after_the_write(tmp_path: Path) -> None:
 STALLED = """
 import os, sys, time
 from pathlib import Path
-from pytest_modelperf.atomic_files import atomic_write_bytes
+from pytest_modelperf.storage.atomic_files import atomic_write_bytes
 
 def stall(fd):
     Path(sys.argv[2]).touch()

@@ -1,4 +1,4 @@
-"""Unit tests for pytest_modelperf.baselines: the JSON baseline store and atomic writes."""
+"""Unit tests for pytest_modelperf.storage.baseline_store: the JSON baseline store and atomic writes."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from pytest_modelperf import baselines
-from pytest_modelperf.baselines import (
+from pytest_modelperf.core.measurement import SCHEMA_VERSION, BaselineEntry, Direction, FormatError, Measurement
+from pytest_modelperf.storage import baseline_store as baselines
+from pytest_modelperf.storage.baseline_store import (
     BaselineError,
     BaselineFile,
     EntryKey,
@@ -25,7 +26,6 @@ from pytest_modelperf.baselines import (
     WriteResult,
     atomic_write_json,
 )
-from pytest_modelperf.results import SCHEMA_VERSION, BaselineEntry, Direction, FormatError, Measurement
 
 HW = "amd-epyc-2c-float32"
 MODULE = "perf_tests/test_models.py"
@@ -622,7 +622,7 @@ def test_unknown_fields_survive_a_rewrite_for_another_test(tmp_path: Path) -> No
 
 
 def test_unknown_fields_nested_in_an_entry_survive_a_rewrite_for_another_test(tmp_path: Path) -> None:
-    from pytest_modelperf.quality.outcomes import ExampleOutcomes
+    from pytest_modelperf.core.example_outcomes import ExampleOutcomes
 
     quality = BaselineEntry.from_measurement(
         Measurement("accuracy", "points", Direction.HIGHER_IS_BETTER, 50.0,
@@ -874,8 +874,8 @@ def test_apply_reads_the_file_again_so_another_writers_entries_are_kept(tmp_path
 WRITER = """
 import sys, time
 from pathlib import Path
-from pytest_modelperf.baselines import EntryKey, JsonBaselineStore
-from pytest_modelperf.results import BaselineEntry, Measurement
+from pytest_modelperf.storage.baseline_store import EntryKey, JsonBaselineStore
+from pytest_modelperf.core.measurement import BaselineEntry, Measurement
 
 root, name, mine, theirs = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
 store = JsonBaselineStore(root)
@@ -924,8 +924,8 @@ def test_two_processes_updating_one_file_at_once_keep_every_entry_of_both(tmp_pa
 TERMINATED_WRITER = """
 import os, signal, sys
 from pathlib import Path
-from pytest_modelperf.baselines import EntryKey, JsonBaselineStore
-from pytest_modelperf.results import BaselineEntry, Measurement
+from pytest_modelperf.storage.baseline_store import EntryKey, JsonBaselineStore
+from pytest_modelperf.core.measurement import BaselineEntry, Measurement
 
 real_fsync = os.fsync
 def fsync_then_terminate(fd):

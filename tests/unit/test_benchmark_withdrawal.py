@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from pytest_modelperf.benchmark_bridge import withdraw_from_benchmark
+from pytest_modelperf.run.benchmark_bridge import withdraw_from_benchmark
 
 
 def item_with(fixture: object, results: object) -> SimpleNamespace:

@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from transformers import AutoTokenizer
 
-from pytest_modelperf.offline_tokenizers import bert_uncased_tokenizer_dir
+from pytest_modelperf.models.offline_tokenizers import bert_uncased_tokenizer_dir
 from pytest_modelperf.quality.builtin_datasets import (
     BUILTIN_DATASETS,
     TOPIC_LABELS,

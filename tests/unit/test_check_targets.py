@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.fixture import FineTuneFacts, GpuMemory, _measurements_to_check
+from pytest_modelperf.measure.cell import CellMeasurements
+from pytest_modelperf.measure.throughput import Throughput
 from pytest_modelperf.quality.evaluation import Quality
-from pytest_modelperf.results import Direction, Measurement
 from pytest_modelperf.sweep.grid import Cell
-from pytest_modelperf.sweep.measure import CellMeasurements
-from pytest_modelperf.trackers.throughput import Throughput
 
 HIGHER = Direction.HIGHER_IS_BETTER
 

@@ -1,4 +1,4 @@
-"""Unit tests for pytest_modelperf.compare: verdicts against baselines, thresholds and limits."""
+"""Unit tests for pytest_modelperf.core.judge: verdicts against baselines, thresholds and limits."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from pytest_modelperf import stats
-from pytest_modelperf.compare import Check, ComparisonError, NoisePolicy, Outcome, Verdict, judge
-from pytest_modelperf.results import BaselineEntry, Direction, Measurement
-from pytest_modelperf.units import Quantity, UnitError, parse_quantity
+from pytest_modelperf.core import stats
+from pytest_modelperf.core.judge import Check, ComparisonError, NoisePolicy, Outcome, Verdict, judge
+from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.units import Quantity, UnitError, parse_quantity
 
 LOWER = Direction.LOWER_IS_BETTER
 HIGHER = Direction.HIGHER_IS_BETTER

@@ -1,4 +1,4 @@
-"""Unit tests for pytest_modelperf.compare_runs: matching two runs' checks and judging them."""
+"""Unit tests for pytest_modelperf.cli.comparison: matching two runs' checks and judging them."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from pytest_modelperf.baselines import EntryKey, JsonBaselineStore
-from pytest_modelperf.compare import Check, NoisePolicy, Outcome, judge
-from pytest_modelperf.compare_runs import CompareError, FailOn, compare_runs, compare_with_baselines
-from pytest_modelperf.exports import RunExport, parse_export
-from pytest_modelperf.quality.outcomes import ExampleOutcomes
-from pytest_modelperf.results import BaselineEntry, Direction, Measurement
-from pytest_modelperf.units import parse_quantity
+from pytest_modelperf.cli.comparison import CompareError, FailOn, compare_runs, compare_with_baselines
+from pytest_modelperf.core.example_outcomes import ExampleOutcomes
+from pytest_modelperf.core.judge import Check, NoisePolicy, Outcome, judge
+from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.units import parse_quantity
+from pytest_modelperf.storage.baseline_store import EntryKey, JsonBaselineStore
+from pytest_modelperf.storage.run_export import RunExport, parse_export
 
 HW = "amd-epyc-2c-float32"
 LOWER = Direction.LOWER_IS_BETTER
@@ -280,7 +280,7 @@ def test_a_broken_baseline_file_is_an_error_naming_the_file(tmp_path: Path) -> N
         compare_with_baselines(export(result("t.py::test_a", timing(10.0))), JsonBaselineStore(tmp_path))
 
 
-# -- one baseline policy with the plugin (pytest_modelperf.policy) -----------------------------
+# -- one baseline policy with the plugin (pytest_modelperf.core.policy) -----------------------------
 
 HALF = "amd-epyc-2c-float16"
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from pytest_modelperf.compare import NoisePolicy, Outcome
-from pytest_modelperf.exports import ExportError, load_export
-from pytest_modelperf.quality.outcomes import ExampleOutcomes
-from pytest_modelperf.results import Direction, FormatError, Measurement
+from pytest_modelperf.core.example_outcomes import ExampleOutcomes
+from pytest_modelperf.core.judge import NoisePolicy, Outcome
+from pytest_modelperf.core.measurement import Direction, FormatError, Measurement
+from pytest_modelperf.storage.run_export import ExportError, load_export
 
 
 def sampled() -> Measurement:
@@ -152,7 +152,7 @@ def test_a_non_finite_sample_is_named_by_its_index(tmp_path: Path) -> None:
 def test_modelperf_compare_refuses_an_export_with_nan_instead_of_passing_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pytest_modelperf.cli import main
+    from pytest_modelperf.cli.main import main
 
     base = write(tmp_path, run_payload(outcome="pass"), "base.json")
     payload = run_payload(outcome="pass")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import transformers
 
-from pytest_modelperf.offline_tokenizers import bert_uncased_tokenizer_dir
+from pytest_modelperf.models.offline_tokenizers import bert_uncased_tokenizer_dir
 from pytest_modelperf.quality.finetune import FineTuneRecipe, _batches, _epoch_batches
 
 _LENGTH_DRAW = random.Random(7)

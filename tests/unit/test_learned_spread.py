@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_modelperf.compare import Check, NoisePolicy, judge
-from pytest_modelperf.results import BaselineEntry, Direction, FormatError, Measurement
-from pytest_modelperf.stats import Spread
-from pytest_modelperf.units import parse_quantity
+from pytest_modelperf.core.judge import Check, NoisePolicy, judge
+from pytest_modelperf.core.measurement import BaselineEntry, Direction, FormatError, Measurement
+from pytest_modelperf.core.stats import Spread
+from pytest_modelperf.core.units import parse_quantity
 
 LOWER = Direction.LOWER_IS_BETTER
 CHECK = Check("value", parse_quantity("10%"), None)

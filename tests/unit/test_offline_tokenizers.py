@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_modelperf.offline_tokenizers import (
+from pytest_modelperf.models.offline_tokenizers import (
     ALBERT_SPECIAL_TOKENS,
     ALBERT_VOCAB_SIZE,
     albert_unigram_pieces,
@@ -13,7 +13,6 @@ from pytest_modelperf.offline_tokenizers import (
     offline_tokenizer,
     tokenizer_recipe,
 )
-
 
 
 def small_vocab() -> list[str]:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import matplotlib.image
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from pytest_modelperf.plots import (
+from pytest_modelperf.render.plots import (
     SWEEP_COLUMNS,
     SweepFrameError,
     check_sweep,

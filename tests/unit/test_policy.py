@@ -1,4 +1,4 @@
-"""Unit tests for pytest_modelperf.policy: which baseline entry a check is judged against."""
+"""Unit tests for pytest_modelperf.core.policy: which baseline entry a check is judged against."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-from pytest_modelperf.baselines import EntryKey
-from pytest_modelperf.compare import Check
-from pytest_modelperf.policy import (
+from pytest_modelperf.core.example_outcomes import ExampleOutcomes
+from pytest_modelperf.core.judge import Check
+from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.policy import (
     QUALITY_REFERENCE_DTYPE,
     dtype_of,
     entry_as_stored,
@@ -17,9 +18,8 @@ from pytest_modelperf.policy import (
     quality_reference_key,
     resolve_baseline,
 )
-from pytest_modelperf.quality.outcomes import ExampleOutcomes
-from pytest_modelperf.results import BaselineEntry, Direction, Measurement
-from pytest_modelperf.units import parse_quantity
+from pytest_modelperf.core.units import parse_quantity
+from pytest_modelperf.storage.baseline_store import EntryKey
 
 FULL = "amd-epyc-2c-float32"
 HALF = "amd-epyc-2c-float16"
@@ -133,7 +133,7 @@ def test_an_entry_as_stored_keeps_what_the_baseline_file_keeps() -> None:
 def test_the_policy_and_the_compare_command_import_neither_pytest_nor_torch() -> None:
     code = (
         "import sys; sys.modules['pytest'] = sys.modules['_pytest'] = None; sys.modules['torch'] = None\n"
-        "import pytest_modelperf.policy, pytest_modelperf.compare_runs, pytest_modelperf.compare_command\n"
+        "import pytest_modelperf.core.policy, pytest_modelperf.cli.comparison, pytest_modelperf.cli.compare\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr

@@ -13,7 +13,7 @@ import pytest
 import torch
 import transformers
 
-from pytest_modelperf.offline_tokenizers import bert_uncased_tokenizer_dir
+from pytest_modelperf.models.offline_tokenizers import bert_uncased_tokenizer_dir
 from pytest_modelperf.quality import qa
 from pytest_modelperf.quality.qa import QaSettings, predict_answers, training_features
 

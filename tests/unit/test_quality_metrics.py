@@ -7,8 +7,8 @@ import random
 import evaluate
 import pytest
 
+from pytest_modelperf.core.example_outcomes import ExampleOutcomes, OutcomesError
 from pytest_modelperf.quality.metrics import LOCAL_METRICS, load_metric
-from pytest_modelperf.quality.outcomes import ExampleOutcomes, OutcomesError
 from pytest_modelperf.quality.squad import exact_match, normalize_answer, token_f1
 
 
@@ -141,7 +141,7 @@ def test_outcomes_survive_their_dictionary_form():
 def test_a_binary_classifier_is_scored_in_the_binary_forms(tiny_checkpoint):
     import datasets
 
-    from pytest_modelperf.loading import load_model
+    from pytest_modelperf.models.loading import load_model
     from pytest_modelperf.quality.evaluation import evaluate_classification
 
     rows = [{"id": f"b{i}", "text": f"sample sentence number {i} about {'sport' if i % 2 else 'markets'}", "label": i % 2} for i in range(40)]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelperf.prepare import reference_parameter_count
-from pytest_modelperf.registry import (
+from pytest_modelperf.models.prepare import reference_parameter_count
+from pytest_modelperf.models.registry import (
     RegistryError,
     load_registry,
     registry_from_pyproject,

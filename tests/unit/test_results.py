@@ -1,4 +1,4 @@
-"""Unit tests for pytest_modelperf.results: directions, measurements and baseline entries."""
+"""Unit tests for pytest_modelperf.core.measurement: directions, measurements and baseline entries."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pytest_modelperf import stats
-from pytest_modelperf.results import (
+from pytest_modelperf.core import stats
+from pytest_modelperf.core.measurement import (
     MAX_RECORDED_RUNS,
     BaselineEntry,
     Direction,

@@ -7,10 +7,15 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_modelperf.compare import Check, NoisePolicy, Outcome, judge
-from pytest_modelperf.quality.outcomes import ExampleOutcomes, bootstrap_error, difference_error, paired_difference_error
-from pytest_modelperf.results import BaselineEntry, Direction, Measurement
-from pytest_modelperf.units import parse_quantity
+from pytest_modelperf.core.example_outcomes import (
+    ExampleOutcomes,
+    bootstrap_error,
+    difference_error,
+    paired_difference_error,
+)
+from pytest_modelperf.core.judge import Check, NoisePolicy, Outcome, judge
+from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.units import parse_quantity
 
 GATE = Check("value", parse_quantity("0.5points"), None)
 N = 500

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelperf.selection import Selection, TestKey, identify, module_key
+from pytest_modelperf.run.selection import Selection, TestKey, identify, module_key
 
 ROOT = Path("/work/project")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-from pytest_modelperf.baselines import StorageError
-from pytest_modelperf.session_end import describe_write_failure
+from pytest_modelperf.run.session_end import describe_write_failure
+from pytest_modelperf.storage.baseline_store import StorageError
 
 EXPORT = Path("reports/run.json")
 

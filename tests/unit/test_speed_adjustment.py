@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_modelperf.compare import Check, NoisePolicy, Outcome, judge
-from pytest_modelperf.results import BaselineEntry, Direction, Measurement
-from pytest_modelperf.units import parse_quantity
+from pytest_modelperf.core.judge import Check, NoisePolicy, Outcome, judge
+from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.units import parse_quantity
 
 IDENTITY = "gemm384x4/torch-test/threads-2"
 CHECK = Check("value", parse_quantity("10%"), None)
@@ -138,7 +138,7 @@ def test_noise_off_compares_times_as_they_are():
 
 
 def test_a_round_of_the_reference_is_one_run_like_a_round_of_the_model(monkeypatch):
-    from pytest_modelperf.trackers import calibration
+    from pytest_modelperf.measure import calibration
 
     ticks = iter([0.0, 0.010, 1.0, 1.004])
     monkeypatch.setattr(calibration.time, "perf_counter", lambda: next(ticks))
@@ -151,9 +151,9 @@ def test_a_round_of_the_reference_is_one_run_like_a_round_of_the_model(monkeypat
 
 
 def test_the_reference_names_what_it_ran():
-    from pytest_modelperf.trackers.calibration import reference_identity
-
     import torch
+
+    from pytest_modelperf.measure.calibration import reference_identity
 
     assert reference_identity() == f"gemm384x4-single/torch-{torch.__version__}/threads-{torch.get_num_threads()}"
 

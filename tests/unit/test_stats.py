@@ -1,4 +1,4 @@
-"""Unit tests for pytest_modelperf.stats: percentiles, named statistics, bootstrap and z."""
+"""Unit tests for pytest_modelperf.core.stats: percentiles, named statistics, bootstrap and z."""
 
 from __future__ import annotations
 
@@ -8,22 +8,22 @@ import random
 import numpy as np
 import pytest
 
-from pytest_modelperf.stats import (
+from pytest_modelperf.core.stats import (
     QUANTILE_LEVELS,
     SUMMARY_STATISTICS,
+    Spread,
     bootstrap_relative_std,
     is_known_statistic,
     one_sided_t,
     one_sided_z,
-    student_t_cdf,
     percentile,
-    quantile_sketch,
-    Spread,
     prediction_band,
+    quantile_sketch,
     run_spread,
-    typical_values,
     statistic,
+    student_t_cdf,
     summarize,
+    typical_values,
 )
 
 SAMPLE = [7.0, 1.0, 4.0, 10.0, 2.0]  # sorted: 1, 2, 4, 7, 10

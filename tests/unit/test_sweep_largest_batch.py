@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from pytest_modelperf.measure.memory import is_out_of_memory
 from pytest_modelperf.sweep.largest_batch import SearchSettings, find_largest_batch
-from pytest_modelperf.trackers.memory import is_out_of_memory
 
 
 class FakeWorkload:

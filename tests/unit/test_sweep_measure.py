@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
-import pytest_modelperf.sweep.measure as measure_module
-from pytest_modelperf.config import TimingOptions
-from pytest_modelperf.loading import load_model
+import pytest_modelperf.measure.cell as measure_module
+from pytest_modelperf.measure.cell import measure_cell, measures_for
+from pytest_modelperf.models.loading import load_model
+from pytest_modelperf.options import TimingOptions
 from pytest_modelperf.sweep import build_grid
 from pytest_modelperf.sweep.largest_batch import SearchSettings
-from pytest_modelperf.sweep.measure import measure_cell, measures_for
 from pytest_modelperf.sweep.runner import SweepSettings, largest_batch_of, run_sweep
 from pytest_modelperf.sweep.tidy import tidy_rows
 

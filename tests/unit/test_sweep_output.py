@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelperf.results import Direction, Measurement
+from pytest_modelperf.core.measurement import Direction, Measurement
+from pytest_modelperf.measure.cell import CellMeasurements, measures_for
 from pytest_modelperf.sweep import build_grid, load_sweep
 from pytest_modelperf.sweep.frame import SweepFileError
 from pytest_modelperf.sweep.largest_batch import LargestBatch, Probe, SearchSettings
-from pytest_modelperf.sweep.measure import CellMeasurements, measures_for
 from pytest_modelperf.sweep.output import SWEEP_FILES, OutputError, check_output, write_sweep
 from pytest_modelperf.sweep.runner import SweepResult, SweepSettings
 from pytest_modelperf.sweep.tidy import TIDY_COLUMNS, tidy_rows
@@ -177,7 +177,7 @@ def test_other_files_in_the_folder_do_not_block_it(tmp_path: Path) -> None:
 
 
 def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pytest_modelperf.atomic_files as atomic_files
+    import pytest_modelperf.storage.atomic_files as atomic_files
 
     write_sweep(_result(), tmp_path, ENVIRONMENT)
     before = {name: (tmp_path / name).read_bytes() for name in SWEEP_FILES if (tmp_path / name).exists()}

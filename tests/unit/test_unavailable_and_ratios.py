@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from pytest_modelperf.compare import Check, NoisePolicy, Outcome, judge
-from pytest_modelperf.results import BaselineEntry, Direction, FormatError, Measurement, ratio_of
-from pytest_modelperf.units import UnitError, parse_quantity
+from pytest_modelperf.core.judge import Check, NoisePolicy, Outcome, judge
+from pytest_modelperf.core.measurement import BaselineEntry, Direction, FormatError, Measurement, ratio_of
+from pytest_modelperf.core.units import UnitError, parse_quantity
 
 OOM = "out of memory"
 EXACT = Check("value", parse_quantity("0%"), None)

@@ -1,4 +1,4 @@
-"""Unit tests for pytest_modelperf.units: parsing, conversion and formatting of quantities."""
+"""Unit tests for pytest_modelperf.core.units: parsing, conversion and formatting of quantities."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import math
 
 import pytest
 
-from pytest_modelperf.units import Quantity, UnitError, convert, dimension, format_value, parse_quantity
-
+from pytest_modelperf.core.units import Quantity, UnitError, convert, dimension, format_value, parse_quantity
 
 # -- parse_quantity --------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The modelperf command: one module per subcommand. Never imports pytest."""

@@ -1,0 +1,215 @@
+"""``modelperf compare``: judge one run against another, or against the committed baselines.
+
+    modelperf compare A.json B.json            B (the new run) against A (the base run)
+    modelperf compare B.json                   B against the baselines in the plugin's baseline dir
+    modelperf compare B.json --baselines DIR   ... in DIR
+
+A and B are ``--modelperf-json`` exports. Prints a table per test (metric, A, B, change,
+threshold, verdict), regressions first, and a one-line summary; ``--markdown PATH`` writes
+the same as Markdown. Exit status: 0 no regression, 1 at least one (``--fail-on`` chooses
+what counts), 2 bad input. Needs no model registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+
+from ..core.judge import NoisePolicy, Outcome
+from ..core.policy import DEFAULT_BASELINE_DIR
+from ..core.units import Quantity, UnitError, parse_quantity
+from ..render.report import HEADERS, markdown_details, markdown_table, text_table, verdict_row
+from ..storage.atomic_files import atomic_write_text
+from ..storage.baseline_store import EntryKey, JsonBaselineStore
+from ..storage.run_export import ExportError, load_export
+from .comparison import ComparedCheck, CompareError, Comparison, FailOn, compare_runs, compare_with_baselines
+
+COMPARE_HEADERS = ("metric", "A", "B", *HEADERS[3:])
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``compare`` to the ``modelperf`` command's subcommands."""
+    compare = commands.add_parser(
+        "compare", help="compare a run with a base run or with the baselines; exit 1 on a regression (needs no registry)",
+        description="Judge the checks of a --modelperf-json export (B) against another export (A) or the committed "
+        "baselines, with the plugin's comparison. Exit status: 0 no regression, 1 a regression, 2 bad input.",
+    )
+    compare.add_argument("runs", nargs="+", metavar="RUN", help="A.json B.json (base run, new run), or B.json alone to compare with the baselines")
+    compare.add_argument(
+        "--baselines", type=Path, default=None, metavar="DIR",
+        help="compare B.json with the baselines in DIR (default: modelperf_baseline_dir in ./pyproject.toml's "
+        f"[tool.pytest.ini_options], else {DEFAULT_BASELINE_DIR})",
+    )
+    compare.add_argument(
+        "--threshold", type=_threshold, default=None, metavar="Q",
+        help="replace the threshold of every sampled check that has one, e.g. 5%% or 2ms (an absolute one applies to "
+        "metrics of its kind; exact metrics such as parameter counts stay exact; default: each check's threshold in B)",
+    )
+    compare.add_argument(
+        "--confidence", type=_confidence, default=None, metavar="P",
+        help="one-sided confidence of the noise band (default: B's --modelperf-confidence, recorded in the export)",
+    )
+    compare.add_argument(
+        "--fail-on", choices=[what.value for what in FailOn], default=FailOn.REGRESSION.value,
+        help="what makes the command exit 1: regression (also a limit crossed), improvement, or any (default: regression)",
+    )
+    compare.add_argument("--markdown", type=Path, default=None, metavar="PATH", help="also write the comparison to PATH as Markdown")
+    compare.set_defaults(command=run, needs_registry=False)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    try:
+        comparison, base_label, new_label = _compare(arguments)
+    except (ExportError, CompareError) as error:
+        print(f"modelperf compare: error: {error}", file=sys.stderr)
+        return 2
+    fail_on = FailOn(arguments.fail_on)
+    print(text_report(comparison, base_label, new_label, fail_on))
+    if arguments.markdown is not None:
+        try:
+            atomic_write_text(arguments.markdown, markdown_report(comparison, base_label, new_label, fail_on))
+        except OSError as error:
+            print(f"modelperf compare: error: --markdown {arguments.markdown}: {error}", file=sys.stderr)
+            return 2
+    return 1 if comparison.failing(fail_on) else 0
+
+
+def _compare(arguments: argparse.Namespace) -> tuple[Comparison, str, str]:
+    runs: list[str] = arguments.runs
+    if len(runs) > 2:
+        raise CompareError(f"expected A.json B.json or B.json, got {len(runs)} files: {' '.join(runs)}")
+    if len(runs) == 2 and arguments.baselines is not None:
+        raise CompareError("--baselines compares one run (B.json) with the baselines; with two runs, A.json is the base")
+    new = load_export(Path(runs[-1]))
+    policy = new.noise or NoisePolicy()
+    if arguments.confidence is not None:
+        policy = replace(policy, confidence=arguments.confidence)
+    if len(runs) == 2:
+        base = load_export(Path(runs[0]))
+        comparison = compare_runs(base, new, threshold=arguments.threshold, policy=policy)
+        return comparison, _describe(base.path, base.started), _describe(new.path, new.started)
+    directory = arguments.baselines or _configured_baseline_dir(Path.cwd())
+    if not directory.is_dir():
+        raise CompareError(f"--baselines {directory}: no such folder")
+    comparison = compare_with_baselines(new, JsonBaselineStore(directory), threshold=arguments.threshold, policy=policy)
+    return comparison, f"baselines in {directory}", _describe(new.path, new.started)
+
+
+def _configured_baseline_dir(directory: Path) -> Path:
+    """The plugin's baseline dir: ``modelperf_baseline_dir`` in ``[tool.pytest.ini_options]`` of
+    ``directory/pyproject.toml``, else the plugin's default, relative to ``directory``."""
+    pyproject = directory / "pyproject.toml"
+    configured = DEFAULT_BASELINE_DIR
+    if pyproject.is_file():
+        try:
+            options = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("pytest", {}).get("ini_options", {})
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise CompareError(f"{pyproject}: cannot be read: {error}") from None
+        value = options.get("modelperf_baseline_dir", configured)
+        if not isinstance(value, str) or not value:
+            raise CompareError(f"{pyproject}: tool.pytest.ini_options.modelperf_baseline_dir must be a folder, got {value!r}")
+        configured = value
+    return directory / configured
+
+
+def _describe(path: Path, started: str) -> str:
+    return f"{path} (run started {started})" if started else str(path)
+
+
+def _threshold(text: str) -> Quantity:
+    try:
+        return parse_quantity(text, what="--threshold")
+    except UnitError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.99, got {text!r}") from None
+    if not 0.5 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be within (0.5, 1), got {text!r}")
+    return value
+
+
+def _row(check: ComparedCheck) -> tuple[str, ...]:
+    return verdict_row(check.verdict)
+
+
+def _explained(check: ComparedCheck) -> bool:
+    return check.verdict.outcome is not Outcome.PASS and bool(check.verdict.detail)
+
+
+def text_report(comparison: Comparison, base_label: str, new_label: str, fail_on: FailOn = FailOn.REGRESSION) -> str:
+    """The terminal form: the checks in one table, grouped by test, then added, removed and the summary."""
+    lines = [f"A: {base_label}", f"B: {new_label}", ""]
+    groups = comparison.by_test()
+    if groups:
+        table = text_table(COMPARE_HEADERS, [_row(c) for _, _, checks in groups for c in checks]).splitlines()
+        lines += [f"  {line}" for line in table[:2]]
+        body = iter(table[2:])
+        for nodeid, hardware, checks in groups:
+            lines.append(f"{nodeid} [{hardware}]")
+            for check in checks:
+                lines.append(f"  {next(body)}")
+                if _explained(check):
+                    lines.append(f"      {check.verdict.metric}: {check.verdict.detail}")
+        lines.append("")
+    lines += _key_list("added (in B only, nothing to compare with):", comparison.added)
+    lines += _key_list("removed (in A only):", comparison.removed)
+    lines.append(f"modelperf compare: {_status(comparison, fail_on)}; {comparison.summary()}")
+    return "\n".join(lines)
+
+
+def markdown_report(comparison: Comparison, base_label: str, new_label: str, fail_on: FailOn = FailOn.REGRESSION) -> str:
+    """The Markdown form for CI step summaries: failing checks in a table, the others collapsed."""
+    ordered = [check for _, _, checks in comparison.by_test() for check in checks]
+    failing = [check for check in ordered if check.verdict.outcome in fail_on.outcomes]
+    others = [check for check in ordered if check.verdict.outcome not in fail_on.outcomes]
+    headers = ("test", *COMPARE_HEADERS)
+    out = [f"### modelperf compare: {_status(comparison, fail_on)}", "", comparison.summary(), ""]
+    out += [f"A: `{base_label}`  ", f"B: `{new_label}`", ""]  # two spaces: a Markdown line break
+    if failing:
+        rows = [(c.nodeid, *row[:-1], f"**{row[-1]}**") for c, row in ((c, _row(c)) for c in failing)]
+        out += markdown_table(headers, rows)
+        out += [""] + [f"- `{c.nodeid}` {c.verdict.metric}: {c.verdict.detail}" for c in failing if c.verdict.detail]
+        out.append("")
+    if others:
+        title = f"{len(others)} other check(s)" if failing else f"All {len(others)} check(s)"
+        out += markdown_details(title, markdown_table(headers, [(c.nodeid, *_row(c)) for c in others]))
+        out.append("")
+    for title, keys in (("Added (in B only)", comparison.added), ("Removed (in A only)", comparison.removed)):
+        if keys:
+            out.append(f"{title}:")
+            out += [f"- `{key.module}::{key.test}` {key.measurement} [{key.hardware_key}]" for key in keys]
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+_FAILING = {FailOn.REGRESSION: "regression", FailOn.IMPROVEMENT: "improvement", FailOn.ANY: "change"}
+_ORDER = [Outcome.REGRESSION, Outcome.OVER_LIMIT, Outcome.IMPROVEMENT]
+
+
+def _status(comparison: Comparison, fail_on: FailOn) -> str:
+    """Either "no regressions" or "FAILED (2 regressions, 1 over limit)"."""
+    failing = comparison.failing(fail_on)
+    if not failing:
+        return f"no {_FAILING[fail_on]}s"
+    counts: dict[Outcome, int] = {}
+    for check in failing:
+        counts[check.verdict.outcome] = counts.get(check.verdict.outcome, 0) + 1
+    parts = [
+        f"{n} {outcome.value}{'s' if n != 1 and outcome is not Outcome.OVER_LIMIT else ''}"
+        for outcome, n in sorted(counts.items(), key=lambda item: _ORDER.index(item[0]))
+    ]
+    return f"FAILED ({', '.join(parts)})"
+
+
+def _key_list(title: str, keys: tuple[EntryKey, ...]) -> list[str]:
+    if not keys:
+        return []
+    return [title, *(f"  {key.describe()}" for key in keys), ""]

@@ -1,0 +1,269 @@
+"""``modelperf sweep``: the command line of a sweep, registered by ``cli.py``.
+
+    modelperf sweep --models bert-tiny ./my-ckpt org/hub-id --batch-sizes 1 8 32
+                    --sequence-lengths 32 128 --output results/ [--device auto|cpu|cuda[:N]]
+                    [--dtype float32|float16|bfloat16] [--measures time throughput memory]
+                    [--largest-batch [--max-batch N] [--memory-budget MB]] [--force] [--no-progress]
+
+Exit codes: 0 when every cell was measured, skipped or ran out of memory; 1 when a cell (or a
+largest-batch search) failed with an error; 2 for bad arguments, before any work is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..measure.cell import MEASURE_GROUPS
+from ..options import TimingOptions
+
+DEFAULT_MAX_BATCH = 4096
+# The flags that bad grid input is reported under.
+CLI_ARGUMENTS: Mapping[str, str] = {"models": "--models", "batch_sizes": "--batch-sizes", "sequence_lengths": "--sequence-lengths"}
+
+
+class ArgumentProblem(ValueError):
+    """Bad input found after parsing; the message names the argument."""
+
+
+def register(commands: Any) -> None:
+    """Add ``sweep`` to the ``modelperf`` command's subparsers."""
+    defaults = TimingOptions()
+    sweep = commands.add_parser(
+        "sweep",
+        help="measure models x batch sizes x sequence lengths into the study's tables and a tidy sweep.csv",
+        description=(
+            "Measure every cell of models x batch sizes x sequence lengths (latency, throughput, host and GPU memory) "
+            "and write time.csv, throughput.csv, required_memory.csv, memory_<measure>.csv, env.csv, sweep.csv and "
+            "sweep.json into the output folder. A cell that runs out of memory is N/A; a failing cell is recorded and "
+            "the sweep goes on (exit code 1 at the end)."
+        ),
+    )
+    sweep.add_argument(
+        "--models", nargs="+", required=True, metavar="MODEL",
+        help="registry names, local checkpoint folders, or hub ids written org/name",
+    )
+    sweep.add_argument("--batch-sizes", nargs="+", type=_positive_int, default=[8], metavar="N", help="batch sizes (default: 8)")
+    sweep.add_argument(
+        "--sequence-lengths", nargs="+", type=_positive_int, default=[8, 32, 128, 512], metavar="N",
+        help="sequence lengths in tokens (default: 8 32 128 512)",
+    )
+    sweep.add_argument("--output", type=Path, required=True, metavar="DIR", help="the folder the sweep's files are written into")
+    sweep.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
+    sweep.add_argument("--dtype", default="float32", help="float32, float16 or bfloat16 (default: float32)")
+    sweep.add_argument(
+        "--measures", nargs="+", choices=MEASURE_GROUPS, default=list(MEASURE_GROUPS), metavar="MEASURE",
+        help="what to measure: time, throughput, memory (default: all three)",
+    )
+    sweep.add_argument("--largest-batch", action="store_true", help="also search the largest batch that fits, per model and sequence length")
+    sweep.add_argument(
+        "--max-batch", type=_positive_int, default=None, metavar="N",
+        help=f"with --largest-batch: the largest batch to try (default: {DEFAULT_MAX_BATCH})",
+    )
+    sweep.add_argument(
+        "--memory-budget", type=_positive_number, default=None, metavar="MB",
+        help="with --largest-batch: a batch whose peak memory exceeds MB (10^6 bytes) does not fit "
+        "(default: the device's memory on CUDA, half the available host memory on the CPU)",
+    )
+    sweep.add_argument("--force", action="store_true", help="overwrite the sweep files already in the output folder")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
+    timing = sweep.add_argument_group("timing")
+    timing.add_argument("--min-rounds", type=_count, default=defaults.min_rounds, metavar="N", help=f"default: {defaults.min_rounds}")
+    timing.add_argument("--max-rounds", type=_count, default=defaults.max_rounds, metavar="N", help=f"default: {defaults.max_rounds}")
+    timing.add_argument(
+        "--max-time", type=_seconds, default=defaults.max_time, metavar="S",
+        help=f"stop timing a cell after S seconds once --min-rounds are done (default: {defaults.max_time})",
+    )
+    timing.add_argument("--warmup-rounds", type=_count, default=defaults.warmup_rounds, metavar="N", help=f"default: {defaults.warmup_rounds}")
+    timing.add_argument("--warmup-time", type=_seconds, default=defaults.warmup_time, metavar="S", help=f"default: {defaults.warmup_time}")
+    sweep.set_defaults(command=run, needs_registry=False)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    try:
+        plan = _plan(arguments)
+    except ArgumentProblem as problem:
+        print(f"modelperf sweep: error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        return _sweep(arguments, *plan)
+    except KeyboardInterrupt:
+        print("modelperf sweep: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _plan(arguments: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """Everything checked before any work: (grid, settings, resolver)."""
+    from functools import partial
+
+    from ..models.loading import DeviceUnavailable, normalise_dtype, resolve_device
+    from ..sweep.grid import GridError, build_grid
+    from ..sweep.largest_batch import SearchSettings
+    from ..sweep.models import UnknownModel, check_models, needs_registry, resolve_model
+    from ..sweep.output import OutputError, check_output
+    from ..sweep.runner import SweepSettings, default_cpu_budget_mb
+
+    if not arguments.largest_batch:
+        given = [flag for flag, value in (("--max-batch", arguments.max_batch), ("--memory-budget", arguments.memory_budget)) if value is not None]
+        if given:
+            raise ArgumentProblem(f"{' and '.join(given)}: only apply with --largest-batch")
+    timing = _timing(arguments)
+    try:
+        dtype = normalise_dtype(arguments.dtype)
+    except ValueError as error:
+        raise ArgumentProblem(f"--dtype: {error}") from None
+    try:
+        grid = build_grid(arguments.models, arguments.batch_sizes, arguments.sequence_lengths, arguments=CLI_ARGUMENTS)
+        check_output(arguments.output, force=arguments.force)
+        registry, problem = _registry(arguments) if needs_registry(grid.models) else (None, "")
+        check_models(grid.models, registry, argument="--models", registry_problem=problem)
+    except (GridError, OutputError, UnknownModel) as error:
+        raise ArgumentProblem(str(error)) from None
+    try:
+        device = resolve_device(arguments.device)
+    except (DeviceUnavailable, ValueError) as error:
+        raise ArgumentProblem(f"--device: {error}") from None
+    search = None
+    if arguments.largest_batch:
+        budget, note = arguments.memory_budget, ""
+        if budget is None and device == "cpu":
+            budget, note = round(default_cpu_budget_mb()), "half the available host memory"
+        try:
+            search = SearchSettings(max_batch=arguments.max_batch or DEFAULT_MAX_BATCH, budget_mb=budget, budget_note=note)
+        except ValueError as error:
+            raise ArgumentProblem(f"--max-batch: {error}") from None
+    settings = SweepSettings(device=device, dtype=dtype, timing=timing, groups=tuple(arguments.measures), largest_batch=search)
+    return grid, settings, partial(resolve_model, registry=registry, device=device)
+
+
+def _sweep(arguments: argparse.Namespace, grid: Any, settings: Any, resolve: Any) -> int:
+    from transformers.utils import logging as transformers_logging
+
+    from ..sweep.environment_info import environment_info
+    from ..sweep.output import write_sweep
+    from ..sweep.runner import run_sweep
+
+    transformers_logging.disable_progress_bar()  # the sweep's own bar says more than one per shard
+    cells = len(grid.cells())
+    print(
+        f"modelperf sweep: {len(grid.models)} model(s) x {len(grid.batch_sizes)} batch size(s) x "
+        f"{len(grid.sequence_lengths)} sequence length(s) = {cells} cell(s) on {settings.device} in {settings.dtype}",
+        flush=True,
+    )
+    result = run_sweep(grid, settings, resolve, progress=not arguments.no_progress)
+    environment = environment_info(settings.device, settings.dtype)
+    try:
+        written = write_sweep(result, arguments.output, environment, force=arguments.force)
+    except OSError as error:
+        print(f"modelperf sweep: error: cannot write the sweep into {arguments.output}: {error}", file=sys.stderr)
+        return 1
+    print(summary_table(result))
+    for found in result.largest:
+        largest = "-" if found.largest_batch is None else found.largest_batch
+        print(f"largest batch of {found.label} at sequence length {found.sequence_length}: {largest} ({found.reason}; limit: {found.limit})")
+    for file in written:
+        print(f"modelperf sweep: wrote {file.path} ({file.what})")
+    errors = result.errors
+    if errors:
+        print(f"modelperf sweep: {len(errors)} error(s):", file=sys.stderr)
+        for line in errors:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def summary_table(result: Any) -> str:
+    """One line per cell: its status and headline figures (time in ms, samples/s, memory in MB)."""
+    from ..sweep.tidy import tidy_rows
+
+    memory = "gpu_memory_nvml" if result.settings.device.startswith("cuda") else "host_memory_peak"
+    header = ("cell", "status", "time (ms)", "samples/s", f"memory (MB, {memory})")
+    lines = [header]
+    for cell in result.cells:
+        values = {row["measure"]: row["value"] for row in tidy_rows(cell)}
+        lines.append((
+            cell.cell.id,
+            cell.status if len(cell.status) <= 60 else cell.status[:57] + "...",
+            _figure(values.get("time"), 1e3, ".3f"),
+            _figure(values.get("throughput"), 1.0, ".1f"),
+            _figure(values.get(memory), 1.0, ".1f"),
+        ))
+    widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
+    return "\n".join("  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in lines)
+
+
+def _figure(value: float | None, scale: float, spec: str) -> str:
+    return "-" if value is None else format(value * scale, spec)
+
+
+def _registry(arguments: argparse.Namespace) -> tuple[Any, str]:
+    """The registry (``--registry``, else the one ./pyproject.toml names) and, without one, why."""
+    from ..models.registry import RegistryError, load_registry, registry_from_pyproject
+
+    try:
+        path = arguments.registry or registry_from_pyproject(Path.cwd())
+        if path is None:
+            return None, f"no --registry and no [tool.modelperf] registry in {Path.cwd() / 'pyproject.toml'}"
+        return load_registry(path), ""
+    except RegistryError as error:
+        return None, str(error)
+
+
+def _timing(arguments: argparse.Namespace) -> TimingOptions:
+    if arguments.min_rounds < 2:
+        raise ArgumentProblem(f"--min-rounds: must be at least 2, got {arguments.min_rounds}")
+    if arguments.max_rounds < arguments.min_rounds:
+        raise ArgumentProblem(f"--max-rounds: must not be below --min-rounds ({arguments.min_rounds}), got {arguments.max_rounds}")
+    return TimingOptions(
+        warmup_rounds=arguments.warmup_rounds, warmup_time=arguments.warmup_time,
+        min_rounds=arguments.min_rounds, max_rounds=arguments.max_rounds, max_time=arguments.max_time,
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative number of seconds, got {text!r}")
+    return value
+
+
+def _positive_number(text: str) -> float:
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+

@@ -1,0 +1,130 @@
+"""The hardware and software fingerprint that baselines are keyed by and recorded with."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What a measurement ran on: a CPU model and its usable cores, or a GPU model and count."""
+
+    kind: str  # "cpu" or "cuda"
+    name: str
+    count: int
+
+    def key(self, dtype: str) -> str:
+        """A directory-safe key, e.g. ``amd-epyc-2c-float32`` or ``nvidia-h100-80gb-hbm3-x1-float16``."""
+        suffix = f"{self.count}c" if self.kind == "cpu" else f"x{self.count}"
+        return f"{_slug(self.name)}-{suffix}-{dtype}"
+
+
+def _slug(text: str) -> str:
+    text = re.sub(r"\((?:R|TM|tm|r)\)", "", text)
+    text = re.sub(r"\b(?:CPU|Processor|[0-9]+-Core)\b", "", text)
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug or "unknown"
+
+
+@lru_cache(maxsize=1)
+def cpu_hardware() -> Hardware:
+    return Hardware("cpu", _cpu_model(), usable_cores())
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine() or "unknown-cpu"
+
+
+def hardware_for(device: str) -> Hardware:
+    """The hardware behind a torch device string such as ``"cpu"`` or ``"cuda:0"``."""
+    if not device.startswith("cuda"):
+        return cpu_hardware()
+    import torch
+
+    index = int(device.split(":", 1)[1]) if ":" in device else torch.cuda.current_device()
+    return Hardware("cuda", torch.cuda.get_device_name(index), torch.cuda.device_count())
+
+
+def hardware_key(device: str, dtype: str) -> str:
+    return hardware_for(device).key(dtype)
+
+
+@lru_cache(maxsize=None)
+def _git_commit(root: str) -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def software_environment(device: str, root: Path) -> dict[str, Any]:
+    """Versions and hardware facts recorded beside baseline values."""
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "pytest_modelperf": __version__,
+        "cpu": cpu_hardware().name,
+        "cpu_cores": cpu_hardware().count,
+        "commit": _git_commit(str(root)),
+    }
+    try:
+        import torch
+
+        env["torch"] = torch.__version__
+        env["torch_threads"] = torch.get_num_threads()
+        env["cuda"] = torch.version.cuda or ""
+        if device.startswith("cuda") and torch.cuda.is_available():
+            env["gpu"] = hardware_for(device).name
+            env["gpu_count"] = torch.cuda.device_count()
+            env["cudnn"] = str(torch.backends.cudnn.version() or "")
+            env["driver"] = _driver_version()
+    except ImportError:
+        pass
+    try:
+        import transformers
+
+        env["transformers"] = transformers.__version__
+    except ImportError:
+        pass
+    return env
+
+
+def _driver_version() -> str:
+    from .nvml import NvmlUnavailable, driver_version
+
+    try:
+        return driver_version()
+    except NvmlUnavailable:
+        return ""
+
+
+def environment_id(environment: dict[str, Any]) -> str:
+    """A short content hash that entries use to point at their recorded environment."""
+    payload = json.dumps(environment, sort_keys=True).encode()
+    return hashlib.sha256(payload).hexdigest()[:12]

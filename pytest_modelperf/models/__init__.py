@@ -1,0 +1,1 @@
+"""Checkpoints: loading, the model registry, offline tokenizers, and building registered checkpoints (prepare)."""

@@ -1,0 +1,1 @@
+"""Results for people: the terminal table, Markdown, CSV, the HTML report and plots."""

@@ -1,0 +1,573 @@
+"""Plots of sweeps and of quality against speed, written as PNG and SVG.
+
+A sweep is the tidy frame that ``modelperf sweep`` writes as ``sweep.csv``: one row per model,
+batch size, sequence length and measure, with the headline ``value`` and a ``status`` (``ok``,
+``out of memory``, ...). Each measure is drawn against sequence length at every batch size
+that has several, and against batch size at every sequence length that has several, one line
+per model. A cell that ran out of memory is information, not a zero: its line stops and the
+cell is marked at the top of the plot.
+
+Figures are drawn on matplotlib's Agg canvas without pyplot, so no GUI backend is ever
+chosen; SVGs are written with a fixed hash salt and no date, so that committed plots change
+only when their data does.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import sys
+import textwrap
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import matplotlib
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator, StrMethodFormatter
+from matplotlib.transforms import blended_transform_factory, offset_copy
+
+from ..storage.atomic_files import atomic_write_bytes
+
+SWEEP_COLUMNS: tuple[str, ...] = (
+    "model", "label", "batch_size", "sequence_length", "measure", "unit", "value", "status",
+    "median", "mean", "min", "max", "stdev", "iqr", "rounds", "device", "dtype",
+)
+OK = "ok"
+MEASURE_TITLES: Mapping[str, str] = {
+    "time": "inference time",
+    "throughput": "throughput",
+    "host_memory_peak": "host memory peak",
+    "gpu_memory_allocated": "GPU memory, allocator peak",
+    "gpu_memory_reserved": "GPU memory, reserved peak",
+    "gpu_memory_nvml": "GPU memory, NVML device",  # what nvidia-smi shows, as the study measured it
+    "gpu_memory_nvml_process": "GPU memory, NVML process",
+}
+Dimension = Literal["sequence_length", "batch_size"]
+DIMENSIONS: Mapping[str, str] = {"sequence_length": "sequence length", "batch_size": "batch size"}
+DIMENSION_UNITS: Mapping[str, str] = {"sequence_length": "tokens", "batch_size": "samples"}
+FILE_TAGS: Mapping[str, str] = {"sequence_length": "s", "batch_size": "b"}
+
+PNG_DPI = 150
+SVG_HASH_SALT = "pytest-modelperf"
+LINE_FIGURE_SIZE = (6.6, 4.0)  # inches; at PNG_DPI about 1000 x 600 pixels
+SCATTER_FIGURE_SIZE = (6.6, 4.4)
+TITLE_WIDTH = 64  # characters per title line
+LARGEST_MARKER_AREA = 1200.0  # points², for the largest model of a scatter
+EQUAL_MARKER_AREA = 160.0
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+HEADROOM = 0.2  # share of the data's span kept free above it for the out-of-memory marks
+
+
+class SweepFrameError(ValueError):
+    """A frame is not a sweep (or a quality table): the message names the source and the column."""
+
+
+# -- validation --------------------------------------------------------------------------
+
+
+def check_sweep(frame: pd.DataFrame, source: str = "the sweep") -> pd.DataFrame:
+    """A checked copy of a sweep frame: integer sizes, a value for every ``ok`` cell, one unit
+    per measure. ``source`` (a file name) is named in every error."""
+    if not isinstance(frame, pd.DataFrame):
+        raise SweepFrameError(f"{source}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [column for column in SWEEP_COLUMNS if column not in frame.columns]
+    if len(missing) == len(SWEEP_COLUMNS):
+        have = ", ".join(map(str, frame.columns)) or "none"
+        raise SweepFrameError(f"{source}: not a sweep: its columns are {have}; a sweep has the columns {','.join(SWEEP_COLUMNS)}")
+    if missing:
+        raise SweepFrameError(f"{source}: not a sweep: missing column(s) {', '.join(missing)}")
+    if frame.empty:
+        raise SweepFrameError(f"{source}: the sweep has no rows")
+    sweep = frame.reset_index(drop=True).copy()
+    for column in ("model", "measure", "status"):
+        _require_text(sweep, column, source)
+    sweep["status"] = sweep["status"].astype(str).str.strip()
+    sweep["label"] = [_text(label) or _text(model) for label, model in zip(sweep["label"], sweep["model"])]
+    sweep["unit"] = [_text(unit) for unit in sweep["unit"]]
+    for column in ("device", "dtype"):
+        sweep[column] = [_text(value) for value in sweep[column]]
+    for column in ("batch_size", "sequence_length"):
+        sweep[column] = _positive_integers(sweep[column], column, source)
+    values = pd.to_numeric(sweep["value"], errors="coerce")
+    ok = sweep["status"] == OK
+    bad = ok & ~(values.notna() & (values.abs() < math.inf))
+    if bad.any():
+        position = int(bad.idxmax())
+        raise SweepFrameError(
+            f"{source}: row {position + 1}, column value: status is 'ok' but the value is {_describe_cell(sweep['value'][position])}"
+        )
+    sweep["value"] = values.where(ok)
+    for measure, units in sweep.groupby("measure")["unit"]:
+        distinct = sorted(set(units))
+        if len(distinct) > 1:
+            raise SweepFrameError(f"{source}: column unit: measure {measure!r} has several units ({', '.join(distinct)})")
+    return sweep
+
+
+def _require_text(frame: pd.DataFrame, column: str, source: str) -> None:
+    empty = frame[column].map(lambda value: _text(value) == "")
+    if empty.any():
+        raise SweepFrameError(f"{source}: row {int(empty.idxmax()) + 1}, column {column}: empty")
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _describe_cell(value: Any) -> str:
+    text = _text(value)
+    return f"{text!r}, not a number" if text else "empty"
+
+
+def _positive_integers(column: pd.Series, name: str, source: str) -> pd.Series:
+    numbers = pd.to_numeric(column, errors="coerce")
+    valid = numbers.map(lambda v: math.isfinite(v) and v > 0 and float(v).is_integer())
+    if not valid.all():
+        position = int((~valid).idxmax())
+        raise SweepFrameError(f"{source}: row {position + 1}, column {name}: expected a positive whole number, got {_describe_cell(column[position])}")
+    return numbers.astype(int)
+
+
+# -- sweeps ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedPlot:
+    """One line plot a sweep calls for: a measure against one dimension, the other held fixed."""
+
+    measure: str
+    against: Dimension
+    fixed: int
+
+    @property
+    def held(self) -> Dimension:
+        return "batch_size" if self.against == "sequence_length" else "sequence_length"
+
+    @property
+    def stem(self) -> str:
+        """A file name without suffix, e.g. ``time_vs_sequence_length_b32``."""
+        measure = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.measure).strip("_") or "measure"
+        return f"{measure}_vs_{self.against}_{FILE_TAGS[self.held]}{self.fixed}"
+
+
+def planned_plots(sweep: pd.DataFrame) -> list[PlannedPlot]:
+    """For each measure: against sequence length at each batch size that has several sequence
+    lengths, and against batch size at each sequence length that has several batch sizes."""
+    plans: list[PlannedPlot] = []
+    for measure in sorted(sweep["measure"].unique()):
+        cells = sweep[sweep["measure"] == measure]
+        for against, held in (("sequence_length", "batch_size"), ("batch_size", "sequence_length")):
+            for fixed, group in sorted(cells.groupby(held), key=lambda item: item[0]):
+                if group[against].nunique() > 1:
+                    plans.append(PlannedPlot(measure, against, int(fixed)))  # type: ignore[arg-type]
+    return plans
+
+
+def sweep_figures(
+    frame: pd.DataFrame, *, log: bool = False, baseline: pd.DataFrame | None = None, source: str = "the sweep"
+) -> Iterator[tuple[PlannedPlot, Figure]]:
+    """The line plots a sweep calls for, one at a time (each is drawn when asked for)."""
+    sweep, base = _checked_pair(frame, baseline, source)
+    styles = _series_styles(sweep)
+    for plan in planned_plots(sweep):
+        yield plan, _draw_line_plot(sweep, plan, log=log, baseline=base, styles=styles)
+
+
+def plot_sweep(frame: pd.DataFrame, directory: str | os.PathLike[str], *, log: bool = False, source: str = "the sweep") -> list[Path]:
+    """Write the plots a sweep calls for into ``directory`` as PNG and SVG; returns the files."""
+    folder = Path(directory)
+    written: list[Path] = []
+    for plan, figure in sweep_figures(frame, log=log, source=source):
+        written.extend(save_figure(figure, folder / plan.stem))
+    return written
+
+
+def line_plot(
+    frame: pd.DataFrame,
+    *,
+    measure: str,
+    against: Dimension,
+    fixed: int,
+    log: bool = False,
+    baseline: pd.DataFrame | None = None,
+    source: str = "the sweep",
+) -> Figure:
+    """One measure against sequence length (at batch size ``fixed``) or against batch size (at
+    sequence length ``fixed``), one line per model; ``baseline`` values are drawn dashed."""
+    if against not in DIMENSIONS:
+        raise ValueError(f"against: expected sequence_length or batch_size, got {against!r}")
+    sweep, base = _checked_pair(frame, baseline, source)
+    plan = PlannedPlot(measure, against, int(fixed))
+    if sweep[(sweep["measure"] == measure) & (sweep[plan.held] == plan.fixed)].empty:
+        measures = ", ".join(sorted(sweep["measure"].unique()))
+        raise SweepFrameError(f"{source}: no {measure!r} cells at {DIMENSIONS[plan.held]} {plan.fixed} (measures: {measures})")
+    return _draw_line_plot(sweep, plan, log=log, baseline=base, styles=_series_styles(sweep))
+
+
+def _checked_pair(
+    frame: pd.DataFrame, baseline: pd.DataFrame | None, source: str
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The checked sweep and baseline, each row named by its series the same way in both."""
+    sweep = check_sweep(frame, source)
+    mixed = sweep[["device", "dtype"]].drop_duplicates().shape[0] > 1
+    sweep["series"] = _series_names(sweep, mixed)
+    if baseline is None or baseline.empty:
+        return sweep, None
+    base = check_sweep(baseline, f"{source} (baseline)")
+    base["series"] = _series_names(base, mixed)
+    return sweep, base
+
+
+@dataclass(frozen=True)
+class _Style:
+    colour: Any
+    marker: str
+
+
+def _series_names(sweep: pd.DataFrame, mixed: bool) -> pd.Series:
+    """The legend name of each row: its label, with device and dtype when the sweep mixes them."""
+    if mixed:
+        return sweep["label"] + " (" + sweep["device"] + " " + sweep["dtype"] + ")"
+    return sweep["label"]
+
+
+def _series_styles(sweep: pd.DataFrame) -> dict[str, _Style]:
+    """A colour and marker per series that stay the same on every plot of the sweep."""
+    names = sorted(set(sweep["series"]))
+    palette = matplotlib.colormaps["tab10" if len(names) <= 10 else "tab20"]
+    return {
+        name: _Style(palette(index % palette.N), MARKERS[index % len(MARKERS)])
+        for index, name in enumerate(names)
+    }
+
+
+def _draw_line_plot(
+    sweep: pd.DataFrame, plan: PlannedPlot, *, log: bool, baseline: pd.DataFrame | None, styles: Mapping[str, _Style]
+) -> Figure:
+    cells = _cells(sweep, plan)
+    unit = cells["unit"].iloc[0]
+    figure = new_figure(LINE_FIGURE_SIZE)
+    axes = figure.add_subplot()
+    handles: list[Any] = []
+    labels: list[str] = []
+    for name, series in cells.groupby("series", sort=True):
+        style = styles[name]
+        series = series.sort_values(plan.against)
+        (line,) = axes.plot(
+            series[plan.against], series["value"], color=style.colour, marker=style.marker, markersize=6,
+            linewidth=1.8, label=_plain(name),
+        )
+        handles.append(line)
+        labels.append(_plain(name))
+    drew_baseline = baseline is not None and _draw_baseline(axes, _cells(baseline, plan), styles, plan)
+    failures = cells[cells["status"] != OK]
+    x_values = sorted(cells[plan.against].unique())
+    _set_x_axis(axes, x_values, log)
+    axes.update_datalim([(x, 0.0) for x in failures[plan.against]], updatex=True, updatey=False)
+    if log:
+        axes.set_yscale("log")
+        _plain_log_labels(axes.yaxis)
+    axes.autoscale_view()
+    if not failures.empty:
+        _reserve_headroom(axes, log)
+        _mark_failures(axes, failures, plan, styles)
+    if drew_baseline:
+        handles.append(Line2D([], [], color="0.35", linestyle="--", linewidth=1.4))
+        labels.append("baseline")
+    measure_title = MEASURE_TITLES.get(plan.measure, plan.measure.replace("_", " "))
+    axes.set_xlabel(f"{DIMENSIONS[plan.against]} ({DIMENSION_UNITS[plan.against]})")
+    axes.set_ylabel(f"{measure_title} ({unit})" if unit else measure_title)
+    _title(figure, _line_title(measure_title, plan, cells))
+    axes.grid(True, which="major", color="0.88", linewidth=0.8)
+    axes.set_axisbelow(True)
+    axes.legend(handles, labels, title="model", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
+    return figure
+
+
+def _cells(frame: pd.DataFrame, plan: PlannedPlot) -> pd.DataFrame:
+    chosen = frame[(frame["measure"] == plan.measure) & (frame[plan.held] == plan.fixed)]
+    # The same cell twice (a repeated row) is drawn once: the first measurement stands.
+    return chosen.drop_duplicates(subset=["series", plan.against], keep="first")
+
+
+def _line_title(measure_title: str, plan: PlannedPlot, cells: pd.DataFrame) -> str:
+    title = f"{measure_title[0].upper()}{measure_title[1:]} vs {DIMENSIONS[plan.against]}, at {DIMENSIONS[plan.held]} {plan.fixed}"
+    where = cells[["device", "dtype"]].drop_duplicates()
+    if len(where) == 1:
+        device, dtype = where.iloc[0]
+        detail = ", ".join(part for part in (device, dtype) if part)
+        if detail:
+            title += f" ({detail})"
+    return title
+
+
+def _draw_baseline(axes: Any, cells: pd.DataFrame, styles: Mapping[str, _Style], plan: PlannedPlot) -> bool:
+    drew = False
+    for name, series in cells.groupby("series", sort=True):
+        if name not in styles:
+            continue
+        series = series.sort_values(plan.against)
+        axes.plot(
+            series[plan.against], series["value"], color=styles[name].colour, linestyle="--", linewidth=1.4,
+            marker=styles[name].marker, markersize=5, markerfacecolor="none", alpha=0.8,
+        )
+        drew = True
+    return drew
+
+
+def _set_x_axis(axes: Any, values: Sequence[int], log: bool) -> None:
+    if log and all(_power_of_two(value) for value in values):
+        axes.set_xscale("log", base=2)
+        axes.xaxis.set_major_locator(FixedLocator(values))
+        axes.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        axes.xaxis.set_minor_locator(NullLocator())
+        return
+    span = max(values) - min(values)
+    gaps = [b - a for a, b in zip(values, values[1:])]
+    if len(values) <= 10 and span > 0 and min(gaps) >= 0.06 * span:
+        axes.xaxis.set_major_locator(FixedLocator(values))  # the measured sizes themselves
+    else:
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _power_of_two(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0
+
+
+def _reserve_headroom(axes: Any, log: bool) -> None:
+    """Room above the data for the marks of cells that could not be measured."""
+    low, high = axes.get_ylim()
+    if log and low > 0:
+        axes.set_ylim(low, high * (high / low) ** HEADROOM)
+    else:
+        axes.set_ylim(low, high + (high - low) * HEADROOM)
+
+
+def _mark_failures(axes: Any, failures: pd.DataFrame, plan: PlannedPlot, styles: Mapping[str, _Style]) -> None:
+    """An ``x`` in the series' colour at the top of the plot for each cell that could not be
+    measured, side by side where several models failed at one size, with its reason below."""
+    top = blended_transform_factory(axes.transData, axes.transAxes)
+    figure = axes.get_figure()
+    rightmost = max(axes.get_xlim())
+    for x, group in failures.groupby(plan.against, sort=True):
+        count = len(group)
+        for index, (_, row) in enumerate(group.sort_values("series").iterrows()):
+            shift = (index - (count - 1) / 2) * 10  # points
+            transform = offset_copy(top, fig=figure, x=shift, y=0, units="points")
+            axes.plot([x], [0.955], transform=transform, marker="x", markersize=9, markeredgewidth=2.2,
+                      color=styles[row["series"]].colour, linestyle="none", clip_on=False)
+        reasons = sorted({_short_status(status) for status in group["status"]})
+        # At the right edge the reason is right-aligned, so that it stays inside the plot
+        # instead of running under the legend.
+        at_edge = x >= rightmost or math.isclose(x, rightmost, rel_tol=0.02)
+        axes.annotate(
+            _plain(" / ".join(reasons)), xy=(x, 0.955), xycoords=top, xytext=(5 * (count - 1) + 4 if at_edge else 0, -9),
+            textcoords="offset points", ha="right" if at_edge else "center", va="top", fontsize=8, color="0.25",
+        )
+
+
+def _title(figure: Figure, text: str) -> None:
+    figure.suptitle(_plain(textwrap.fill(text, TITLE_WIDTH)), fontsize=11)
+
+
+def _short_status(status: str) -> str:
+    lowered = status.lower()
+    if "out of memory" in lowered or lowered == "oom":
+        return "OOM"
+    if lowered.startswith("error"):
+        return "error"
+    if lowered.startswith("skipped"):
+        return "skipped"
+    return status if len(status) <= 14 else status[:13] + "…"
+
+
+# -- quality against speed ---------------------------------------------------------------
+
+SPEED_COLUMNS: Mapping[str, tuple[str, str]] = {
+    "latency_ms": ("latency (ms), lower is better", "latency"),
+    "throughput": ("throughput (samples/s), higher is better", "throughput"),
+}
+
+
+def quality_scatter(
+    frame: pd.DataFrame,
+    *,
+    score_name: str = "accuracy",
+    score_unit: str = "points",
+    speed_label: str | None = None,
+    log: bool = False,
+    source: str = "the quality table",
+) -> Figure:
+    """One point per model: its quality score against its latency (``latency_ms``) or
+    ``throughput``, marker area proportional to ``parameters`` (equal when unknown), labelled
+    with the short name (``label``)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise SweepFrameError(f"{source}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [column for column in ("label", "score") if column not in frame.columns]
+    speeds = [column for column in SPEED_COLUMNS if column in frame.columns]
+    if missing or len(speeds) != 1:
+        need = [*missing, *([] if len(speeds) == 1 else ["latency_ms or throughput (one of them)"])]
+        raise SweepFrameError(f"{source}: column(s) {', '.join(need)} needed; the table has {', '.join(map(str, frame.columns)) or 'none'}")
+    if frame.empty:
+        raise SweepFrameError(f"{source}: no rows")
+    speed = speeds[0]
+    table = frame.reset_index(drop=True)
+    x = _finite_column(table, speed, source)
+    y = _finite_column(table, "score", source)
+    sizes, size_legend = _marker_areas(table, source)
+    figure = new_figure(SCATTER_FIGURE_SIZE)
+    axes = figure.add_subplot()
+    palette = matplotlib.colormaps["tab10"]
+    middle = (min(x) + max(x)) / 2
+    for index, (label, x_value, y_value, area) in enumerate(zip(table["label"], x, y, sizes)):
+        axes.scatter([x_value], [y_value], s=area, color=palette(index % palette.N), alpha=0.65, edgecolors="0.2", linewidths=0.8, zorder=3)
+        # Labels point inwards, so that those of the outermost models stay inside the plot.
+        side = 1 if len(x) == 1 or x_value <= middle else -1
+        axes.annotate(
+            _plain(_text(label)), xy=(x_value, y_value), xytext=(side * (math.sqrt(area) / 2 + 4), 0), textcoords="offset points",
+            ha="left" if side > 0 else "right", va="center", fontsize=9, zorder=4,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.75},
+        )
+    if log:
+        axes.set_xscale("log")
+        _plain_log_labels(axes.xaxis)
+    axes.margins(x=0.18, y=0.15)
+    description, what = SPEED_COLUMNS[speed]
+    axes.set_xlabel(_plain(speed_label or description))
+    axes.set_ylabel(_plain(f"{score_name} ({score_unit})" if score_unit else score_name))
+    _title(figure, f"{score_name[0].upper()}{score_name[1:]} vs {what}, one point per model")
+    axes.grid(True, color="0.88", linewidth=0.8)
+    axes.set_axisbelow(True)
+    if size_legend:
+        handles = [axes.scatter([], [], s=area, color="0.6", alpha=0.6, edgecolors="0.2") for area, _ in size_legend]
+        diameter = math.sqrt(max(area for area, _ in size_legend)) / 9  # in font sizes, for the spacing
+        axes.legend(
+            handles, [text for _, text in size_legend], title="parameters", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+            frameon=False, labelspacing=max(1.0, 0.75 * diameter), handletextpad=max(0.8, diameter / 2), borderpad=1.0, fontsize=9,
+        )
+    return figure
+
+
+def _finite_column(table: pd.DataFrame, column: str, source: str) -> list[float]:
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = ~values.map(lambda v: math.isfinite(v))
+    if bad.any():
+        position = int(bad.idxmax())
+        raise SweepFrameError(f"{source}: row {position + 1}, column {column}: expected a number, got {_describe_cell(table[column][position])}")
+    return [float(v) for v in values]
+
+
+def _marker_areas(table: pd.DataFrame, source: str) -> tuple[list[float], list[tuple[float, str]]]:
+    """Areas proportional to the parameter counts, and a size legend; equal areas (and no
+    legend) when any count is unknown."""
+    if "parameters" not in table.columns:
+        return [EQUAL_MARKER_AREA] * len(table), []
+    counts = pd.to_numeric(table["parameters"], errors="coerce")
+    if counts.isna().any():
+        return [EQUAL_MARKER_AREA] * len(table), []
+    if (counts <= 0).any():
+        position = int((counts <= 0).idxmax())
+        raise SweepFrameError(f"{source}: row {position + 1}, column parameters: expected a positive count, got {_describe_cell(table['parameters'][position])}")
+    largest = float(counts.max())
+    areas = [LARGEST_MARKER_AREA * float(count) / largest for count in counts]
+    references = sorted({_round_count(value) for value in (float(counts.min()), float(counts.median()), largest)})
+    legend = [(LARGEST_MARKER_AREA * value / largest, _describe_count(value)) for value in references]
+    return areas, legend
+
+
+def _round_count(value: float) -> float:
+    """Two significant digits: 4,386,436 -> 4,400,000."""
+    digits = math.floor(math.log10(value)) - 1
+    return round(value / 10**digits) * 10**digits
+
+
+def _describe_count(value: float) -> str:
+    for factor, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= factor:
+            return f"{value / factor:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+# -- figures and files -------------------------------------------------------------------
+
+
+def new_figure(size: tuple[float, float] = LINE_FIGURE_SIZE) -> Figure:
+    """A figure on the Agg canvas, laid out so that outside legends are not cut off."""
+    figure = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def figure_bytes(figure: Figure, fmt: Literal["png", "svg"], *, text_as_paths: bool = True) -> bytes:
+    """The figure rendered as PNG (at ``PNG_DPI``) or as a deterministic SVG."""
+    settings = {"svg.hashsalt": SVG_HASH_SALT, "svg.fonttype": "path" if text_as_paths else "none"}
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(settings):
+        if fmt == "png":
+            figure.savefig(buffer, format="png", dpi=PNG_DPI, facecolor="white")
+        else:
+            figure.savefig(buffer, format="svg", metadata={"Date": None}, facecolor="white")
+    return buffer.getvalue()
+
+
+def svg_markup(figure: Figure) -> str:
+    """The figure as an ``<svg>`` element to inline in HTML (text kept as text); closes it."""
+    try:
+        text = figure_bytes(figure, "svg", text_as_paths=False).decode("utf-8")
+    finally:
+        close_figure(figure)
+    return text[text.index("<svg"):]
+
+
+def save_figure(figure: Figure, stem: str | os.PathLike[str]) -> list[Path]:
+    """Write ``stem.png`` and ``stem.svg`` atomically and close the figure; returns both paths."""
+    base = Path(stem)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    try:
+        for fmt in ("png", "svg"):
+            path = base.with_name(f"{base.name}.{fmt}")
+            atomic_write_bytes(path, figure_bytes(figure, fmt))  # type: ignore[arg-type]
+            written.append(path)
+    finally:
+        close_figure(figure)
+    return written
+
+
+def close_figure(figure: Figure) -> None:
+    """Release a figure; one made through pyplot is also forgotten by pyplot."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close(figure)
+
+
+def _plain_log_labels(axis: Any) -> None:
+    """Log-axis ticks read as numbers (0.3, 2, 40), not as powers of ten (3 x 10^-1).
+
+    Minor ticks are labelled (at 2, 3, 4 and 6 of each decade) only when the axis spans less
+    than two decades, where the decades alone would leave too few labels.
+    """
+
+    def minor(value: float, position: int | None) -> str:
+        low, high = sorted(axis.get_view_interval())
+        if low <= 0 or math.log10(high / low) >= 2:
+            return ""
+        mantissa = round(value / 10 ** math.floor(math.log10(value) + 1e-9), 6)
+        return f"{value:g}" if mantissa in (2, 3, 4, 6) else ""
+
+    axis.set_major_formatter(FuncFormatter(lambda value, position: f"{value:g}"))
+    axis.set_minor_formatter(FuncFormatter(minor))
+
+
+def _plain(text: str) -> str:
+    """Text shown as written: matplotlib would read ``$...$`` in a model name as mathtext."""
+    return text.replace("$", r"\$")

@@ -1,0 +1,179 @@
+"""Reading ``--modelperf-json`` exports back, validated, with errors that name the file and the field.
+
+An export (``report.json_payload``) holds one result per check the run made
+(``report.record_to_dict``): the test's node id, the hardware key, the measurement with its
+raw samples, the statistic checked, the check's threshold and limit, and the verdict against
+that run's baseline. ``modelperf compare`` judges one run's checks against another's, and
+``results_frame`` turns the results into a DataFrame.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.finite_json import find_non_finite
+from ..core.judge import NoisePolicy, Outcome
+from ..core.measurement import SCHEMA_VERSION, FormatError, Measurement
+from ..core.units import Quantity, UnitError, parse_quantity
+from .baseline_store import EntryKey
+
+
+class ExportError(Exception):
+    """A file is not a readable modelperf export; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class ExportedCheck:
+    """One check of an exported run: what was measured and what the check asked of it."""
+
+    nodeid: str
+    hardware_key: str
+    measurement: Measurement
+    statistic: str
+    threshold: Quantity | None
+    limit: Quantity | None
+    outcome: Outcome
+    environment: str
+    data: Mapping[str, Any]  # the result as exported, for flat tables
+
+    @property
+    def key(self) -> EntryKey:
+        """Where the plugin keeps this check's baseline: hardware key, module, test, measurement."""
+        module, _, test = self.nodeid.partition("::")
+        return EntryKey(self.hardware_key, module, test, self.measurement.name)
+
+
+@dataclass(frozen=True)
+class RunExport:
+    path: Path
+    started: str
+    environments: Mapping[str, Mapping[str, Any]]
+    noise: NoisePolicy | None  # how the run judged noise; None in exports that predate recording it
+    checks: tuple[ExportedCheck, ...]
+
+
+def load_export(path: Path) -> RunExport:
+    """Read and validate an export; ExportError names the file and, for a malformed one, the field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ExportError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ExportError(f"{path}: cannot be read: {error}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ExportError(
+            f"{path}: not a modelperf export: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        ) from None
+    try:
+        return parse_export(data, path)
+    except FormatError as error:
+        raise ExportError(f"{path}: field {error.path}: {error.problem}") from None
+
+
+def parse_export(data: Any, path: Path) -> RunExport:
+    """The export in ``data`` (already parsed JSON); FormatError names the malformed field,
+    including any NaN or infinity (which Python's JSON reader accepts, and no check can judge)."""
+    if not isinstance(data, dict):
+        raise ExportError(f"{path}: not a modelperf export: expected a JSON object, got {type(data).__name__}")
+    if "results" not in data:
+        if "tests" in data and "hardware_key" in data:
+            raise ExportError(
+                f"{path}: this is a baseline file, not a --modelperf-json export; "
+                "to compare a run with the committed baselines, pass --baselines DIR"
+            )
+        raise ExportError(f"{path}: not a modelperf export: it has no 'results' field (write one with pytest --modelperf-json PATH)")
+    non_finite = find_non_finite(data)
+    if non_finite is not None:
+        raise FormatError(non_finite[0], f"not a finite number ({non_finite[1]})")
+    schema = data.get("schema")
+    if schema != SCHEMA_VERSION:
+        raise FormatError("schema", f"expected {SCHEMA_VERSION}, got {schema!r}")
+    results = data["results"]
+    if not isinstance(results, list):
+        raise FormatError("results", f"expected a list, got {type(results).__name__}")
+    environments = data.get("environments", {})
+    if not isinstance(environments, dict) or not all(isinstance(e, dict) for e in environments.values()):
+        raise FormatError("environments", "expected an object of objects")
+    started = data.get("started", "")
+    if not isinstance(started, str):
+        raise FormatError("started", f"expected a string, got {started!r}")
+    return RunExport(
+        path=path,
+        started=started,
+        environments=environments,
+        noise=_noise_policy(data.get("noise")),
+        checks=tuple(_check(result, f"results[{i}]") for i, result in enumerate(results)),
+    )
+
+
+def _check(data: Any, path: str) -> ExportedCheck:
+    if not isinstance(data, dict):
+        raise FormatError(path, f"expected an object, got {type(data).__name__}")
+    for name in ("current", "baseline", "change", "noise_band", "machine_slowdown", "judged_against"):
+        value = data.get(name)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            raise FormatError(f"{path}.{name}", f"expected a number or null, got {value!r}")
+    outcome_text = _string(data, "outcome", path)
+    try:
+        outcome = Outcome(outcome_text)
+    except ValueError:
+        choices = ", ".join(o.value for o in Outcome)
+        raise FormatError(f"{path}.outcome", f"{outcome_text!r} is not one of {choices}") from None
+    return ExportedCheck(
+        nodeid=_string(data, "nodeid", path),
+        hardware_key=_string(data, "hardware_key", path),
+        measurement=Measurement.from_dict(data.get("measurement"), f"{path}.measurement"),
+        statistic=_string(data, "statistic", path),
+        threshold=_quantity(data, "threshold", path),
+        limit=_quantity(data, "limit", path),
+        outcome=outcome,
+        environment=str(data.get("environment", "")),
+        data=data,
+    )
+
+
+def _string(data: Mapping[str, Any], name: str, path: str) -> str:
+    if name not in data:
+        raise FormatError(f"{path}.{name}", "missing")
+    value = data[name]
+    if not isinstance(value, str):
+        raise FormatError(f"{path}.{name}", f"expected a string, got {value!r}")
+    return value
+
+
+def _quantity(data: Mapping[str, Any], name: str, path: str) -> Quantity | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FormatError(f"{path}.{name}", f"expected a string such as '10%' or null, got {value!r}")
+    try:
+        return parse_quantity(value, what=name)
+    except UnitError as error:
+        raise FormatError(f"{path}.{name}", str(error)) from None
+
+
+def _noise_policy(data: Any) -> NoisePolicy | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise FormatError("noise", f"expected an object, got {type(data).__name__}")
+    enabled, confidence, spread = data.get("enabled"), data.get("confidence"), data.get("assumed_spread")
+    if not isinstance(enabled, bool):
+        raise FormatError("noise.enabled", f"expected true or false, got {enabled!r}")
+    for name, value in (("confidence", confidence), ("assumed_spread", spread)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise FormatError(f"noise.{name}", f"expected a number, got {value!r}")
+    resamples = data.get("bootstrap_resamples", NoisePolicy.bootstrap_resamples)
+    if not isinstance(resamples, int) or isinstance(resamples, bool) or resamples < 1:
+        raise FormatError("noise.bootstrap_resamples", f"expected a positive whole number, got {resamples!r}")
+    try:
+        return NoisePolicy(enabled=enabled, confidence=float(confidence), assumed_spread=float(spread), bootstrap_resamples=resamples)
+    except ValueError as error:
+        raise FormatError("noise", str(error)) from None

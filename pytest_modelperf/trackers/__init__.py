@@ -1,1 +1,0 @@
-"""Trackers: one concern each, usable as context managers or through the ``measure_*`` helpers."""
