@@ -143,7 +143,7 @@ def breaches(imports: list[Import]) -> list[str]:
             if top in FORBIDDEN.get(source_layer, ()):
                 problems.append(f"{where}: {source_layer} imports {each.target} ({each.kind})")
     problems.extend(f"cycle: {' -> '.join(cycle)}" for cycle in cycles(imports))
-    return problems
+    return list(dict.fromkeys(problems))
 
 
 def cycles(imports: list[Import]) -> list[list[str]]:
