@@ -2,6 +2,7 @@
 
     python benchmarks/import_layers.py            # the graph between layers, then any breach
     python benchmarks/import_layers.py --modules  # one line per module: what it imports
+    python benchmarks/import_layers.py --root OTHER/pytest_modelperf   # another checkout's
 
 Every ``from . import`` inside ``pytest_modelperf`` is read with ``ast``: those at module level,
 those inside functions (``lazy``) and those under ``if TYPE_CHECKING:`` alike, since an import
@@ -193,19 +194,23 @@ def layer_table(imports: list[Import]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modules", action="store_true", help="list every module's imports of the package")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the package folder to read (default: this checkout's)")
     arguments = parser.parse_args(argv)
-    imports = all_imports()
+    imports = all_imports(arguments.root)
     if arguments.modules:
         by_module: dict[str, list[str]] = defaultdict(list)
         for each in imports:
             if each.internal:
                 by_module[each.source].append(inner(each.target) + ("" if each.kind == "top" else f" ({each.kind})"))
-        for module in sorted(modules()):
+        for module in sorted(modules(arguments.root)):
             print(f"{module or '__init__'}: {', '.join(sorted(set(by_module[module]))) or '-'}")
     else:
         print("\n".join(layer_table(imports)))
     problems = breaches(imports)
-    print(f"\n{len(modules())} modules; {len(problems)} breach(es) of the layering")
+    internal = [each for each in imports if each.internal]
+    kinds = ", ".join(f"{sum(each.kind == kind for each in internal)} {kind}" for kind in ("top", "lazy", "typing"))
+    print(f"\n{len(modules(arguments.root))} modules; {len(internal)} imports of the package ({kinds}); "
+          f"{len(cycles(imports))} cycle(s); {len(problems)} breach(es) of the layering")
     for problem in problems:
         print(f"  {problem}")
     return 1 if problems else 0
