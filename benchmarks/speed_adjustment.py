@@ -54,7 +54,7 @@ def measure(slowdown: float) -> dict:
 
     from pytest_modelperf.measure.calibration import time_with_reference, with_reference
     from pytest_modelperf.measure.latency import latency_from_seconds
-    from pytest_modelperf.options import TimingOptions
+    from pytest_modelperf.core.timing import TimingOptions
 
     torch.set_num_threads(1)
     torch.manual_seed(0)

@@ -14,6 +14,7 @@ import pytest
 from .core.judge import Check, Verdict
 from .core.measurement import Direction, Measurement, ratio_of
 from .core.stats import SUMMARY_STATISTICS, is_known_statistic
+from .core.timing import TimingOptions
 from .core.units import Quantity, UnitError, describe_dimension, dimension, parse_quantity
 from .measure.calibration import time_with_reference, with_reference
 from .measure.latency import latency_from_seconds, time_interleaved
@@ -21,7 +22,7 @@ from .measure.memory import MB
 from .measure.throughput import Throughput, throughput_from_seconds
 from .measure.workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner, workload_context
 from .models.loading import DeviceUnavailable, LoadedModel, model_notes, normalise_dtype, resolve_device
-from .options import MarkerOptions, TimingOptions
+from .options import MarkerOptions
 from .run.session import ModelPerfSession
 
 if TYPE_CHECKING:

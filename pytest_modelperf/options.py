@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from .core.judge import NoisePolicy
+from .core.timing import TimingError, TimingOptions
 from .core.units import Quantity, UnitError, parse_quantity
 
 
@@ -25,33 +26,6 @@ class UpdateMode(str, Enum):
 class MissingPolicy(str, Enum):
     WARN = "warn"
     FAIL = "fail"
-
-
-@dataclass(frozen=True)
-class TimingOptions:
-    """How latency and throughput are sampled; a ``modelperf`` marker may override each field."""
-
-    warmup_rounds: int = 3
-    warmup_time: float = 0.5
-    min_rounds: int = 10
-    max_rounds: int = 200
-    max_time: float = 2.0
-
-    def __post_init__(self) -> None:
-        for name in ("warmup_rounds", "min_rounds", "max_rounds"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise pytest.UsageError(f"modelperf: {name} must be a non-negative integer, got {value!r}")
-        if self.min_rounds < 2:
-            raise pytest.UsageError(f"modelperf: min_rounds must be at least 2, got {self.min_rounds}")
-        if self.max_rounds < self.min_rounds:
-            raise pytest.UsageError(
-                f"modelperf: max_rounds ({self.max_rounds}) must not be below min_rounds ({self.min_rounds})"
-            )
-        for name in ("warmup_time", "max_time"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise pytest.UsageError(f"modelperf: {name} must be a non-negative number of seconds, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -90,7 +64,10 @@ class MarkerOptions:
             for f in fields(TimingOptions)
             if getattr(self, f.name) is not None
         }
-        return dataclasses.replace(base, **overrides)
+        try:
+            return dataclasses.replace(base, **overrides)
+        except TimingError as error:
+            raise pytest.UsageError(f"modelperf: {error}") from None
 
 
 @dataclass(frozen=True)

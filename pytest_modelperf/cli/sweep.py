@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..core.timing import TimingOptions
 from ..measure.cell import MEASURE_GROUPS
-from ..options import TimingOptions
 
 DEFAULT_MAX_BATCH = 4096
 # The flags that bad grid input is reported under.

@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any
 
 from ..core.measurement import Measurement
-from ..options import TimingOptions
+from ..core.timing import TimingOptions
 from .latency import time_interleaved, time_rounds
 
 SIZE = 384  # BERT-mini's hidden size times 1.5: small enough to stay in cache, big enough to thread

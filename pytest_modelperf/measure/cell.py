@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from ..core.measurement import Direction, Measurement
+from ..core.timing import TimingOptions
 from ..models.loading import LoadedModel, model_notes
-from ..options import TimingOptions
 from ..sweep.grid import Cell, skip_reason
 from .calibration import time_with_reference, with_reference
 from .latency import latency_from_seconds

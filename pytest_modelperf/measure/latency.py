@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from ..core.measurement import Direction, Measurement
-from ..options import TimingOptions
+from ..core.timing import TimingOptions
 
 
 class LatencyTracker:

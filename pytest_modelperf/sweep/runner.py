@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.timing import TimingOptions
 from ..measure.cell import MEASURE_GROUPS, CellMeasurements, error_status, measures_for
-from ..options import TimingOptions
 from .grid import Cell, Grid, skip_reason
 from .largest_batch import LargestBatch, SearchSettings, find_largest_batch
 

@@ -10,8 +10,9 @@ import pytest
 
 from pytest_modelperf.core.judge import Check, NoisePolicy, judge
 from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.timing import TimingOptions
 from pytest_modelperf.core.units import parse_quantity
-from pytest_modelperf.options import MissingPolicy, Settings, TimingOptions, UpdateMode
+from pytest_modelperf.options import MissingPolicy, Settings, UpdateMode
 from pytest_modelperf.render.html import measurement_frames, quality_table, render_html, write_html
 from pytest_modelperf.run.session import Confirmation, ModelPerfSession, Orphan, Record
 from pytest_modelperf.storage.baseline_store import EntryKey, JsonBaselineStore, WriteResult

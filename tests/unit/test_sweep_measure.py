@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import pytest_modelperf.measure.cell as measure_module
+from pytest_modelperf.core.timing import TimingOptions
 from pytest_modelperf.measure.cell import measure_cell, measures_for
 from pytest_modelperf.models.loading import load_model
-from pytest_modelperf.options import TimingOptions
 from pytest_modelperf.sweep import build_grid
 from pytest_modelperf.sweep.largest_batch import SearchSettings
 from pytest_modelperf.sweep.runner import SweepSettings, largest_batch_of, run_sweep

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from pytest_modelperf.core.timing import TimingOptions
 from pytest_modelperf.measure.latency import time_interleaved, time_rounds
 from pytest_modelperf.measure.memory import is_out_of_memory, run_unless_out_of_memory
-from pytest_modelperf.options import TimingOptions
 
 COUNTED = TimingOptions(warmup_rounds=2, warmup_time=0.0, min_rounds=3, max_rounds=3, max_time=0.0)
 
