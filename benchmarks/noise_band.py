@@ -29,9 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_modelperf.core import stats  # noqa: E402
-from pytest_modelperf.core.judge import Check, NoisePolicy, Outcome, judge  # noqa: E402
-from pytest_modelperf.core.measurement import REFERENCE_STATISTIC, BaselineEntry, Direction, Measurement  # noqa: E402
+from pytest_modelperf.core.baseline_entry import BaselineEntry  # noqa: E402
+from pytest_modelperf.core.judge import NoisePolicy, judge  # noqa: E402
+from pytest_modelperf.core.measurement import REFERENCE_STATISTIC, Direction, Measurement  # noqa: E402
 from pytest_modelperf.core.units import parse_quantity  # noqa: E402
+from pytest_modelperf.core.verdict import Check, Outcome  # noqa: E402
 
 CONFIDENCES = (0.99, 0.999)
 RUN_COUNTS = range(1, 11)

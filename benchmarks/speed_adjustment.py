@@ -142,9 +142,11 @@ def record(baseline_runs: int, repeats: int) -> dict:
 
 
 def judge_all(saved: dict) -> list[dict]:
-    from pytest_modelperf.core.judge import Check, NoisePolicy, judge
-    from pytest_modelperf.core.measurement import BaselineEntry, Measurement
+    from pytest_modelperf.core.baseline_entry import BaselineEntry
+    from pytest_modelperf.core.judge import NoisePolicy, judge
+    from pytest_modelperf.core.measurement import Measurement
     from pytest_modelperf.core.units import parse_quantity
+    from pytest_modelperf.core.verdict import Check
 
     baseline = None
     for index, data in enumerate(saved["baseline"]):

@@ -10,7 +10,7 @@ from collections.abc import Generator
 
 import pytest
 
-from .core.judge import Outcome, Verdict
+from .core.verdict import Outcome, Verdict
 from .models.registry import Registry, RegistryError
 from .options import DEFAULTS, MarkerOptions, MissingPolicy, Settings, UpdateMode, confirmations
 from .run.session import Confirmation, ModelPerfSession

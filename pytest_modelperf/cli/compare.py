@@ -18,12 +18,14 @@ import tomllib
 from dataclasses import replace
 from pathlib import Path
 
-from ..core.judge import NoisePolicy, Outcome
+from ..core.baseline_entry import EntryKey
+from ..core.judge import NoisePolicy
 from ..core.policy import DEFAULT_BASELINE_DIR
 from ..core.units import Quantity, UnitError, parse_quantity
+from ..core.verdict import Outcome
 from ..render.report import HEADERS, markdown_details, markdown_table, text_table, verdict_row
 from ..storage.atomic_files import atomic_write_text
-from ..storage.baseline_store import EntryKey, JsonBaselineStore
+from ..storage.baseline_store import JsonBaselineStore
 from ..storage.run_export import ExportError, load_export
 from .comparison import ComparedCheck, CompareError, Comparison, FailOn, compare_runs, compare_with_baselines
 

@@ -25,11 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from ..core.judge import Check, ComparisonError, NoisePolicy, Outcome, Verdict, judge
-from ..core.measurement import BaselineEntry, FormatError
+from ..core.baseline_entry import BaselineEntry, EntryKey
+from ..core.file_format import FormatError
+from ..core.judge import ComparisonError, NoisePolicy, judge
 from ..core.policy import Lookup, entry_as_stored, is_compared, resolve_baseline
 from ..core.units import Quantity, UnitError
-from ..storage.baseline_store import BaselineError, BaselineStore, EntryKey
+from ..core.verdict import Check, Outcome, Verdict
+from ..storage.baseline_store import BaselineError, BaselineStore
 from ..storage.run_export import ExportedCheck, RunExport
 
 

@@ -1,4 +1,5 @@
-"""Comparison of a measurement with its baseline entry and limits, giving a verdict.
+"""Judging a measurement against its baseline entry and limits: the noise band, the machine's
+speed, and the verdict.
 
 A sampled metric counts as a regression only when its change towards worse exceeds both
 the user's threshold and the noise band. The noise band is ``t * sqrt(s^2 (1 + 1/k) + s_w^2)``
@@ -11,30 +12,20 @@ recorded and never rests on a spread from two runs alone. Deterministic metrics 
 
 A quality score (accuracy, F1) carries its per-example outcomes instead: its band is ``z``
 times the bootstrap standard error of the change over the evaluated examples, paired with
-the baseline's outcomes when both evaluated the same examples (see ``quality.outcomes``).
+the baseline's outcomes when both evaluated the same examples (see ``core.example_outcomes``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from enum import Enum
 
 from . import stats
-from .measurement import MAX_RECORDED_RUNS, NOT_FINITE, BaselineEntry, Direction, Measurement, is_fault, speed_exponent
-from .units import Quantity, UnitError, convert, format_value
-
-
-class Outcome(str, Enum):
-    PASS = "pass"
-    IMPROVEMENT = "improvement"
-    REGRESSION = "regression"
-    OVER_LIMIT = "over limit"
-    NO_BASELINE = "no baseline"
-
-    @property
-    def failed(self) -> bool:
-        return self in (Outcome.REGRESSION, Outcome.OVER_LIMIT)
+from .baseline_entry import MAX_RECORDED_RUNS, BaselineEntry
+from .example_outcomes import difference_error
+from .measurement import NOT_FINITE, Direction, Measurement, is_fault
+from .units import Quantity, UnitError, convert, format_value, speed_exponent
+from .verdict import Check, Outcome, SpeedAdjustment, Verdict, recorded_runs
 
 
 class ComparisonError(ValueError):
@@ -57,30 +48,6 @@ class NoisePolicy:
             raise ValueError(f"assumed_spread must not be negative, got {self.assumed_spread}")
         if self.assumed_spread_weight < 1:
             raise ValueError(f"assumed_spread_weight must be at least 1, got {self.assumed_spread_weight}")
-
-
-@dataclass(frozen=True)
-class Check:
-    """What one assertion asks: a statistic, a threshold against the baseline and/or a limit."""
-
-    statistic: str
-    threshold: Quantity | None
-    limit: Quantity | None
-
-
-@dataclass(frozen=True)
-class SpeedAdjustment:
-    """The machine's speed now against when the baseline was recorded, from the reference workload."""
-
-    slowdown: float  # current reference time / the baseline's (above 1: the machine is slower now)
-    expected: float  # the baseline value at the machine's current speed
-    spread: stats.Spread | None  # learned between-run spread of the value in reference units
-    runs: int  # recorded runs that timed the reference, odd ones set aside
-    odd_runs: int = 0
-
-    def describe(self, unit: str) -> str:
-        pace = f"{self.slowdown:.2f}x slower" if self.slowdown >= 1 else f"{1 / self.slowdown:.2f}x faster"
-        return f"machine {pace} than when recorded (reference workload); judged against {format_value(self.expected, unit)} at this speed"
 
 
 # A band this many times the threshold is flagged: the check cannot catch what it claims to.
@@ -112,7 +79,7 @@ class NoiseBand:
             more = self._runs_to_narrow(relative_threshold)
             if more is not None:
                 notes.append(
-                    f"band ±{self.relative * 100:.0f}% from {_runs(self.runs)}; "
+                    f"band ±{self.relative * 100:.0f}% from {recorded_runs(self.runs)}; "
                     f"{more} more would bring it near ±{self.with_more_runs(more) * 100:.0f}%"
                 )
         if 0 < relative_threshold and self.relative > WIDE_BAND_FACTOR * relative_threshold:
@@ -132,81 +99,6 @@ class NoiseBand:
             if self.with_more_runs(more) <= relative_threshold:
                 return more
         return room if self.with_more_runs(room) < 0.9 * self.relative else None
-
-
-def _runs(count: int) -> str:
-    return f"{count} recorded run{'s' if count != 1 else ''}"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    measurement: Measurement
-    check: Check
-    outcome: Outcome
-    current: float
-    baseline: float | None = None
-    noise_band: float | None = None  # relative to the value judged against
-    detail: str = ""
-    speed: SpeedAdjustment | None = None
-    recorded_runs: int | None = None  # recorded runs behind the noise band's baseline value
-
-    @property
-    def failed(self) -> bool:
-        return self.outcome.failed
-
-    @property
-    def change(self) -> float | None:
-        """Signed relative change of the current value against the baseline value."""
-        if self.baseline is None:
-            return None
-        if self.baseline == 0:
-            return 0.0 if self.current == 0 else math.copysign(math.inf, self.current)
-        return (self.current - self.baseline) / abs(self.baseline)
-
-    @property
-    def metric(self) -> str:
-        if self.check.statistic in ("value", self.measurement.statistic):
-            return f"{self.measurement.name} ({self.measurement.statistic})" if self.measurement.samples else self.measurement.name
-        return f"{self.measurement.name} ({self.check.statistic})"
-
-    def describe_threshold(self) -> str:
-        parts = []
-        if self.check.threshold is not None:
-            parts.append(f"{_worse_sign(self.measurement.direction)}{self.check.threshold}")
-        if self.noise_band is not None:
-            runs = f" ({_runs(self.recorded_runs)})" if self.recorded_runs is not None else ""
-            parts.append(f"noise ±{self.noise_band * 100:.1f}%{runs}")
-        if self.check.limit is not None:
-            comparator = "≤" if self.measurement.direction is Direction.LOWER_IS_BETTER else "≥"
-            parts.append(f"limit {comparator} {self.check.limit}")
-        return ", ".join(parts) if parts else "-"
-
-    @property
-    def adjusted_change(self) -> float | None:
-        """Relative change against the baseline at the machine's current speed (None unadjusted)."""
-        if self.speed is None or self.speed.expected == 0:
-            return None
-        return (self.current - self.speed.expected) / abs(self.speed.expected)
-
-    def describe_change(self) -> str:
-        change = self.change
-        if change is None or math.isnan(change):
-            return "-"
-        if math.isinf(change):
-            return "+inf%" if change > 0 else "-inf%"
-        adjusted = self.adjusted_change
-        if adjusted is not None and abs(self.speed.slowdown - 1) >= 0.02:  # type: ignore[union-attr]
-            return f"{change * 100:+.1f}% ({adjusted * 100:+.1f}% at this speed)"
-        return f"{change * 100:+.1f}%"
-
-    def describe_value(self, value: float | None) -> str:
-        if value is None:
-            return "-"
-        return "N/A" if math.isnan(value) else format_value(value, self.measurement.unit)
-
-
-def _worse_sign(direction: Direction) -> str:
-    return "+" if direction is Direction.LOWER_IS_BETTER else "-"
 
 
 def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None, policy: NoisePolicy) -> Verdict:
@@ -416,8 +308,6 @@ def _sampling_band(
     assert measurement.examples is not None
     if not policy.enabled or base == 0:
         return None, ""
-    from .example_outcomes import difference_error
-
     error, paired = difference_error(measurement.examples, baseline.examples)
     count = len(measurement.examples)
     how = f"paired over {count} examples" if paired else f"unpaired, {count} examples"

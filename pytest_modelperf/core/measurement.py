@@ -1,9 +1,8 @@
-"""Measurements and baseline entries: frozen values with a stable dictionary form.
+"""Measurements: what a tracker produces in this run, as frozen values with a stable dictionary form.
 
-A :class:`Measurement` is what a tracker produces in this run. A :class:`BaselineEntry` is
-what the store keeps for one (test, measurement) on one hardware key: the summary
-statistics and quantiles of the run it was recorded from, plus the summary statistics of
-every recorded run, so that a comparison can tell the spread between runs from a change.
+A :class:`Measurement` is one metric with its unit, direction, statistic and raw samples, or
+the reason it could not be measured (out of memory, or a fault of the measuring such as NaN
+or a zero divisor). ``ratio_of`` divides one measurement by another.
 """
 
 from __future__ import annotations
@@ -15,10 +14,20 @@ from enum import Enum
 from typing import Any
 
 from . import stats
-from .example_outcomes import ExampleOutcomes, OutcomesError
+from .example_outcomes import ExampleOutcomes
+from .file_format import (
+    FormatError,
+    bool_field,
+    choice_field,
+    context_field,
+    examples_field,
+    is_number,
+    number_list,
+    string_field,
+    unavailable_field,
+)
+from .units import UnitError, convert, dimension
 
-SCHEMA_VERSION = 1
-MAX_RECORDED_RUNS = 10
 REFERENCE_STATISTIC = "reference"  # a run's median reference-workload time (ms), beside its statistics
 NOT_FINITE = "not a finite number"
 DIVISION_BY_ZERO = "division by zero"
@@ -45,15 +54,6 @@ def not_finite_reason(value: float, samples: Sequence[float] = ()) -> str | None
 class Direction(str, Enum):
     LOWER_IS_BETTER = "lower_is_better"
     HIGHER_IS_BETTER = "higher_is_better"
-
-
-class FormatError(ValueError):
-    """A stored dictionary does not have the expected shape; ``path`` names the field."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -201,42 +201,39 @@ class Measurement:
         return data
 
     @classmethod
-    def from_dict(cls, data: Any, path: str) -> Measurement:
+    def from_dict(cls, data: object, path: str) -> Measurement:
         """The measurement ``to_dict`` wrote (a ``--modelperf-json`` export's ``measurement``)."""
-        from .units import UnitError, dimension
-
         if not isinstance(data, dict):
             raise FormatError(path, f"expected an object, got {type(data).__name__}")
-        name = _field(data, "name", str, path)
-        unit = _field(data, "unit", str, path)
+        name = string_field(data, "name", path)
+        unit = string_field(data, "unit", path)
         try:
             dimension(unit)
         except UnitError as error:
             raise FormatError(f"{path}.unit", str(error)) from None
-        direction = _direction(data, path)
-        unavailable = _unavailable(data, path)
+        direction = choice_field(data, "direction", Direction, path)
+        unavailable = unavailable_field(data, path)
         value = data.get("value")
-        if unavailable is None and not _is_number(value):
+        if unavailable is None and not is_number(value):
             raise FormatError(f"{path}.value", f"expected a number, got {value!r}")
-        samples = _number_list(data.get("samples", []), f"{path}.samples")
-        reference = _number_list(data.get("reference", []), f"{path}.reference")
-        context = _context(data, path)
+        samples = number_list(data.get("samples", []), f"{path}.samples")
+        reference = number_list(data.get("reference", []), f"{path}.reference")
+        context = context_field(data, path)
         notes = data.get("notes", [])
         if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
             raise FormatError(f"{path}.notes", "expected a list of strings")
-        examples = _examples(data, path)
         return cls(
             name=name,
             unit=unit,
             direction=direction,
             value=math.nan if unavailable is not None else float(value),
-            statistic=_field(data, "statistic", str, path),
+            statistic=string_field(data, "statistic", path),
             samples=samples,
-            deterministic=_field(data, "deterministic", bool, path),
+            deterministic=bool_field(data, "deterministic", path),
             context=context,
             notes=tuple(notes),
             unavailable=unavailable,
-            examples=examples,
+            examples=examples_field(data, path),
             reference=reference,
         )
 
@@ -254,8 +251,6 @@ def ratio_of(
     ratio, one per round, whose median is far steadier than either time; otherwise the ratio of
     the two values. Both must be of the same dimension (milliseconds and seconds mix).
     """
-    from .units import convert
-
     context = {
         **{key: value for key, value in numerator.context.items() if key in ("device", "dtype", "batch_size", "sequence_length")},
         "model": f"{numerator.context.get('model', '?')} / {denominator.context.get('model', '?')}",
@@ -291,311 +286,3 @@ def _zero_divisor(denominator: Measurement, per_round: bool) -> str | None:
     return f"{DIVISION_BY_ZERO}: {which} measured 0" if denominator.value == 0 else None
 
 
-@dataclass(frozen=True)
-class BaselineEntry:
-    """What the store keeps for one measurement of one test on one hardware key."""
-
-    unit: str
-    direction: Direction
-    deterministic: bool
-    statistic: str
-    summary: Mapping[str, float]
-    quantiles: tuple[float, ...] = ()
-    runs: tuple[Mapping[str, float], ...] = ()
-    context: Mapping[str, Any] = field(default_factory=dict)
-    environment: str = ""
-    recorded: str = ""
-    unavailable: str | None = None
-    examples: ExampleOutcomes | None = None
-    # The between-run spread learned from the runs recorded before the last intentional update,
-    # by statistic (and "<statistic> in reference units"): a new value does not make the
-    # machine's noise unknown again.
-    earlier_spread: Mapping[str, stats.Spread] = field(default_factory=dict)
-
-    @classmethod
-    def from_measurement(
-        cls,
-        measurement: Measurement,
-        *,
-        environment: str,
-        recorded: str,
-        previous: BaselineEntry | None = None,
-        replaced: BaselineEntry | None = None,
-        spread_floor: float = 0.0,
-    ) -> BaselineEntry:
-        """An entry for this run; with ``previous`` the run is added to its recorded runs.
-
-        With ``replaced`` (an intentional update) the value starts afresh from this run, but the
-        spread learned from the replaced entry's runs carries over; ``spread_floor`` is the
-        assumed relative spread, below which no run is counted as odd (see ``stats.typical_values``).
-        """
-        summary = measurement.summary
-        runs: tuple[Mapping[str, float], ...] = ()
-        earlier_spread: Mapping[str, stats.Spread] = {}
-        if not measurement.deterministic:
-            same_unit = previous is not None and previous.unit == measurement.unit
-            earlier = previous.runs if previous is not None and same_unit else ()
-            runs = (*earlier, summary)[-MAX_RECORDED_RUNS:]
-            if previous is not None and same_unit:
-                earlier_spread = previous.earlier_spread
-            elif replaced is not None:
-                earlier_spread = replaced._spread_to_carry(measurement, spread_floor)
-        return cls(
-            unit=measurement.unit,
-            direction=measurement.direction,
-            deterministic=measurement.deterministic,
-            statistic=measurement.statistic,
-            summary=summary,
-            quantiles=tuple(stats.quantile_sketch(measurement.samples)) if measurement.samples else (),
-            runs=runs,
-            context=dict(measurement.context),
-            environment=environment,
-            recorded=recorded,
-            unavailable=measurement.unavailable,
-            examples=measurement.examples,
-            earlier_spread=earlier_spread,
-        )
-
-    def center(self, statistic: str, *, spread_floor: float = 0.0) -> float:
-        """The baseline value of a statistic: the mean of the typical recorded runs (odd runs set
-        aside, see ``stats.typical_values``), or the single value."""
-        if self.deterministic or not self.runs:
-            return self._summary_value(statistic)
-        key = self.statistic if statistic == "value" else statistic
-        spread = self.between_run_spread(key, spread_floor=spread_floor)
-        return self._summary_value(statistic) if spread is None else spread.center
-
-    def between_run_spread(self, statistic: str, *, spread_floor: float = 0.0) -> stats.RunSpread | None:
-        """The statistic's spread across the recorded runs, odd runs set aside (None without runs)."""
-        return stats.run_spread([run[statistic] for run in self.runs if statistic in run], floor=spread_floor)
-
-    def learned_spread(self, statistic: str, *, spread_floor: float = 0.0) -> stats.Spread | None:
-        """The recorded runs' spread pooled with the one learned before the last update."""
-        current = self.between_run_spread(statistic, spread_floor=spread_floor)
-        return _pooled(current.spread if current is not None else None, self.earlier_spread.get(statistic))
-
-    def runs_in_reference_units(self, statistic: str) -> list[tuple[float, float]]:
-        """(value in units of the reference workload's time, the reference's ms) of each recorded run
-        that timed the reference; empty when the unit does not scale with the machine's speed."""
-        exponent = speed_exponent(self.unit)
-        if exponent is None:
-            return []
-        return [
-            (run[statistic] / run[REFERENCE_STATISTIC] ** exponent, run[REFERENCE_STATISTIC])
-            for run in self.runs
-            if statistic in run and run.get(REFERENCE_STATISTIC)
-        ]
-
-    def learned_spread_in_reference_units(self, statistic: str, *, spread_floor: float = 0.0) -> stats.Spread | None:
-        """Like ``learned_spread``, for the statistic in units of the reference workload's time."""
-        normalised = [value for value, _ in self.runs_in_reference_units(statistic)]
-        current = stats.run_spread(normalised, floor=spread_floor)
-        earlier = self.earlier_spread.get(in_reference_units(statistic))
-        return _pooled(current.spread if current is not None else None, earlier)
-
-    def _spread_to_carry(self, measurement: Measurement, spread_floor: float) -> dict[str, stats.Spread]:
-        """What an update keeps of this entry's spread: the learned spread of its statistic, and of
-        the statistic in reference units while the new run timed the same reference workload."""
-        if self.deterministic or self.unit != measurement.unit or self.statistic != measurement.statistic:
-            return {}
-        key = self.statistic
-        carried = {key: self.learned_spread(key, spread_floor=spread_floor)}
-        reference = self.context.get("speed_reference")
-        if reference is not None and reference == measurement.context.get("speed_reference"):
-            carried[in_reference_units(key)] = self.learned_spread_in_reference_units(key, spread_floor=spread_floor)
-        return {name: spread.capped(MAX_RECORDED_RUNS - 1) for name, spread in carried.items() if spread is not None}
-
-    def has_statistic(self, statistic: str) -> bool:
-        return statistic in ("value", self.statistic) or statistic in self.summary
-
-    def _summary_value(self, statistic: str) -> float:
-        if statistic in ("value", self.statistic) and "value" in self.summary:
-            return self.summary["value"]
-        key = self.statistic if statistic == "value" else statistic
-        return self.summary[key]
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "unit": self.unit,
-            "direction": self.direction.value,
-            "deterministic": self.deterministic,
-            "statistic": self.statistic,
-            "summary": {k: (_exact(v) if self.deterministic else _tidy(v)) for k, v in self.summary.items()},
-            "context": dict(self.context),
-            "environment": self.environment,
-            "recorded": self.recorded,
-        }
-        if self.quantiles:
-            data["quantiles"] = [_tidy(q) for q in self.quantiles]
-        if self.runs:
-            data["runs"] = [{k: _tidy(v) for k, v in run.items()} for run in self.runs]
-        if self.unavailable is not None:
-            data["unavailable"] = self.unavailable
-        if self.examples is not None:
-            data["examples"] = self.examples.to_dict()
-        if self.earlier_spread:
-            data["earlier_spread"] = {
-                name: {"relative": _tidy(spread.relative), "degrees_of_freedom": spread.degrees_of_freedom}
-                for name, spread in self.earlier_spread.items()
-            }
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Any, path: str) -> BaselineEntry:
-        if not isinstance(data, dict):
-            raise FormatError(path, f"expected an object, got {type(data).__name__}")
-        unit = _field(data, "unit", str, path)
-        direction = _direction(data, path)
-        summary = _number_map(_field(data, "summary", dict, path), f"{path}.summary")
-        statistic = _field(data, "statistic", str, path)
-        unavailable = _unavailable(data, path)
-        if unavailable is None and statistic != "value" and statistic not in summary:
-            raise FormatError(f"{path}.statistic", f"{statistic!r} is not among the summary's statistics")
-        if unavailable is None and statistic == "value" and "value" not in summary:
-            raise FormatError(f"{path}.summary", "a single-value entry needs summary.value")
-        quantiles = data.get("quantiles", [])
-        if not isinstance(quantiles, list) or not all(_is_number(q) for q in quantiles):
-            raise FormatError(f"{path}.quantiles", "expected a list of numbers")
-        runs_data = data.get("runs", [])
-        if not isinstance(runs_data, list):
-            raise FormatError(f"{path}.runs", "expected a list of objects")
-        runs = tuple(_number_map(run, f"{path}.runs[{i}]") for i, run in enumerate(runs_data))
-        context = _context(data, path)
-        examples = _examples(data, path)
-        return cls(
-            unit=unit,
-            direction=direction,
-            deterministic=_field(data, "deterministic", bool, path),
-            statistic=statistic,
-            summary=summary,
-            quantiles=tuple(float(q) for q in quantiles),
-            runs=runs,
-            context=context,
-            environment=str(data.get("environment", "")),
-            recorded=str(data.get("recorded", "")),
-            unavailable=unavailable,
-            examples=examples,
-            earlier_spread=_earlier_spread(data, path),
-        )
-
-
-# How a value scales with the machine's speed: times grow with the reference time, rates shrink.
-_SPEED_EXPONENTS = {"time": 1, "samples_rate": -1, "tokens_rate": -1}
-
-
-def speed_exponent(unit: str) -> int | None:
-    """The power of the reference time that a value in ``unit`` scales with (None: it does not)."""
-    from .units import UnitError, dimension
-
-    try:
-        return _SPEED_EXPONENTS.get(dimension(unit))
-    except UnitError:
-        return None
-
-
-def in_reference_units(statistic: str) -> str:
-    return f"{statistic} in reference units"
-
-
-def _pooled(*spreads: stats.Spread | None) -> stats.Spread | None:
-    present = [spread for spread in spreads if spread is not None]
-    return present[0].pooled_with(*present[1:]) if present else None
-
-
-def _earlier_spread(data: dict[str, Any], path: str) -> dict[str, stats.Spread]:
-    """The optional ``earlier_spread`` object (files written before it existed have none)."""
-    section = data.get("earlier_spread", {})
-    if not isinstance(section, dict):
-        raise FormatError(f"{path}.earlier_spread", "expected an object")
-    spreads: dict[str, stats.Spread] = {}
-    for name, item in section.items():
-        where = f"{path}.earlier_spread.{name}"
-        if not isinstance(item, dict):
-            raise FormatError(where, "expected an object with relative and degrees_of_freedom")
-        relative, freedom = item.get("relative"), item.get("degrees_of_freedom")
-        if not _is_number(relative) or not math.isfinite(relative) or relative < 0:
-            raise FormatError(f"{where}.relative", f"expected a finite non-negative number, got {relative!r}")
-        if not isinstance(freedom, int) or isinstance(freedom, bool) or freedom < 1:
-            raise FormatError(f"{where}.degrees_of_freedom", f"expected a whole number of at least 1, got {freedom!r}")
-        spreads[name] = stats.Spread(float(relative), freedom)
-    return spreads
-
-
-def _direction(data: dict[str, Any], path: str) -> Direction:
-    text = _field(data, "direction", str, path)
-    try:
-        return Direction(text)
-    except ValueError:
-        choices = ", ".join(d.value for d in Direction)
-        raise FormatError(f"{path}.direction", f"{text!r} is not one of {choices}") from None
-
-
-def _unavailable(data: dict[str, Any], path: str) -> str | None:
-    unavailable = data.get("unavailable")
-    if unavailable is not None and (not isinstance(unavailable, str) or not unavailable):
-        raise FormatError(f"{path}.unavailable", f"expected a reason such as 'out of memory', got {unavailable!r}")
-    return unavailable
-
-
-def _context(data: dict[str, Any], path: str) -> dict[str, Any]:
-    context = data.get("context", {})
-    if not isinstance(context, dict):
-        raise FormatError(f"{path}.context", "expected an object")
-    return context
-
-
-def _examples(data: dict[str, Any], path: str) -> ExampleOutcomes | None:
-    if "examples" not in data:
-        return None
-    try:
-        return ExampleOutcomes.from_dict(data["examples"], f"{path}.examples")
-    except OutcomesError as error:
-        raise FormatError(f"{path}.examples", str(error)) from None
-
-
-def _tidy(value: float) -> float | int:
-    """Round to 6 significant digits so that stored files diff by meaning, not by float noise."""
-    if math.isfinite(value) and value == int(value) and abs(value) < 2**53:
-        return int(value)
-    return float(f"{value:.6g}")
-
-
-def _exact(value: float) -> float | int:
-    """Deterministic values are compared tightly, so they are stored without rounding."""
-    if math.isfinite(value) and value == int(value) and abs(value) < 2**53:
-        return int(value)
-    return value
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _field(data: dict[str, Any], key: str, kind: type, path: str) -> Any:
-    if key not in data:
-        raise FormatError(f"{path}.{key}", "missing")
-    value = data[key]
-    if kind is float:
-        ok = _is_number(value)
-    elif kind is bool:
-        ok = isinstance(value, bool)
-    else:
-        ok = isinstance(value, kind)
-    if not ok:
-        raise FormatError(f"{path}.{key}", f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _number_list(data: Any, path: str) -> tuple[float, ...]:
-    if not isinstance(data, list) or not all(_is_number(value) for value in data):
-        raise FormatError(path, "expected a list of numbers")
-    return tuple(float(value) for value in data)
-
-
-def _number_map(data: Any, path: str) -> dict[str, float]:
-    if not isinstance(data, dict):
-        raise FormatError(path, f"expected an object of numbers, got {type(data).__name__}")
-    for key, value in data.items():
-        if not _is_number(value):
-            raise FormatError(f"{path}.{key}", f"expected a number, got {value!r}")
-    return {key: float(value) for key, value in data.items()}

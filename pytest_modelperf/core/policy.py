@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ..storage.baseline_store import EntryKey
-from .judge import Check
-from .measurement import BaselineEntry, Measurement
+from .baseline_entry import BaselineEntry, EntryKey
+from .measurement import Measurement
+from .verdict import Check
 
 QUALITY_REFERENCE_DTYPE = "float32"
 DEFAULT_BASELINE_DIR = "baselines"  # the plugin's modelperf_baseline_dir when none is configured

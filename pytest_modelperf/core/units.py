@@ -66,6 +66,18 @@ def describe_dimension(unit: str) -> str:
     return _DIMENSION_NAMES[dimension(unit)]
 
 
+# How a value scales with the machine's speed: times grow with the reference time, rates shrink.
+_SPEED_EXPONENTS: dict[str, int] = {"time": 1, "samples_rate": -1, "tokens_rate": -1}
+
+
+def speed_exponent(unit: str) -> int | None:
+    """The power of the reference time that a value in ``unit`` scales with (None: it does not)."""
+    try:
+        return _SPEED_EXPONENTS.get(dimension(unit))
+    except UnitError:
+        return None
+
+
 def convert(value: float, from_unit: str, to_unit: str) -> float:
     from_dim, from_factor = _UNITS.get(from_unit, (None, 0.0))
     to_dim, to_factor = _UNITS.get(to_unit, (None, 0.0))

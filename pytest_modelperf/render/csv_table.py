@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.judge import Outcome
+from ..core.verdict import Outcome
 from ..storage.atomic_files import atomic_write_text
 from ..storage.run_export import ExportError, load_export
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..core.judge import Outcome
 from ..core.measurement import Measurement
 from ..core.units import UnitError, convert
+from ..core.verdict import Outcome
 from ..run.session import ModelPerfSession, Record
 from ..storage.atomic_files import atomic_write_text
 from .report import HEADERS, describe_confirmation, verdict_row

@@ -28,8 +28,9 @@ from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
 
+from ..core.baseline_entry import BaselineEntry, EntryKey
+from ..core.file_format import SCHEMA_VERSION, FormatError
 from ..core.finite_json import find_non_finite
-from ..core.measurement import SCHEMA_VERSION, BaselineEntry, FormatError
 from .atomic_files import (
     FileWriteError,
     StagedFile,
@@ -52,17 +53,6 @@ class BaselineError(Exception):
 class StorageError(BaselineError):
     """A file could not be written: a read-only or full disk, a lock held too long, a value
     JSON cannot hold. The message is one line naming the file and the cause."""
-
-
-@dataclass(frozen=True, order=True)
-class EntryKey:
-    hardware_key: str
-    module: str  # the test module's path relative to the root dir, with "/" separators
-    test: str  # the test's name within the module, e.g. "TestBert::test_latency[b1]"
-    measurement: str
-
-    def describe(self) -> str:
-        return f"{self.module}::{self.test} {self.measurement} [{self.hardware_key}]"
 
 
 _KNOWN_FIELDS = frozenset({"schema", "hardware_key", "environments", "tests"})

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.baseline_entry import EntryKey
+from ..core.file_format import SCHEMA_VERSION, FormatError
 from ..core.finite_json import find_non_finite
-from ..core.judge import NoisePolicy, Outcome
-from ..core.measurement import SCHEMA_VERSION, FormatError, Measurement
+from ..core.judge import NoisePolicy
+from ..core.measurement import Measurement
 from ..core.units import Quantity, UnitError, parse_quantity
-from .baseline_store import EntryKey
+from ..core.verdict import Outcome
 
 
 class ExportError(Exception):

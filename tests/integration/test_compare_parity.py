@@ -15,7 +15,7 @@ import pytest
 
 from pytest_modelperf.cli.comparison import Comparison, compare_runs, compare_with_baselines
 from pytest_modelperf.cli.main import main
-from pytest_modelperf.core.judge import Outcome
+from pytest_modelperf.core.verdict import Outcome
 from pytest_modelperf.storage.baseline_store import JsonBaselineStore
 from pytest_modelperf.storage.run_export import RunExport, load_export
 

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from pytest_modelperf.core.measurement import SCHEMA_VERSION, BaselineEntry, Direction, FormatError, Measurement
+from pytest_modelperf.core.baseline_entry import BaselineEntry, EntryKey
+from pytest_modelperf.core.file_format import SCHEMA_VERSION, FormatError
+from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.storage import baseline_store as baselines
 from pytest_modelperf.storage.baseline_store import (
     BaselineError,
     BaselineFile,
-    EntryKey,
     JsonBaselineStore,
     StorageError,
     WriteResult,
@@ -874,8 +875,10 @@ def test_apply_reads_the_file_again_so_another_writers_entries_are_kept(tmp_path
 WRITER = """
 import sys, time
 from pathlib import Path
-from pytest_modelperf.storage.baseline_store import EntryKey, JsonBaselineStore
-from pytest_modelperf.core.measurement import BaselineEntry, Measurement
+from pytest_modelperf.core.baseline_entry import EntryKey
+from pytest_modelperf.storage.baseline_store import JsonBaselineStore
+from pytest_modelperf.core.baseline_entry import BaselineEntry
+from pytest_modelperf.core.measurement import Measurement
 
 root, name, mine, theirs = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
 store = JsonBaselineStore(root)
@@ -924,8 +927,10 @@ def test_two_processes_updating_one_file_at_once_keep_every_entry_of_both(tmp_pa
 TERMINATED_WRITER = """
 import os, signal, sys
 from pathlib import Path
-from pytest_modelperf.storage.baseline_store import EntryKey, JsonBaselineStore
-from pytest_modelperf.core.measurement import BaselineEntry, Measurement
+from pytest_modelperf.core.baseline_entry import EntryKey
+from pytest_modelperf.storage.baseline_store import JsonBaselineStore
+from pytest_modelperf.core.baseline_entry import BaselineEntry
+from pytest_modelperf.core.measurement import Measurement
 
 real_fsync = os.fsync
 def fsync_then_terminate(fd):

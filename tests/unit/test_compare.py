@@ -7,9 +7,11 @@ import math
 import pytest
 
 from pytest_modelperf.core import stats
-from pytest_modelperf.core.judge import Check, ComparisonError, NoisePolicy, Outcome, Verdict, judge
-from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.baseline_entry import BaselineEntry
+from pytest_modelperf.core.judge import ComparisonError, NoisePolicy, judge
+from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.core.units import Quantity, UnitError, parse_quantity
+from pytest_modelperf.core.verdict import Check, Outcome, Verdict
 
 LOWER = Direction.LOWER_IS_BETTER
 HIGHER = Direction.HIGHER_IS_BETTER

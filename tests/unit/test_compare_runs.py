@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 
 from pytest_modelperf.cli.comparison import CompareError, FailOn, compare_runs, compare_with_baselines
+from pytest_modelperf.core.baseline_entry import BaselineEntry, EntryKey
 from pytest_modelperf.core.example_outcomes import ExampleOutcomes
-from pytest_modelperf.core.judge import Check, NoisePolicy, Outcome, judge
-from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.judge import NoisePolicy, judge
+from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.core.units import parse_quantity
-from pytest_modelperf.storage.baseline_store import EntryKey, JsonBaselineStore
+from pytest_modelperf.core.verdict import Check, Outcome
+from pytest_modelperf.storage.baseline_store import JsonBaselineStore
 from pytest_modelperf.storage.run_export import RunExport, parse_export
 
 HW = "amd-epyc-2c-float32"

@@ -22,9 +22,11 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from pytest_modelperf.core.judge import Check, NoisePolicy, Outcome, judge
-from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.baseline_entry import BaselineEntry
+from pytest_modelperf.core.judge import NoisePolicy, judge
+from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.core.units import parse_quantity
+from pytest_modelperf.core.verdict import Check, Outcome
 
 SIGMA = 0.10  # the true between-run spread, also the assumed one
 CONFIDENCE = 0.95

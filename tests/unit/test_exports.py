@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from pytest_modelperf.core.example_outcomes import ExampleOutcomes
-from pytest_modelperf.core.judge import NoisePolicy, Outcome
-from pytest_modelperf.core.measurement import Direction, FormatError, Measurement
+from pytest_modelperf.core.file_format import FormatError
+from pytest_modelperf.core.judge import NoisePolicy
+from pytest_modelperf.core.measurement import Direction, Measurement
+from pytest_modelperf.core.verdict import Outcome
 from pytest_modelperf.storage.run_export import ExportError, load_export
 
 

@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelperf.core.judge import Check, NoisePolicy, judge
-from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.baseline_entry import BaselineEntry, EntryKey
+from pytest_modelperf.core.judge import NoisePolicy, judge
+from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.core.timing import TimingOptions
 from pytest_modelperf.core.units import parse_quantity
+from pytest_modelperf.core.verdict import Check
 from pytest_modelperf.options import MissingPolicy, Settings, UpdateMode
 from pytest_modelperf.render.html import measurement_frames, quality_table, render_html, write_html
 from pytest_modelperf.run.session import Confirmation, ModelPerfSession, Orphan, Record
-from pytest_modelperf.storage.baseline_store import EntryKey, JsonBaselineStore, WriteResult
+from pytest_modelperf.storage.baseline_store import JsonBaselineStore, WriteResult
 
 HARDWARE = "nvidia-h100-80gb-hbm3-x1-float16"
 EXACT = Check("value", parse_quantity("0%"), None)

@@ -7,10 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_modelperf.core.judge import Check, NoisePolicy, judge
-from pytest_modelperf.core.measurement import BaselineEntry, Direction, FormatError, Measurement
+from pytest_modelperf.core.baseline_entry import BaselineEntry
+from pytest_modelperf.core.file_format import FormatError
+from pytest_modelperf.core.judge import NoisePolicy, judge
+from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.core.stats import Spread
 from pytest_modelperf.core.units import parse_quantity
+from pytest_modelperf.core.verdict import Check
 
 LOWER = Direction.LOWER_IS_BETTER
 CHECK = Check("value", parse_quantity("10%"), None)

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from pytest_modelperf.core.baseline_entry import BaselineEntry, EntryKey
 from pytest_modelperf.core.example_outcomes import ExampleOutcomes
-from pytest_modelperf.core.judge import Check
-from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.core.policy import (
     QUALITY_REFERENCE_DTYPE,
     dtype_of,
@@ -19,7 +19,7 @@ from pytest_modelperf.core.policy import (
     resolve_baseline,
 )
 from pytest_modelperf.core.units import parse_quantity
-from pytest_modelperf.storage.baseline_store import EntryKey
+from pytest_modelperf.core.verdict import Check
 
 FULL = "amd-epyc-2c-float32"
 HALF = "amd-epyc-2c-float16"

@@ -10,13 +10,9 @@ from typing import Any
 import pytest
 
 from pytest_modelperf.core import stats
-from pytest_modelperf.core.measurement import (
-    MAX_RECORDED_RUNS,
-    BaselineEntry,
-    Direction,
-    FormatError,
-    Measurement,
-)
+from pytest_modelperf.core.baseline_entry import MAX_RECORDED_RUNS, BaselineEntry
+from pytest_modelperf.core.file_format import FormatError
+from pytest_modelperf.core.measurement import Direction, Measurement
 
 LOWER = Direction.LOWER_IS_BETTER
 HIGHER = Direction.HIGHER_IS_BETTER

@@ -7,15 +7,17 @@ from dataclasses import replace
 
 import pytest
 
+from pytest_modelperf.core.baseline_entry import BaselineEntry
 from pytest_modelperf.core.example_outcomes import (
     ExampleOutcomes,
     bootstrap_error,
     difference_error,
     paired_difference_error,
 )
-from pytest_modelperf.core.judge import Check, NoisePolicy, Outcome, judge
-from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.judge import NoisePolicy, judge
+from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.core.units import parse_quantity
+from pytest_modelperf.core.verdict import Check, Outcome
 
 GATE = Check("value", parse_quantity("0.5points"), None)
 N = 500

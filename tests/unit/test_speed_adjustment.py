@@ -6,9 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_modelperf.core.judge import Check, NoisePolicy, Outcome, judge
-from pytest_modelperf.core.measurement import BaselineEntry, Direction, Measurement
+from pytest_modelperf.core.baseline_entry import BaselineEntry
+from pytest_modelperf.core.judge import NoisePolicy, judge
+from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.core.units import parse_quantity
+from pytest_modelperf.core.verdict import Check, Outcome
 
 IDENTITY = "gemm384x4/torch-test/threads-2"
 CHECK = Check("value", parse_quantity("10%"), None)

@@ -7,9 +7,12 @@ import math
 
 import pytest
 
-from pytest_modelperf.core.judge import Check, NoisePolicy, Outcome, judge
-from pytest_modelperf.core.measurement import BaselineEntry, Direction, FormatError, Measurement, ratio_of
+from pytest_modelperf.core.baseline_entry import BaselineEntry
+from pytest_modelperf.core.file_format import FormatError
+from pytest_modelperf.core.judge import NoisePolicy, judge
+from pytest_modelperf.core.measurement import Direction, Measurement, ratio_of
 from pytest_modelperf.core.units import UnitError, parse_quantity
+from pytest_modelperf.core.verdict import Check, Outcome
 
 OOM = "out of memory"
 EXACT = Check("value", parse_quantity("0%"), None)
