@@ -7,8 +7,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..core.judge import Outcome, Verdict
-from ..core.measurement import SCHEMA_VERSION
+from ..core.file_format import SCHEMA_VERSION
+from ..core.verdict import Outcome, Verdict
 
 if TYPE_CHECKING:  # the session imports pytest; modelperf compare renders without it
     from ..run.session import Confirmation, ModelPerfSession, Record
