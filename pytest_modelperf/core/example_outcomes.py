@@ -10,18 +10,21 @@ exact match and F1), so that the metric can be recomputed on any resample of the
   and a change that flips a handful of examples is judged by how many it flips;
 - otherwise each side's own bootstrap standard error is combined (unpaired).
 
-The recomputation here is plain Python and must agree with the ``evaluate`` modules that
-compute the reported value (a unit test holds them together); it runs in the comparison path
-and needs no third-party import.
+The recomputation (``core.example_metrics``) follows scikit-learn's definitions, which the
+``evaluate`` modules that compute the reported value use too (a unit test holds them together).
 """
 
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .example_metrics import METRICS, MetricError, metric_once, metric_per_resample
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 SCALE = 100.0  # quality metrics are reported in points (0-100), as SQuAD's are
 PAIRED_MIN_OVERLAP = 0.9  # pair when at least this share of either side's examples match by id
@@ -49,8 +52,8 @@ class ExampleOutcomes:
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.metric not in RECOMPUTE:
-            raise OutcomesError(f"unknown metric {self.metric!r}; known: {', '.join(RECOMPUTE)}")
+        if self.metric not in METRICS:
+            raise OutcomesError(f"unknown metric {self.metric!r}; known: {', '.join(METRICS)}")
         n = len(self.ids)
         if n == 0:
             raise OutcomesError("no examples")
@@ -72,7 +75,17 @@ class ExampleOutcomes:
 
     def on(self, indices: Sequence[int] | range) -> float:
         """The metric over the examples at these positions (repeats allowed), in points."""
-        return SCALE * RECOMPUTE[self.metric](self, indices)
+        try:
+            return SCALE * metric_once(self, indices)
+        except MetricError as error:
+            raise OutcomesError(str(error)) from None
+
+    def on_each(self, resamples: NDArray[Any]) -> NDArray[Any]:
+        """The metric over each row of positions (resamples x examples) at once, in points."""
+        try:
+            return SCALE * metric_per_resample(self, resamples)
+        except MetricError as error:
+            raise OutcomesError(str(error)) from None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"metric": self.metric, "ids": list(self.ids), "predictions": [_compact(p) for p in self.predictions]}
@@ -105,10 +118,11 @@ class ExampleOutcomes:
 
 def bootstrap_error(outcomes: ExampleOutcomes, *, resamples: int = 400, seed: int = 0) -> float:
     """Standard error (points) of the metric over resamples of the examples."""
-    rng = random.Random(seed)
+    import numpy as np
+
     n = len(outcomes)
-    values = _finite(outcomes.on([rng.randrange(n) for _ in range(n)]) for _ in range(resamples))
-    return _std(values)
+    drawn = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    return _std(outcomes.on_each(drawn))
 
 
 def paired_difference_error(
@@ -116,19 +130,17 @@ def paired_difference_error(
 ) -> float | None:
     """Standard error (points) of current minus baseline over shared resamples of the examples
     both evaluated; None when they did not evaluate (nearly) the same examples."""
+    import numpy as np
+
     if current.metric != baseline.metric:
         return None
     position = {example: i for i, example in enumerate(baseline.ids)}
     pairs = [(i, position[example]) for i, example in enumerate(current.ids) if example in position]
     if len(pairs) < PAIRED_MIN_OVERLAP * max(len(current), len(baseline)):
         return None
-    rng = random.Random(seed)
-    n = len(pairs)
-    differences = []
-    for _ in range(resamples):
-        chosen = [pairs[rng.randrange(n)] for _ in range(n)]
-        differences.append(current.on([c for c, _ in chosen]) - baseline.on([b for _, b in chosen]))
-    return _std(_finite(differences))
+    mine, theirs = (np.asarray(side, dtype=np.intp) for side in zip(*pairs, strict=True))
+    chosen = np.random.default_rng(seed).integers(0, len(pairs), size=(resamples, len(pairs)))
+    return _std(current.on_each(mine[chosen]) - baseline.on_each(theirs[chosen]))
 
 
 def difference_error(current: ExampleOutcomes, baseline: ExampleOutcomes | None) -> tuple[float, bool]:
@@ -142,114 +154,11 @@ def difference_error(current: ExampleOutcomes, baseline: ExampleOutcomes | None)
     return math.sqrt(mine**2 + theirs**2), False
 
 
-# -- recomputation, one function per metric ------------------------------------------------
-
-
-def _mean(outcomes: ExampleOutcomes, indices: Sequence[int] | range) -> float:
-    return math.fsum(outcomes.predictions[i] for i in indices) / len(indices)
-
-
-def _accuracy(outcomes: ExampleOutcomes, indices: Sequence[int] | range) -> float:
-    return sum(outcomes.predictions[i] == outcomes.references[i] for i in indices) / len(indices)
-
-
-def _counts(outcomes: ExampleOutcomes, indices: Sequence[int] | range) -> dict[float, list[int]]:
-    """label -> [true positives, false positives, false negatives, support]."""
-    table: dict[float, list[int]] = {}
-    for i in indices:
-        predicted, actual = outcomes.predictions[i], outcomes.references[i]
-        for label in (predicted, actual):
-            table.setdefault(label, [0, 0, 0, 0])
-        if predicted == actual:
-            table[actual][0] += 1
-        else:
-            table[predicted][1] += 1
-            table[actual][2] += 1
-        table[actual][3] += 1
-    return table
-
-
-def _precision_recall_f1(kind: str) -> Callable[[ExampleOutcomes, Sequence[int] | range], float]:
-    def per_label(tp: int, fp: int, fn: int) -> float:
-        if kind == "precision":
-            return tp / (tp + fp) if tp + fp else 0.0
-        if kind == "recall":
-            return tp / (tp + fn) if tp + fn else 0.0
-        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-
-    def compute(outcomes: ExampleOutcomes, indices: Sequence[int] | range) -> float:
-        table = _counts(outcomes, indices)
-        average = outcomes.options.get("average", "binary")
-        if average == "binary":
-            positive = float(outcomes.options.get("pos_label", 1))
-            tp, fp, fn, _ = table.get(positive, [0, 0, 0, 0])
-            return per_label(tp, fp, fn)
-        if average == "micro":
-            tp, fp, fn = (sum(row[k] for row in table.values()) for k in range(3))
-            return per_label(tp, fp, fn)
-        labels = [float(label) for label in outcomes.options.get("labels", sorted(table))]
-        rows = [table.get(label, [0, 0, 0, 0]) for label in labels]
-        scores = [per_label(tp, fp, fn) for tp, fp, fn, _ in rows]
-        if average == "macro":
-            return math.fsum(scores) / len(scores)
-        if average == "weighted":
-            support = sum(row[3] for row in rows)
-            return math.fsum(s * row[3] for s, row in zip(scores, rows)) / support if support else 0.0
-        raise OutcomesError(f"average={average!r} is not one of binary, micro, macro, weighted")
-
-    return compute
-
-
-def _roc_auc(outcomes: ExampleOutcomes, indices: Sequence[int] | range) -> float:
-    """One-vs-rest ROC AUC, macro-averaged over the classes present (binary: the positive class)."""
-    classes = sorted({outcomes.references[i] for i in indices})
-    if len(classes) < 2:
-        return math.nan  # undefined on a resample with one class; such resamples are dropped
-    width = len(outcomes.scores[indices[0]])
-    if width == 1 or (width == 2 and outcomes.options.get("multi_class") is None and len(classes) == 2):
-        column = 0 if width == 1 else 1
-        return _binary_auc([(outcomes.scores[i][column], outcomes.references[i] == classes[-1]) for i in indices])
-    areas = [_binary_auc([(outcomes.scores[i][int(label)], outcomes.references[i] == label) for i in indices]) for label in classes]
-    return math.fsum(areas) / len(areas)
-
-
-def _binary_auc(scored: list[tuple[float, bool]]) -> float:
-    """Mann-Whitney U / (positives * negatives), ties counted half."""
-    ordered = sorted(scored, key=lambda pair: pair[0])
-    positives = sum(1 for _, positive in ordered if positive)
-    negatives = len(ordered) - positives
-    if positives == 0 or negatives == 0:
-        return math.nan
-    rank_sum, i = 0.0, 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1][0] == ordered[i][0]:
-            j += 1
-        average_rank = (i + j) / 2 + 1
-        rank_sum += average_rank * sum(1 for k in range(i, j + 1) if ordered[k][1])
-        i = j + 1
-    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
-
-
-RECOMPUTE: dict[str, Callable[[ExampleOutcomes, Sequence[int] | range], float]] = {
-    "mean": _mean,
-    "accuracy": _accuracy,
-    "precision": _precision_recall_f1("precision"),
-    "recall": _precision_recall_f1("recall"),
-    "f1": _precision_recall_f1("f1"),
-    "roc_auc": _roc_auc,
-}
-
-
-def _std(values: list[float]) -> float:
-    if len(values) < 2:
-        return 0.0
-    mean = math.fsum(values) / len(values)
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
-
-
-def _finite(values: Any) -> list[float]:
-    return [v for v in values if math.isfinite(v)]
+def _std(values: NDArray[Any]) -> float:
+    """The sample standard deviation of the finite values (resamples where the metric is undefined
+    are dropped); 0 below two."""
+    finite = values[(values == values) & (abs(values) != math.inf)]
+    return float(finite.std(ddof=1)) if len(finite) >= 2 else 0.0
 
 
 def _compact(value: float) -> float | int:

@@ -1,7 +1,8 @@
-"""Pure statistics over samples: summaries, quantiles, bootstrap dispersion and run spreads.
+"""Statistics over samples: summaries, quantiles, bootstrap dispersion, run spreads and quantiles
+of the normal and Student's t distributions.
 
-No third-party imports: these functions run in the comparison path of every test and in
-the unit tests, and must be deterministic (the bootstrap takes an explicit seed).
+Deterministic (the bootstrap takes an explicit seed). The t distribution is scipy's, imported
+when first needed, so that importing this module stays light.
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def one_sided_z(confidence: float) -> float:
     return NormalDist().inv_cdf(confidence)
 
 
-@cache  # a bisection over the incomplete beta function; every check asks for the same few
+@cache  # every check asks for the same few
 def one_sided_t(confidence: float, degrees_of_freedom: int) -> float:
     """Student's t quantile (0.99 with 6 degrees of freedom -> 3.14).
 
@@ -181,55 +182,21 @@ def one_sided_t(confidence: float, degrees_of_freedom: int) -> float:
     one more run uses t with k - 1 degrees of freedom, which is wider than the normal quantile
     for few runs and tends to it as runs accumulate.
     """
-    normal = one_sided_z(confidence)
+    one_sided_z(confidence)  # validates the range
     if degrees_of_freedom < 1:
         raise ValueError(f"degrees_of_freedom must be at least 1, got {degrees_of_freedom}")
-    low, high = normal, normal
-    while student_t_cdf(high, degrees_of_freedom) < confidence:
-        high *= 2.0
-    for _ in range(200):  # bisection: the CDF is monotonic, so this converges to float precision
-        middle = (low + high) / 2.0
-        if student_t_cdf(middle, degrees_of_freedom) < confidence:
-            low = middle
-        else:
-            high = middle
-        if high - low <= 1e-12 * high:
-            break
-    return (low + high) / 2.0
+    from scipy.special import stdtrit  # the inverse of Student's t CDF; imported here to keep start-up light
+
+    return float(stdtrit(degrees_of_freedom, confidence))
 
 
 def student_t_cdf(t: float, degrees_of_freedom: int) -> float:
-    x = degrees_of_freedom / (degrees_of_freedom + t * t)
-    tail = 0.5 * _regularized_incomplete_beta(x, degrees_of_freedom / 2.0, 0.5)
-    return 1.0 - tail if t >= 0 else tail
+    """P(T <= t) for Student's t with ``degrees_of_freedom`` degrees of freedom."""
+    if degrees_of_freedom < 1:
+        raise ValueError(f"degrees_of_freedom must be at least 1, got {degrees_of_freedom}")
+    from scipy.special import stdtr
 
-
-def _regularized_incomplete_beta(x: float, a: float, b: float) -> float:
-    """I_x(a, b) by its continued fraction (Lentz's method), mirrored where it converges slowly."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x > (a + 1.0) / (a + b + 2.0):
-        return 1.0 - _regularized_incomplete_beta(1.0 - x, b, a)
-    tiny = 1e-300
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    fraction = d
-    for m in range(1, 500):
-        for numerator in (
-            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
-        ):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            fraction *= c * d
-        if abs(c * d - 1.0) < 1e-15:
-            break
-    return math.exp(log_front) * fraction / a
+    return float(stdtr(degrees_of_freedom, t))
 
 
 def prediction_band(confidence: float, spread: Spread, runs: int, within: float = 0.0) -> float:

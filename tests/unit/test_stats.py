@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -21,7 +23,6 @@ from pytest_modelperf.core.stats import (
     quantile_sketch,
     run_spread,
     statistic,
-    student_t_cdf,
     summarize,
     typical_values,
 )
@@ -393,9 +394,33 @@ def test_one_sided_t_tends_to_the_normal_quantile() -> None:
     assert one_sided_t(0.99, 3) > one_sided_t(0.99, 9) > one_sided_z(0.99)
 
 
-def test_student_t_cdf_is_symmetric() -> None:
-    assert student_t_cdf(0.0, 5) == pytest.approx(0.5)
-    assert student_t_cdf(-2.0, 5) == pytest.approx(1 - student_t_cdf(2.0, 5))
+# Three-decimal values as printed in textbook t tables (one-sided upper-tail areas 0.10 ... 0.005).
+@pytest.mark.parametrize(
+    ("confidence", "dof", "expected"),
+    [(0.95, 1, 6.314), (0.90, 5, 1.476), (0.975, 20, 2.086), (0.995, 30, 2.750), (0.99, 60, 2.390), (0.95, 120, 1.658)],
+)
+def test_one_sided_t_matches_three_decimal_tables(confidence: float, dof: int, expected: float) -> None:
+    assert one_sided_t(confidence, dof) == pytest.approx(expected, abs=5e-4)
+
+
+@pytest.mark.parametrize("confidence", [0.6, 0.9, 0.95, 0.99, 0.999])
+def test_one_sided_t_matches_the_closed_forms_for_one_and_two_degrees_of_freedom(confidence: float) -> None:
+    # One degree of freedom is the Cauchy distribution: F(t) = 1/2 + atan(t)/pi.
+    assert one_sided_t(confidence, 1) == pytest.approx(math.tan(math.pi * (confidence - 0.5)), rel=1e-9)
+    # Two: F(t) = 1/2 + t / (2 sqrt(2 + t^2)), so t = (2p - 1) / sqrt(2 p (1 - p)).
+    closed = (2 * confidence - 1) / math.sqrt(2 * confidence * (1 - confidence))
+    assert one_sided_t(confidence, 2) == pytest.approx(closed, rel=1e-9)
+
+
+@pytest.mark.parametrize("confidence", [0.5, 1.0, 1.5])
+def test_one_sided_t_refuses_a_confidence_out_of_range(confidence: float) -> None:
+    with pytest.raises(ValueError, match="confidence"):
+        one_sided_t(confidence, 5)
+
+
+def test_importing_the_statistics_leaves_scipy_unloaded() -> None:
+    code = "import sys, pytest_modelperf.core.stats; print('scipy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 
 def test_one_sided_t_needs_a_degree_of_freedom() -> None:
