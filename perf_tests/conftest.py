@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from pytest_modelperf.plugin import model_registry
+from pytest_modelperf.run.session import model_registry
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_modelperf.plugin import model_registry
+from pytest_modelperf.run.session import model_registry
 
 ACCURACY_DROP = "0.5points"
 

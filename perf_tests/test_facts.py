@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_modelperf.models.prepare import reference_parameter_count
-from pytest_modelperf.plugin import model_registry
+from pytest_modelperf.run.session import model_registry
 
 
 def test_model_facts(modelperf, model_name):

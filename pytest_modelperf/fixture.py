@@ -16,13 +16,14 @@ from .core.stats import SUMMARY_STATISTICS, is_known_statistic
 from .core.timing import TimingOptions
 from .core.units import Quantity, UnitError, describe_dimension, dimension, parse_quantity
 from .core.verdict import Check, Verdict
+from .markers import MarkerOptions
 from .measure.calibration import time_with_reference, with_reference
 from .measure.latency import latency_from_seconds, time_interleaved
 from .measure.memory import MB
 from .measure.throughput import Throughput, throughput_from_seconds
 from .measure.workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner, workload_context
 from .models.loading import DeviceUnavailable, LoadedModel, model_notes, normalise_dtype, resolve_device
-from .options import MarkerOptions
+from .run.attempt import MEASUREMENT_NAMES, VERDICTS, begin_attempt
 from .run.session import ModelPerfSession
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from .quality.evaluation import Quality
     from .sweep.grid import Cell
 
-VERDICTS = pytest.StashKey[list[Verdict]]()
-MEASUREMENT_NAMES = pytest.StashKey[dict[str, Measurement]]()
 EXACT = Quantity(0.0, "%")
 
 
@@ -441,7 +440,7 @@ class ModelPerf:
             # A statistic no summary keeps (p75): judged as the measurement's own, so its baseline holds it.
             measurement = replace(measurement, statistic=check.statistic, value=measurement.value_of(check.statistic))
         self._claim_name(measurement)
-        record = self._session.check(self._item.nodeid, measurement, check)
+        record = self._session.judge(self._item.nodeid, measurement, check)
         self._item.stash[VERDICTS].append(record.verdict)
         return record.verdict
 
@@ -541,12 +540,6 @@ def _not_a_measurement(result: object) -> str:
         f"modelperf.check({reprlib.repr(result)}): expected a Measurement (from modelperf.measure_* or modelperf.record), "
         f"got {kind}; a number of your own goes through modelperf.record(name, value, unit=...)"
     )
-
-
-def begin_attempt(item: pytest.Item) -> None:
-    """Start a test's checks afresh: on its first run, and on each confirming re-run."""
-    item.stash[VERDICTS] = []
-    item.stash[MEASUREMENT_NAMES] = {}
 
 
 def _latency(

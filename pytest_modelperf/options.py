@@ -1,10 +1,16 @@
-"""Settings built once from the command line, ini keys and markers, then frozen."""
+"""Every ``--modelperf-*`` option and ``modelperf_*`` ini key in one table, and the frozen settings read through it.
+
+The table registers the options (``pytest_addoption``), reads them (the command line beats the
+ini key, which beats the default) and renders ``docs/options.md``::
+
+    python -m pytest_modelperf.options > docs/options.md
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -12,8 +18,12 @@ from typing import Any
 import pytest
 
 from .core.judge import NoisePolicy
+from .core.policy import DEFAULT_BASELINE_DIR
 from .core.timing import TimingError, TimingOptions
 from .core.units import Quantity, UnitError, parse_quantity
+
+GROUP = "modelperf"
+GROUP_DESCRIPTION = "model performance regression testing (pytest-modelperf)"
 
 
 class UpdateMode(str, Enum):
@@ -29,45 +39,254 @@ class MissingPolicy(str, Enum):
 
 
 @dataclass(frozen=True)
-class MarkerOptions:
-    """Keyword arguments accepted by ``@pytest.mark.modelperf(...)``."""
+class Given:
+    """A setting's text as it was given, and how an error names where it came from."""
 
-    threshold: str | None = None
-    device: str | None = None
-    dtype: str | None = None
-    missing: str | None = None
-    warmup_rounds: int | None = None
-    warmup_time: float | None = None
-    min_rounds: int | None = None
-    max_rounds: int | None = None
-    max_time: float | None = None
-    confirm: int | None = None
+    text: str
+    where: str  # "--modelperf-confirm", "ini modelperf_confirm" or "default of --modelperf-confirm"
+    in_ini: bool  # from the ini file: a path is relative to the root dir
+    root: Path
 
-    @classmethod
-    def from_marker(cls, marker: pytest.Mark | None, where: str) -> MarkerOptions:
-        if marker is None:
-            return cls()
-        if marker.args:
-            raise pytest.UsageError(f"{where}: @pytest.mark.modelperf takes keyword arguments only")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(marker.kwargs) - known)
-        if unknown:
-            raise pytest.UsageError(
-                f"{where}: unknown @pytest.mark.modelperf argument(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(known))}"
-            )
-        return cls(**marker.kwargs)
 
-    def timing(self, base: TimingOptions) -> TimingOptions:
-        overrides = {
-            f.name: getattr(self, f.name)
-            for f in fields(TimingOptions)
-            if getattr(self, f.name) is not None
-        }
-        try:
-            return dataclasses.replace(base, **overrides)
-        except TimingError as error:
-            raise pytest.UsageError(f"modelperf: {error}") from None
+Parser = Callable[[Given], Any]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its command-line option, its ini key, how its text is read, and its help."""
+
+    name: str  # "max_time": --modelperf-max-time, ini modelperf_max_time, Settings.max_time
+    parse: Parser
+    help: str  # what it does; the help text adds the default
+    default: str = ""  # in ini form; "" is none
+    shown_default: str = ""  # the default as the help and the docs say it, when not the text itself
+    metavar: str = ""
+    choices: tuple[str, ...] = ()
+    switch: bool = False  # a command-line switch that takes no value
+    no_ini: str = ""  # why this option has no ini key; empty: it has one
+    environment: str = ""  # an environment variable read before the default
+
+    @property
+    def flag(self) -> str:
+        return f"--modelperf-{self.name.replace('_', '-')}"
+
+    @property
+    def dest(self) -> str:
+        return f"modelperf_{self.name}"
+
+    @property
+    def ini_key(self) -> str | None:
+        return None if self.no_ini else f"modelperf_{self.name}"
+
+    @property
+    def default_text(self) -> str:
+        if self.shown_default:
+            return self.shown_default
+        if self.switch:
+            return "off"
+        return self.default or "none"
+
+    @property
+    def help_text(self) -> str:
+        return f"{self.help} (default: {self.default_text})"
+
+    def given(self, config: pytest.Config) -> Given | None:
+        """The text the run gives this setting: command line, else ini key, else environment, else default."""
+        root = Path(config.rootpath)
+        on_command_line = config.getoption(self.dest, default=None)
+        if on_command_line not in (None, False, ""):
+            return Given("true" if on_command_line is True else str(on_command_line), self.flag, False, root)
+        if self.ini_key is not None:
+            in_ini = str(config.getini(self.ini_key) or "")
+            if in_ini and in_ini != self.default:
+                return Given(in_ini, f"ini {self.ini_key}", True, root)
+        if self.environment and os.environ.get(self.environment):
+            return Given(os.environ[self.environment], f"${self.environment}", False, root)
+        if self.default:
+            return Given(self.default, f"default of {self.flag}", False, root)
+        return None
+
+    def value(self, config: pytest.Config) -> Any:
+        given = self.given(config)
+        if given is None:
+            return False if self.switch else None
+        return self.parse(given)
+
+
+# -- reading a setting's text ---------------------------------------------------------------
+
+
+def _text(given: Given) -> str:
+    return given.text
+
+
+def _switch(given: Given) -> bool:
+    return given.text == "true"
+
+
+def _path(given: Given) -> Path:
+    return Path(given.text)
+
+
+def _report_path(given: Given) -> Path:
+    """A report file: given on the command line, relative to the working directory; given as an
+    ini key, relative to the root dir."""
+    return given.root / given.text if given.in_ini else Path(given.text)
+
+
+def _number(given: Given) -> float:
+    try:
+        return float(given.text)
+    except ValueError:
+        raise ValueError(f"{given.where}: expected a number, got {given.text!r}") from None
+
+
+def _rounds(given: Given) -> int:
+    return int(_number(given))
+
+
+def _count(given: Given) -> int:
+    try:
+        value = int(given.text)
+    except ValueError:
+        raise ValueError(f"{given.where}: expected a whole number, got {given.text!r}") from None
+    if value < 0:
+        raise ValueError(f"{given.where}: must not be negative, got {value}")
+    return value
+
+
+def _truthy(given: Given) -> bool:
+    lowered = given.text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{given.where}: expected true or false, got {given.text!r}")
+
+
+def _quantity(given: Given) -> Quantity:
+    try:
+        return parse_quantity(given.text, what=given.where)
+    except UnitError as error:
+        raise ValueError(str(error)) from None
+
+
+def _fraction_from_percent(given: Given) -> float:
+    quantity = _quantity(given)
+    if not quantity.is_relative:
+        raise ValueError(f"{given.where}: expected a percentage such as '5%', got {given.text!r}")
+    return quantity.value / 100.0
+
+
+def _missing(given: Given) -> MissingPolicy:
+    values = [member.value for member in MissingPolicy]
+    if given.text not in values:
+        raise ValueError(f"{given.where}: expected one of {', '.join(values)}, got {given.text!r}")
+    return MissingPolicy(given.text)
+
+
+KINDS: Mapping[Parser, str] = {
+    _text: "text",
+    _switch: "switch, no value",
+    _path: "path",
+    _report_path: "path",
+    _number: "number",
+    _rounds: "whole number",
+    _count: "whole number, 0 or more",
+    _truthy: "`true` or `false`",
+    _quantity: "a percentage (`10%`) or a quantity with a unit (`5ms`)",
+    _fraction_from_percent: "a percentage (`5%`)",
+}
+ONE_RUN = "an action for one run: a committed ini key would do it on every run"
+PER_RUN_FLAG = "one run's choice of checkpoints; the offline stand-ins keep the project's runs reproducible"
+DEFAULT_TIMING = TimingOptions()
+
+OPTIONS: tuple[Option, ...] = (
+    Option("baseline_dir", _path, "folder of the baseline JSON files, relative to the root dir",
+           default=DEFAULT_BASELINE_DIR, metavar="DIR"),
+    Option("threshold", _quantity, "default allowed change towards worse for sampled metrics, e.g. 10% or 5ms",
+           default="10%", metavar="Q"),
+    Option("confidence", _number, "one-sided confidence of the noise band", default="0.99", metavar="P"),
+    Option("assumed_noise", _fraction_from_percent,
+           "between-run spread assumed when a baseline holds fewer than two runs", default="5%", metavar="PCT"),
+    Option("noise_aware", _truthy, "account for measured noise in verdicts", default="true", metavar="BOOL"),
+    Option("missing", _missing, "what a measurement without a baseline does: warn or fail", default="warn",
+           choices=tuple(member.value for member in MissingPolicy)),
+    Option("device", _text, "device to measure on: auto, cpu, cuda or cuda:N", default="auto", metavar="DEVICE"),
+    Option("dtype", _text, "dtype to load models in: float32, float16 or bfloat16", default="float32", metavar="DTYPE"),
+    Option("warmup_rounds", _rounds, "fewest warm-up rounds before timing",
+           default=str(DEFAULT_TIMING.warmup_rounds), metavar="N"),
+    Option("warmup_time", _number, "least warm-up seconds before timing",
+           default=str(DEFAULT_TIMING.warmup_time), metavar="S"),
+    Option("min_rounds", _rounds, "fewest timed rounds per latency measurement",
+           default=str(DEFAULT_TIMING.min_rounds), metavar="N"),
+    Option("max_rounds", _rounds, "most timed rounds per latency measurement",
+           default=str(DEFAULT_TIMING.max_rounds), metavar="N"),
+    Option("max_time", _number, "seconds after which timing stops once min rounds are done",
+           default=str(DEFAULT_TIMING.max_time), metavar="S"),
+    Option("confirm", _count,
+           "re-runs that must reproduce a failure on sampled measurements (timings) before it fails the test",
+           default="1", metavar="N"),
+    Option("calibrate", _truthy,
+           "on the CPU, time a reference workload beside each timing and judge times at the machine's current speed",
+           default="true", metavar="BOOL"),
+    Option("registry", _text, "model registry TOML, relative to the root dir",
+           shown_default="[tool.modelperf] registry in pyproject.toml", metavar="PATH"),
+    Option("json", _report_path,
+           "write every measurement and verdict of the run to PATH as JSON (as an ini key: relative to the root dir)",
+           metavar="PATH"),
+    Option("csv", _report_path,
+           "write one row per check to PATH as CSV, for pandas.read_csv (as an ini key: relative to the root dir)",
+           metavar="PATH"),
+    Option("html", _report_path,
+           "write a self-contained HTML report of the run (checks, plots, environment) to PATH "
+           "(as an ini key: relative to the root dir)", metavar="PATH"),
+    Option("markdown", _report_path, "append a Markdown summary to PATH (as an ini key: relative to the root dir)",
+           shown_default="$GITHUB_STEP_SUMMARY when set", metavar="PATH", environment="GITHUB_STEP_SUMMARY"),
+    Option("update", _switch, "rewrite the baseline entries of the checks that ran, on this hardware only",
+           switch=True, no_ini=ONE_RUN),
+    Option("update_missing", _switch, "write baseline entries only where none exists yet", switch=True, no_ini=ONE_RUN),
+    Option("add_run", _switch,
+           "add this run to the entries' recorded runs, so that baselines learn the spread between runs",
+           switch=True, no_ini=ONE_RUN),
+    Option("prune", _switch, "with --modelperf-update: remove orphaned entries of this hardware in the modules that ran",
+           switch=True, no_ini=ONE_RUN),
+    Option("forget_spread", _switch,
+           "with --modelperf-update: start the between-run spread afresh instead of keeping what earlier runs taught",
+           switch=True, no_ini=ONE_RUN),
+    Option("online", _switch, "load registry models from their real hub checkpoints instead of the offline ones",
+           switch=True, no_ini=PER_RUN_FLAG),
+)
+BY_NAME: Mapping[str, Option] = {option.name: option for option in OPTIONS}
+DEFAULTS: Mapping[str, str] = {option.name: option.default for option in OPTIONS if not option.switch}
+UPDATE_SWITCHES: Mapping[UpdateMode, str] = {
+    UpdateMode.ALL: BY_NAME["update"].flag,
+    UpdateMode.MISSING: BY_NAME["update_missing"].flag,
+    UpdateMode.ADD_RUN: BY_NAME["add_run"].flag,
+}
+
+
+def default_values(root: Path = Path()) -> dict[str, Any]:
+    """Every setting's value when nothing is given: what ``Settings.from_values`` reads."""
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        default = Given(option.default, f"default of {option.flag}", False, root) if option.default else None
+        values[option.name] = option.parse(default) if default else (False if option.switch else None)
+    return values
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register every option of the table, and its ini key."""
+    group = parser.getgroup(GROUP, GROUP_DESCRIPTION)
+    for option in OPTIONS:
+        escaped = option.help_text.replace("%", "%%")  # argparse %-formats help texts
+        if option.switch:
+            group.addoption(option.flag, action="store_true", dest=option.dest, default=None, help=escaped)
+        else:
+            extra: dict[str, Any] = {"choices": list(option.choices)} if option.choices else {"metavar": option.metavar}
+            group.addoption(option.flag, dest=option.dest, default=None, help=escaped, **extra)
+        if option.ini_key is not None:
+            parser.addini(option.ini_key, help=f"{option.help_text} (ini form of {option.flag})", default=option.default)
 
 
 @dataclass(frozen=True)
@@ -94,154 +313,88 @@ class Settings:
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config) -> Settings:
-        root = Path(config.rootpath)
-        baseline_dir = Path(_option(config, "baseline_dir"))
-        update_flags = {
-            UpdateMode.ALL: config.getoption("modelperf_update"),
-            UpdateMode.MISSING: config.getoption("modelperf_update_missing"),
-            UpdateMode.ADD_RUN: config.getoption("modelperf_add_run"),
-        }
-        chosen = [mode for mode, on in update_flags.items() if on]
-        if len(chosen) > 1:
-            raise pytest.UsageError(
-                "modelperf: choose one of --modelperf-update, --modelperf-update-missing and --modelperf-add-run"
-            )
-        prune = bool(config.getoption("modelperf_prune"))
-        if prune and chosen != [UpdateMode.ALL]:
-            raise pytest.UsageError("modelperf: --modelperf-prune only works together with --modelperf-update")
-        forget_spread = bool(config.getoption("modelperf_forget_spread", default=False))
-        if forget_spread and chosen != [UpdateMode.ALL]:
-            raise pytest.UsageError("modelperf: --modelperf-forget-spread only works together with --modelperf-update")
-        json_path = config.getoption("modelperf_json")
-        markdown = config.getoption("modelperf_markdown") or os.environ.get("GITHUB_STEP_SUMMARY") or None
         try:
-            return cls(
-                baseline_dir=baseline_dir if baseline_dir.is_absolute() else root / baseline_dir,
-                update=chosen[0] if chosen else UpdateMode.NONE,
-                prune=prune,
-                threshold=_relative_or_absolute(_option(config, "threshold"), "--modelperf-threshold (or ini modelperf_threshold)"),
-                noise=NoisePolicy(
-                    enabled=_truthy(_option(config, "noise_aware"), "modelperf_noise_aware"),
-                    confidence=_number(_option(config, "confidence"), "--modelperf-confidence"),
-                    assumed_spread=_percent(_option(config, "assumed_noise"), "--modelperf-assumed-noise"),
-                ),
-                missing=MissingPolicy(_choice(_option(config, "missing"), MissingPolicy, "--modelperf-missing")),
-                device=str(_option(config, "device")),
-                dtype=str(_option(config, "dtype")),
-                timing=TimingOptions(
-                    warmup_rounds=int(_number(_option(config, "warmup_rounds"), "modelperf_warmup_rounds")),
-                    warmup_time=_number(_option(config, "warmup_time"), "modelperf_warmup_time"),
-                    min_rounds=int(_number(_option(config, "min_rounds"), "--modelperf-min-rounds")),
-                    max_rounds=int(_number(_option(config, "max_rounds"), "--modelperf-max-rounds")),
-                    max_time=_number(_option(config, "max_time"), "--modelperf-max-time"),
-                ),
-                json_path=Path(json_path) if json_path else None,
-                markdown_path=Path(markdown) if markdown else None,
-                root=root,
-                registry=_option(config, "registry"),
-                online=bool(config.getoption("modelperf_online")),
-                confirm=_count(_option(config, "confirm"), "--modelperf-confirm"),
-                calibrate=_truthy(_option(config, "calibrate"), "--modelperf-calibrate"),
-                csv_path=_report_path(config, "csv", root),
-                html_path=_report_path(config, "html", root),
-                forget_spread=forget_spread,
-            )
+            values = {option.name: option.value(config) for option in OPTIONS}
+            return cls.from_values(values, Path(config.rootpath))
         except ValueError as error:
             raise pytest.UsageError(f"modelperf: {error}") from None
 
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any], root: Path) -> Settings:
+        """Settings from the table's parsed values; ValueError when they do not go together."""
+        chosen = [mode for mode in UPDATE_SWITCHES if values[_switch_of(mode)]]
+        if len(chosen) > 1:
+            *first, last = UPDATE_SWITCHES.values()
+            raise ValueError(f"choose one of {', '.join(first)} and {last}")
+        for name in ("prune", "forget_spread"):
+            if values[name] and chosen != [UpdateMode.ALL]:
+                raise ValueError(f"{BY_NAME[name].flag} only works together with {BY_NAME['update'].flag}")
+        baseline_dir: Path = values["baseline_dir"]
+        try:
+            timing = TimingOptions(**{name: values[name] for name in TimingOptions.__dataclass_fields__})
+        except TimingError as error:
+            raise ValueError(f"{BY_NAME[error.field].flag} (or ini modelperf_{error.field}): {error.problem}") from None
+        return cls(
+            baseline_dir=baseline_dir if baseline_dir.is_absolute() else root / baseline_dir,
+            update=chosen[0] if chosen else UpdateMode.NONE,
+            prune=values["prune"],
+            threshold=values["threshold"],
+            noise=NoisePolicy(
+                enabled=values["noise_aware"], confidence=values["confidence"], assumed_spread=values["assumed_noise"]
+            ),
+            missing=values["missing"],
+            device=values["device"],
+            dtype=values["dtype"],
+            timing=timing,
+            json_path=values["json"],
+            markdown_path=values["markdown"],
+            root=root,
+            registry=values["registry"] or "",
+            online=values["online"],
+            confirm=values["confirm"],
+            calibrate=values["calibrate"],
+            csv_path=values["csv"],
+            html_path=values["html"],
+            forget_spread=values["forget_spread"],
+        )
 
-# Every setting can come from the command line or from an ini key of the same name:
-# --modelperf-max-time / modelperf_max_time. The command line wins.
-DEFAULTS: dict[str, str] = {
-    "baseline_dir": "baselines",
-    "threshold": "10%",
-    "confidence": "0.99",
-    "assumed_noise": "5%",
-    "noise_aware": "true",
-    "missing": "warn",
-    "device": "auto",
-    "dtype": "float32",
-    "warmup_rounds": str(TimingOptions.warmup_rounds),
-    "warmup_time": str(TimingOptions.warmup_time),
-    "min_rounds": str(TimingOptions.min_rounds),
-    "max_rounds": str(TimingOptions.max_rounds),
-    "max_time": str(TimingOptions.max_time),
-    "registry": "",
-    "confirm": "1",
-    "calibrate": "true",
-    "csv": "",
-    "html": "",
-}
-
-
-def _option(config: pytest.Config, name: str) -> str:
-    value = config.getoption(f"modelperf_{name}", default=None)
-    if value is None:
-        value = config.getini(f"modelperf_{name}") or DEFAULTS[name]
-    return str(value)
-
-
-def _report_path(config: pytest.Config, name: str, root: Path) -> Path | None:
-    """A report file: given on the command line, relative to the working directory (like
-    --modelperf-json); given as an ini key, relative to the root dir."""
-    given = config.getoption(f"modelperf_{name}", default=None)
-    if given:
-        return Path(given)
-    configured = config.getini(f"modelperf_{name}")
-    return root / configured if configured else None
-
-
-def _number(text: str, where: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{where}: expected a number, got {text!r}") from None
+    def whole_run_writers(self) -> list[str]:
+        """The options given that write one file from every test's checks: no single worker of a
+        distributed run sees them all."""
+        writers = [UPDATE_SWITCHES[self.update]] if self.update in UPDATE_SWITCHES else []
+        paths = {"json": self.json_path, "csv": self.csv_path, "html": self.html_path}
+        return writers + [BY_NAME[name].flag for name, path in paths.items() if path is not None]
 
 
-def _count(text: str, where: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{where}: expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise ValueError(f"{where}: must not be negative, got {value}")
-    return value
+def _switch_of(mode: UpdateMode) -> str:
+    return {UpdateMode.ALL: "update", UpdateMode.MISSING: "update_missing", UpdateMode.ADD_RUN: "add_run"}[mode]
 
 
-def confirmations(options: MarkerOptions, settings: Settings, where: str) -> int:
-    """How many re-runs a noise-sensitive failure gets: the marker's confirm=, else the setting."""
-    if options.confirm is None:
-        return settings.confirm
-    if not isinstance(options.confirm, int) or isinstance(options.confirm, bool) or options.confirm < 0:
-        raise pytest.UsageError(f"{where}: @pytest.mark.modelperf(confirm=...) must be a non-negative integer, got {options.confirm!r}")
-    return options.confirm
+def options_markdown() -> str:
+    """``docs/options.md``: the table of every option and ini key, with defaults and values."""
+    lines = [
+        "# Options and ini keys",
+        "",
+        "Every setting of pytest-modelperf, as a command-line option and as an ini key (in `pytest.ini`,",
+        "`tox.ini`, `setup.cfg` or `[tool.pytest.ini_options]` of `pyproject.toml`). The command line",
+        "beats the ini key, which beats the default. Generated from `pytest_modelperf/options.py`:",
+        "",
+        "    python -m pytest_modelperf.options > docs/options.md",
+        "",
+        "| Command line | ini key | Default | Values | What it does |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for option in OPTIONS:
+        ini = f"`{option.ini_key}`" if option.ini_key else f"none ({option.no_ini})"
+        values = ", ".join(f"`{choice}`" for choice in option.choices) if option.choices else KINDS[option.parse]
+        default = f"`{option.default}`" if option.default and not option.shown_default else option.default_text
+        lines.append(f"| `{option.flag}` | {ini} | {default} | {values} | {_escape_cell(option.help)} |")
+    return "\n".join(lines) + "\n"
 
 
-def _percent(text: str, where: str) -> float:
-    quantity = _relative_or_absolute(text, where)
-    if not quantity.is_relative:
-        raise ValueError(f"{where}: expected a percentage such as '5%', got {text!r}")
-    return quantity.value / 100.0
+def _escape_cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
-def _relative_or_absolute(text: str, where: str) -> Quantity:
-    try:
-        return parse_quantity(text, what=where)
-    except UnitError as error:
-        raise ValueError(str(error)) from None
-
-
-def _truthy(text: str, where: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{where}: expected true or false, got {text!r}")
-
-
-def _choice(text: str, enum: type[Enum], where: str) -> Any:
-    values = [member.value for member in enum]  # type: ignore[attr-defined]
-    if text not in values:
-        raise ValueError(f"{where}: expected one of {', '.join(values)}, got {text!r}")
-    return text
+if __name__ == "__main__":
+    print(options_markdown(), end="")

@@ -14,12 +14,16 @@ from typing import Any
 
 import pytest
 
+from ..core.extras import require
+
 
 class BenchmarkBridgeError(RuntimeError):
     pass
 
 
 def report_to_benchmark(benchmark: Any, round_seconds: Sequence[float], extra_info: Mapping[str, Any]) -> None:
+    """Hand a measurement's per-round seconds to the test's pytest-benchmark fixture."""
+    require("pytest_benchmark", "benchmark", "measure_latency(benchmark=...)")
     make_stats = getattr(benchmark, "_make_stats", None)
     if make_stats is None:
         raise BenchmarkBridgeError("benchmark= expects pytest-benchmark's `benchmark` fixture")

@@ -1,6 +1,6 @@
-"""Session state: settings, the store, loaded models, and every check made in this run.
+"""Session state: settings, the store, loaded models, and every measurement judged in this run.
 
-Kept in ``config.stash``; the plugin hooks read it, the fixture writes to it.
+Kept in ``config.stash`` under ``SESSION``; the plugin hooks read it, the fixture writes to it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from ..core.baseline_entry import BaselineEntry, EntryKey
-from ..core.judge import ComparisonError, judge
+from ..core.judge import ComparisonError
+from ..core.judge import judge as verdict_of
 from ..core.measurement import Measurement, is_fault
 from ..core.policy import is_compared, resolve_baseline
 from ..core.verdict import Check, Outcome, Verdict
@@ -22,28 +23,20 @@ from ..models.loading import ModelCache
 from ..models.registry import Registry, RegistryError, load_registry, registry_from_pyproject
 from ..options import Settings, UpdateMode
 from ..storage.baseline_store import BaselineError, BaselineStore, JsonBaselineStore, WriteResult
+from .confirmation import Confirmation
 from .selection import Selection, TestKey, identify, module_key
+from .workers import refuse_whole_run_writers
 
 
 @dataclass(frozen=True)
-class Record:
-    """One check made by one test: where its baseline lives and what it concluded."""
+class JudgedMeasurement:
+    """One measurement a test checked: where its baseline lives and the verdict on it."""
 
     nodeid: str
     key: EntryKey
     verdict: Verdict
     environment: str
     compared_with_baseline: bool
-
-
-@dataclass(frozen=True)
-class Confirmation:
-    """A test re-run because its first attempt failed only on noisy measurements."""
-
-    nodeid: str
-    first_failures: tuple[Verdict, ...]
-    reruns: int
-    reproduced: bool  # every re-run failed too, so the failure stands
 
 
 @dataclass
@@ -57,7 +50,7 @@ class ModelPerfSession:
     settings: Settings
     store: BaselineStore
     models: ModelCache = field(default_factory=ModelCache)
-    records: list[Record] = field(default_factory=list)
+    records: list[JudgedMeasurement] = field(default_factory=list)
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
     selection: Selection = field(default_factory=Selection)
     completed: set[TestKey] = field(default_factory=set)  # tests whose body ran to its end
@@ -76,6 +69,10 @@ class ModelPerfSession:
     def from_config(cls, config: pytest.Config) -> ModelPerfSession:
         settings = Settings.from_pytest_config(config)
         return cls(settings=settings, store=JsonBaselineStore(settings.baseline_dir))
+
+    def records_of(self, test: TestKey) -> list[JudgedMeasurement]:
+        """The measurements judged for one test (of its last attempt, once earlier ones are withdrawn)."""
+        return [record for record in self.records if (record.key.module, record.key.test) == (test.module, test.test)]
 
     # -- identifying tests ---------------------------------------------------------------
 
@@ -122,7 +119,7 @@ class ModelPerfSession:
         """(checkpoint, task) of a registry model: its hub id with --modelperf-online, else its offline
         one; a fine-tuned model is fine-tuned from its base on first use (and cached)."""
         from ..models.loading import resolve_device
-        from ..models.prepare import registry_checkpoint
+        from ..quality.prepare import registry_checkpoint
 
         registry = self.registry()
         spec = registry.model(name)
@@ -141,17 +138,18 @@ class ModelPerfSession:
             self._environment_ids[device] = identifier
         return self._environment_ids[device]
 
-    def check(self, nodeid: str, measurement: Measurement, check: Check) -> Record:
+    def judge(self, nodeid: str, measurement: Measurement, check: Check) -> JudgedMeasurement:
+        """Judge a test's measurement against its baseline under ``check``, and keep the result."""
         device = str(measurement.context.get("device", "cpu"))
         dtype = str(measurement.context.get("dtype", self.settings.dtype))
         module, test = self.split_nodeid(nodeid)
         key = EntryKey(hardware_key(device, dtype), module, test, measurement.name)
         resolution = resolve_baseline(key, measurement, check, self._lookup)  # the rule modelperf compare follows too
         try:
-            verdict = judge(resolution.annotate(measurement), check, resolution.entry, self.settings.noise)
+            verdict = verdict_of(resolution.annotate(measurement), check, resolution.entry, self.settings.noise)
         except ComparisonError as error:
             raise ComparisonError(f"{self._baseline_file(resolution.key or key)}: {error}") from None
-        record = Record(nodeid, key, verdict, self.environment_for(device), is_compared(check))
+        record = JudgedMeasurement(nodeid, key, verdict, self.environment_for(device), is_compared(check))
         self.records.append(record)
         return record
 
@@ -250,3 +248,27 @@ class ModelPerfSession:
             self.unpruned = self.modules_left_unpruned()
         if updates or removals:
             self.writes = self.store.apply(updates, removals, self.environments)
+
+
+SESSION = pytest.StashKey[ModelPerfSession]()
+
+
+def start_session(config: pytest.Config) -> ModelPerfSession:
+    """Read the settings, refuse what a distributed run cannot do, and keep the session in the config."""
+    session = ModelPerfSession.from_config(config)
+    refuse_whole_run_writers(config, session.settings)
+    config.stash[SESSION] = session
+    return session
+
+
+def session_of(config: pytest.Config) -> ModelPerfSession:
+    return config.stash[SESSION]
+
+
+def model_registry(config: pytest.Config) -> Registry:
+    """The session's model registry ([tool.modelperf] registry or --modelperf-registry), e.g. to
+    parametrize tests over its model names in a ``pytest_generate_tests`` hook."""
+    try:
+        return session_of(config).registry()
+    except RegistryError as error:
+        raise pytest.UsageError(f"modelperf: {error}") from None

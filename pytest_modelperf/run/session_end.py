@@ -9,13 +9,40 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from ..render.csv_table import write_results_csv
+from ..render.markdown import markdown_report
+from ..render.run_report import ReportedCheck, RunReport
+from ..render.terminal import summary_lines
 from ..storage.baseline_store import BaselineError
-from .session import ModelPerfSession
+from ..storage.run_export import export_payload
+from .session import ModelPerfSession, session_of
 
 # What a writer raises when its file cannot be written: BaselineError (StorageError) names the
 # file and field; OSError covers a full disk, a missing folder, permissions; ValueError a
 # value JSON cannot hold.
 WRITE_FAILURES = (BaselineError, OSError, ValueError)
+
+
+def finish_session(session: pytest.Session) -> None:
+    """Write the session's files; a file not written makes the exit status INTERNAL_ERROR.
+
+    A file not written is no test's verdict, so not TESTS_FAILED (1): INTERNAL_ERROR (3) tells
+    CI the run's outputs are incomplete; a status that already says failure is kept.
+    """
+    failures = write_session_files(session_of(session.config))
+    if failures and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+
+def write_summary(terminal: pytest.TerminalReporter, state: ModelPerfSession) -> None:
+    """The modelperf section of pytest's terminal summary; error lines in red."""
+    lines = summary_lines(run_report(state))
+    if lines:
+        terminal.section("modelperf")
+        for line in lines:
+            terminal.write_line(line, red=line.startswith("error:"))
 
 
 def write_session_files(state: ModelPerfSession) -> list[str]:
@@ -28,6 +55,30 @@ def write_session_files(state: ModelPerfSession) -> list[str]:
     return failures
 
 
+def run_report(state: ModelPerfSession) -> RunReport:
+    """What the reports show of the session: its judged checks and what its end did."""
+    settings = state.settings
+    return RunReport(
+        checks=tuple(ReportedCheck(r.nodeid, r.key, r.verdict, r.environment, state.fails(r.verdict)) for r in state.records),
+        started=state.started,
+        environments=state.environments,
+        baseline_dir=settings.baseline_dir,
+        update_mode=settings.update.value,
+        prune=settings.prune,
+        writes=tuple(state.writes),
+        reruns=tuple(state.confirmations),
+        orphans=tuple(state.orphans),
+        unpruned=dict(state.unpruned),
+        orphans_unchecked=tuple(state.orphans_unchecked),
+        write_errors=tuple(state.write_errors),
+    )
+
+
+def export(state: ModelPerfSession) -> dict[str, Any]:
+    """The session's ``--modelperf-json`` export, as JSON data (the CSV is made from it too)."""
+    return export_payload(state.started, state.environments, state.settings.noise, state.records, state.confirmations)
+
+
 def _reports(state: ModelPerfSession) -> list[tuple[str, Path, Callable[[Path], None]]]:
     settings = state.settings
     payload: dict[str, Any] | None = None
@@ -35,9 +86,7 @@ def _reports(state: ModelPerfSession) -> list[tuple[str, Path, Callable[[Path], 
     def exported() -> dict[str, Any]:
         nonlocal payload
         if payload is None:
-            from ..render.report import json_payload
-
-            payload = json_payload(state)
+            payload = export(state)
         return payload
 
     def write_json(path: Path) -> None:
@@ -46,20 +95,16 @@ def _reports(state: ModelPerfSession) -> list[tuple[str, Path, Callable[[Path], 
         atomic_write_json(path, exported())
 
     def write_csv(path: Path) -> None:
-        from ..render.csv_table import write_results_csv
-
         write_results_csv(path, exported())
 
     def write_html(path: Path) -> None:
         from ..render.html import write_html
 
-        write_html(path, state)
+        write_html(path, run_report(state))
 
     def append_markdown(path: Path) -> None:
-        from ..render.report import markdown
-
         with path.open("a", encoding="utf-8") as stream:
-            stream.write(markdown(state))
+            stream.write(markdown_report(run_report(state)))
 
     reports: list[tuple[str, Path | None, Callable[[Path], None]]] = [
         ("--modelperf-json", settings.json_path, write_json),

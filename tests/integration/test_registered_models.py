@@ -15,7 +15,7 @@ offline = { architecture = "bert", tokenizer = "bert-base-uncased", config = { n
 """
 
 SUITE = """
-from pytest_modelperf.plugin import model_registry
+from pytest_modelperf.run.session import model_registry
 
 def pytest_generate_tests(metafunc):
     if "model_name" in metafunc.fixturenames:

@@ -91,7 +91,7 @@ def test_an_unwritable_json_path_is_one_line_and_the_baselines_are_still_written
 
 def test_a_non_finite_value_reaching_the_baseline_writer_names_the_file_and_field(pytester, run):
     pytester.makepyfile(test_perf=TESTS)
-    pytester.makeconftest(NON_FINITE_IN.format(module="core.measurement", function="BaselineEntry.to_dict", field="summary"))
+    pytester.makeconftest(NON_FINITE_IN.format(module="core.baseline_entry", function="BaselineEntry.to_dict", field="summary"))
     result = run("--modelperf-update", "--modelperf-json=run.json")
     result.assert_outcomes(passed=2)
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
@@ -104,7 +104,7 @@ def test_a_non_finite_value_reaching_the_baseline_writer_names_the_file_and_fiel
 
 def test_a_non_finite_value_reaching_the_json_export_names_it_and_the_rest_is_written(pytester, run):
     pytester.makepyfile(test_perf=TESTS)
-    pytester.makeconftest(NON_FINITE_IN.format(module="render.report", function="record_to_dict", field="current"))
+    pytester.makeconftest(NON_FINITE_IN.format(module="storage.run_export", function="result_to_dict", field="current"))
     result = run("--modelperf-update", "--modelperf-json=run.json", "--modelperf-markdown=summary.md")
     result.assert_outcomes(passed=2)
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
