@@ -27,9 +27,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_modelperf.models.prepare import registry_checkpoint  # noqa: E402
+from pytest_modelperf.models.fine_tune_record import FineTuneRecipe  # noqa: E402
 from pytest_modelperf.models.registry import load_registry  # noqa: E402
-from pytest_modelperf.quality.finetune import FineTuneRecipe, fine_tune  # noqa: E402
+from pytest_modelperf.quality.finetune import fine_tune  # noqa: E402
+from pytest_modelperf.quality.prepare import registry_checkpoint  # noqa: E402
 
 BUILT_IN_VARIANTS: dict[str, dict[str, Any]] = {"every-layer": {"freeze": (), "dropout": None}}
 QA_WINDOWS = {"max_length": 128, "doc_stride": 32}  # as perf_tests/test_accuracy.py evaluates

@@ -318,7 +318,7 @@ class ModelPerf:
 
         Skips for a checkpoint that was not fine-tuned by ``modelperf prepare``.
         """
-        from .quality.finetune import fine_tune_stats
+        from .models.fine_tune_record import fine_tune_stats
 
         recorded = fine_tune_stats(model.checkpoint)
         if recorded is None:

@@ -64,7 +64,7 @@ def run(pytester: pytest.Pytester, tiny_checkpoint: Path):
 def topic_classifier() -> Path:
     """BERT-tiny fine-tuned on the built-in topics set: the registry's ``bert-tiny-topics``,
     shared with the main job through the registry's checkpoint cache (trained once)."""
-    from pytest_modelperf.models.prepare import registry_checkpoint
+    from pytest_modelperf.quality.prepare import registry_checkpoint
     from pytest_modelperf.models.registry import load_registry
 
     registry = load_registry(Path(__file__).resolve().parent.parent / "perf_tests" / "models.toml")
@@ -74,7 +74,7 @@ def topic_classifier() -> Path:
 @pytest.fixture(scope="session")
 def question_answerer() -> Path:
     """all-MiniLM-L6-v2 fine-tuned on the built-in facts-qa set: the registry's ``minilm-qa``."""
-    from pytest_modelperf.models.prepare import registry_checkpoint
+    from pytest_modelperf.quality.prepare import registry_checkpoint
     from pytest_modelperf.models.registry import load_registry
 
     registry = load_registry(Path(__file__).resolve().parent.parent / "perf_tests" / "models.toml")

@@ -27,11 +27,13 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from ..quality.finetune import FINETUNE_MARKER, recorded_fine_tune
-from ..storage.atomic_files import atomic_write_text, current_umask, process_runs
+from ..core.extras import DISTRIBUTION
+from ..storage.atomic_files import atomic_write_text, current_umask, process_runs, sync_folder
+from .fine_tune_record import FINETUNE_MARKER, recorded_fine_tune
 from .loading import STAND_IN_MARKER, TASKS
 from .offline_tokenizers import offline_tokenizer, tokenizer_recipe
 
@@ -296,11 +298,9 @@ def _name_beside(destination: Path, suffix: str) -> Path:
 
 
 def _write_marker(folder: Path, name: str, kind: str, *, files: dict[str, int | None] | None) -> None:
-    from .. import __version__
-
     payload = {
         "made_by": MADE_BY,
-        "version": __version__,
+        "version": _modelperf_version(),
         "model": name,
         "kind": kind,
         "host": socket.gethostname(),
@@ -311,11 +311,17 @@ def _write_marker(folder: Path, name: str, kind: str, *, files: dict[str, int | 
     atomic_write_text(folder / PREPARED_MARKER, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
+def _modelperf_version() -> str:
+    """The installed pytest-modelperf's version, which the marker records for whoever reads it."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _swap_in(staging: Path, destination: Path) -> None:
     """Move ``staging`` to ``destination``; a folder already there is renamed aside first, and
     deleted only once the new one is in place."""
-    from ..storage.atomic_files import sync_folder
-
     retired: Path | None = None
     if os.path.lexists(destination):
         check_replaceable(destination)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .fine_tune_record import fine_tune_provenance
+
 TASKS: dict[str, str] = {
     "feature-extraction": "AutoModel",
     "sequence-classification": "AutoModelForSequenceClassification",
@@ -122,8 +124,6 @@ def load_model(checkpoint: str | os.PathLike[str], *, task: str = "auto", device
     """Load a checkpoint onto ``device`` in ``dtype`` and time it (synchronised on CUDA)."""
     import torch
     import transformers
-
-    from ..quality.finetune import fine_tune_provenance
 
     name = os.fspath(checkpoint)
     dtype = normalise_dtype(dtype)
@@ -283,6 +283,3 @@ class ModelCache:
         if key not in self._models:
             self._models[key] = load_model(key[0], task=task, device=device, dtype=key[3])
         return self._models[key]
-
-    def clear(self) -> None:
-        self._models.clear()

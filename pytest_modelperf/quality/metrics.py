@@ -14,10 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import datasets
-import evaluate
-
+from ..core.extras import require
 from .squad import exact_match, token_f1
+
+# Importing this module needs the quality extra: one line naming it beats evaluate's traceback.
+require("datasets", "quality", "the quality metrics")
+require("evaluate", "quality", "the quality metrics")
+
+import datasets  # noqa: E402
+import evaluate  # noqa: E402
 
 _CITATION = "scikit-learn: Machine Learning in Python, Pedregosa et al., JMLR 12, 2011."
 _LABELS = {"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}
@@ -37,9 +42,8 @@ class Accuracy(evaluate.Metric):
         return _info("Proportion of correct predictions.", _LABELS)
 
     def _compute(self, predictions: Any, references: Any, normalize: bool = True, sample_weight: Any = None) -> dict[str, float]:
-        from sklearn.metrics import accuracy_score
-
-        return {"accuracy": float(accuracy_score(references, predictions, normalize=normalize, sample_weight=sample_weight))}
+        score = _sklearn_metrics().accuracy_score(references, predictions, normalize=normalize, sample_weight=sample_weight)
+        return {"accuracy": float(score)}
 
 
 class _PositiveRate(evaluate.Metric):
@@ -52,9 +56,7 @@ class _PositiveRate(evaluate.Metric):
 
     def _compute(self, predictions: Any, references: Any, labels: Any = None, pos_label: int = 1, average: str = "binary",
                  sample_weight: Any = None, zero_division: Any = "warn") -> dict[str, Any]:
-        import sklearn.metrics
-
-        score = getattr(sklearn.metrics, f"{self.name}_score")(
+        score = getattr(_sklearn_metrics(), f"{self.name}_score")(
             references, predictions, labels=labels, pos_label=pos_label, average=average,
             sample_weight=sample_weight, zero_division=zero_division,
         )
@@ -75,9 +77,9 @@ class F1(evaluate.Metric):
 
     def _compute(self, predictions: Any, references: Any, labels: Any = None, pos_label: int = 1, average: str = "binary",
                  sample_weight: Any = None) -> dict[str, Any]:
-        from sklearn.metrics import f1_score
-
-        score = f1_score(references, predictions, labels=labels, pos_label=pos_label, average=average, sample_weight=sample_weight)
+        score = _sklearn_metrics().f1_score(
+            references, predictions, labels=labels, pos_label=pos_label, average=average, sample_weight=sample_weight
+        )
         return {"f1": _scalar_or_array(score)}
 
 
@@ -90,10 +92,10 @@ class RocAuc(evaluate.Metric):
 
     def _compute(self, references: Any, prediction_scores: Any, average: str = "macro", sample_weight: Any = None,
                  max_fpr: float | None = None, multi_class: str = "raise", labels: Any = None) -> dict[str, float]:
-        from sklearn.metrics import roc_auc_score
-
-        score = roc_auc_score(references, prediction_scores, average=average, sample_weight=sample_weight,
-                              max_fpr=max_fpr, multi_class=multi_class, labels=labels)
+        score = _sklearn_metrics().roc_auc_score(
+            references, prediction_scores, average=average, sample_weight=sample_weight,
+            max_fpr=max_fpr, multi_class=multi_class, labels=labels,
+        )
         return {"roc_auc": float(score)}
 
 
@@ -121,6 +123,11 @@ class Squad(evaluate.Metric):
             "exact_match": 100.0 * sum(em for em, _ in scored) / count,
             "f1": 100.0 * sum(f1 for _, f1 in scored) / count,
         }
+
+
+def _sklearn_metrics() -> Any:
+    """scikit-learn's metrics, which do the arithmetic of every metric here but SQuAD's."""
+    return require("sklearn.metrics", "quality", "the quality metrics")
 
 
 def _scalar_or_array(score: Any) -> Any:

@@ -63,7 +63,7 @@ def resolve_model(model: str, registry: Registry | None, *, device: str = "cpu")
         return str(Path(model).expanduser()) if model_kind(model) == LOCAL else model, "auto"
     if registry is None:
         raise UnknownModel(f"{model!r} is a registry name, but there is no model registry")
-    from ..models.prepare import registry_checkpoint
+    from ..quality.prepare import registry_checkpoint
 
     spec = registry.model(model)
     return registry_checkpoint(registry, model, device=device), spec.task

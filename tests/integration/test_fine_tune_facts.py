@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelperf.quality.finetune import FINETUNE_MARKER, FineTuneRecipe, fine_tune
+from pytest_modelperf.models.fine_tune_record import FINETUNE_MARKER, FineTuneRecipe
+from pytest_modelperf.quality.finetune import fine_tune
 
 TESTS = """
 import os

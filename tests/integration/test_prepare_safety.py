@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from pytest_modelperf.models.checkpoints import PREPARED_MARKER, PrepareRefused, build_checkpoint
+from pytest_modelperf.models.fine_tune_record import FINETUNE_MARKER
 from pytest_modelperf.models.loading import STAND_IN_MARKER, CheckpointError, load_model
-from pytest_modelperf.quality.finetune import FINETUNE_MARKER
 
 
 def tiny_config() -> Any:
@@ -356,7 +356,8 @@ def test_a_registry_built_in_code_cannot_prepare_outside_its_checkpoint_dir(tmp_
 # -- fine-tuned models -----------------------------------------------------------------------
 
 def tiny_fine_tune(base: Path, destination: Path) -> Any:
-    from pytest_modelperf.quality.finetune import FineTuneRecipe, fine_tune
+    from pytest_modelperf.models.fine_tune_record import FineTuneRecipe
+    from pytest_modelperf.quality.finetune import fine_tune
 
     recipe = FineTuneRecipe(base="tiny", dataset="topics", epochs=1, batch_size=8, max_length=32, limit=16)
     return fine_tune(recipe, str(base), destination, task="sequence-classification")

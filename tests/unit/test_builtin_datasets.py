@@ -11,14 +11,9 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from transformers import AutoTokenizer
 
+from pytest_modelperf.models.dataset_catalogue import BUILTIN_DATASETS, is_builtin
 from pytest_modelperf.models.offline_tokenizers import bert_uncased_tokenizer_dir
-from pytest_modelperf.quality.builtin_datasets import (
-    BUILTIN_DATASETS,
-    TOPIC_LABELS,
-    builtin_dataset,
-    generate_rows,
-    is_builtin,
-)
+from pytest_modelperf.quality.builtin_datasets import TOPIC_LABELS, builtin_dataset, generate_rows
 
 SPLITS = [(name, split) for name, dataset in BUILTIN_DATASETS.items() for split in dataset.splits]
 

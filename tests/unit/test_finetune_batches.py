@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import transformers
 
+from pytest_modelperf.models.fine_tune_record import FineTuneRecipe
 from pytest_modelperf.models.offline_tokenizers import bert_uncased_tokenizer_dir
-from pytest_modelperf.quality.finetune import FineTuneRecipe, _batches, _epoch_batches
+from pytest_modelperf.quality.finetune import _batches, _epoch_batches
 
 _LENGTH_DRAW = random.Random(7)
 LENGTHS = [_LENGTH_DRAW.randint(20, 128) for _ in range(1000)]

@@ -8,7 +8,8 @@ import pytest
 import torch
 import transformers
 
-from pytest_modelperf.quality.finetune import FineTuneRecipe, dropout_settings, fine_tune, freeze_parameters
+from pytest_modelperf.models.fine_tune_record import FineTuneRecipe
+from pytest_modelperf.quality.finetune import dropout_settings, fine_tune, freeze_parameters
 
 
 def tiny_recipe(**changes: object) -> FineTuneRecipe:

@@ -95,7 +95,7 @@ def test_a_minimal_registry(tmp_path: Path) -> None:
     registry = load_registry(write(tmp_path, TINY))
     spec = registry.model("tiny")
     assert spec.checkpoint == "google/bert_uncased_L-2_H-128_A-2"
-    assert spec.offline.builds_stand_in
+    assert spec.offline.architecture == "bert"
     assert spec.offline.seed == 0
     assert registry.checkpoint_dir == (tmp_path / ".modelperf" / "checkpoints").resolve()
     assert spec.offline.build_config().hidden_size == 128
@@ -105,7 +105,6 @@ def test_a_minimal_registry(tmp_path: Path) -> None:
 def test_a_path_recipe_is_relative_to_the_registry(tmp_path: Path) -> None:
     registry = load_registry(write(tmp_path, '[models.m]\ncheckpoint = "x/y"\ntask = "masked-lm"\noffline = { path = "ckpt/m" }\n'))
     assert registry.model("m").offline.path == (tmp_path / "ckpt" / "m").resolve()
-    assert not registry.model("m").offline.builds_stand_in
 
 
 def test_select_keeps_registry_order_and_rejects_unknown_names(tmp_path: Path) -> None:
