@@ -85,12 +85,14 @@ def metric_per_resample(outcomes: Outcomes, resamples: Positions) -> Floats:
     """The metric over each row of positions in ``resamples`` (resamples x examples), as fractions."""
     import numpy as np
 
-    if outcomes.metric == "mean":
-        return np.asarray(outcomes.predictions, dtype=np.float64)[resamples].mean(axis=1)
     predicted = np.asarray(outcomes.predictions, dtype=np.float64)
+    if outcomes.metric == "mean":
+        means: Floats = predicted[resamples].mean(axis=1)
+        return means
     actual = np.asarray(outcomes.references, dtype=np.float64)
     if outcomes.metric == "accuracy":
-        return (predicted == actual).astype(np.float64)[resamples].mean(axis=1)
+        accuracies: Floats = (predicted == actual).astype(np.float64)[resamples].mean(axis=1)
+        return accuracies
     if outcomes.metric in LABEL_METRICS:
         return _label_metric_per_resample(outcomes.metric, predicted, actual, outcomes.options, resamples)
     return _roc_auc_per_resample(actual, np.asarray(outcomes.scores, dtype=np.float64), outcomes.options, resamples)
@@ -152,7 +154,8 @@ def _label_metric_per_resample(
     weights = mask * support if average == "weighted" else mask
     total = weights.sum(axis=1)
     weighted = (scores * weights).sum(axis=1)
-    return np.divide(weighted, total, out=np.zeros(rows), where=total > 0)
+    averaged: Floats = np.divide(weighted, total, out=np.zeros(rows), where=total > 0)
+    return averaged
 
 
 def _score(metric: str, true_positives: Floats, false_positives: Floats, false_negatives: Floats) -> Floats:
@@ -204,7 +207,8 @@ def _rank_auc(scores: Floats, positive: NDArray[np.bool_]) -> Floats:
     rank_sum = (ranks * positive).sum(axis=1)
     pairs = positives * negatives
     u = rank_sum - positives * (positives + 1) / 2
-    return np.divide(u, pairs, out=np.full(len(pairs), math.nan), where=pairs > 0)
+    areas: Floats = np.divide(u, pairs, out=np.full(len(pairs), math.nan), where=pairs > 0)
+    return areas
 
 
 def _is_binary(width: int, options: Mapping[str, Any], classes: int) -> bool:

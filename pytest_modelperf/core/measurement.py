@@ -214,7 +214,9 @@ class Measurement:
         direction = choice_field(data, "direction", Direction, path)
         unavailable = unavailable_field(data, path)
         value = data.get("value")
-        if unavailable is None and not is_number(value):
+        if unavailable is not None:
+            value = math.nan
+        elif not is_number(value):
             raise FormatError(f"{path}.value", f"expected a number, got {value!r}")
         samples = number_list(data.get("samples", []), f"{path}.samples")
         reference = number_list(data.get("reference", []), f"{path}.reference")
@@ -226,7 +228,7 @@ class Measurement:
             name=name,
             unit=unit,
             direction=direction,
-            value=math.nan if unavailable is not None else float(value),
+            value=float(value),
             statistic=string_field(data, "statistic", path),
             samples=samples,
             deterministic=bool_field(data, "deterministic", path),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.baseline_entry import EntryKey
-from ..core.file_format import SCHEMA_VERSION, FormatError
+from ..core.file_format import SCHEMA_VERSION, FormatError, is_number
 from ..core.finite_json import find_non_finite
 from ..core.judge import NoisePolicy
 from ..core.measurement import Measurement
@@ -169,9 +169,10 @@ def _noise_policy(data: Any) -> NoisePolicy | None:
     enabled, confidence, spread = data.get("enabled"), data.get("confidence"), data.get("assumed_spread")
     if not isinstance(enabled, bool):
         raise FormatError("noise.enabled", f"expected true or false, got {enabled!r}")
-    for name, value in (("confidence", confidence), ("assumed_spread", spread)):
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise FormatError(f"noise.{name}", f"expected a number, got {value!r}")
+    if not is_number(confidence):
+        raise FormatError("noise.confidence", f"expected a number, got {confidence!r}")
+    if not is_number(spread):
+        raise FormatError("noise.assumed_spread", f"expected a number, got {spread!r}")
     resamples = data.get("bootstrap_resamples", NoisePolicy.bootstrap_resamples)
     if not isinstance(resamples, int) or isinstance(resamples, bool) or resamples < 1:
         raise FormatError("noise.bootstrap_resamples", f"expected a positive whole number, got {resamples!r}")
