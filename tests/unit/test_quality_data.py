@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import datasets
 import pytest
 
+from pytest_modelperf.core.extras import MissingExtra
 from pytest_modelperf.quality.data import DataError, example_ids, load_eval_dataset, require_columns
 
 ROWS = [{"id": f"r{i}", "text": f"sentence number {i}", "label": i % 2} for i in range(6)]
@@ -88,3 +90,10 @@ def test_a_missing_column_is_named(files):
 def test_an_empty_limit_is_rejected():
     with pytest.raises(DataError, match="limit must be at least 1"):
         load_eval_dataset("topics", limit=0)
+
+
+def test_without_datasets_the_quality_extra_is_named(monkeypatch):
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets now raises ImportError
+    with pytest.raises(MissingExtra, match=r"evaluation data needs datasets, which is not installed: "
+                       r"pip install 'pytest-modelperf\[quality\]'"):
+        load_eval_dataset("topics")

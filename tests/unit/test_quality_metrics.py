@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import random
+import sys
 
 import evaluate
 import pytest
 
 from pytest_modelperf.core.example_outcomes import ExampleOutcomes, OutcomesError
+from pytest_modelperf.core.extras import MissingExtra
 from pytest_modelperf.quality.metrics import LOCAL_METRICS, load_metric
 from pytest_modelperf.quality.squad import exact_match, normalize_answer, token_f1
 
@@ -154,3 +157,17 @@ def test_a_binary_classifier_is_scored_in_the_binary_forms(tiny_checkpoint):
     assert roc_auc.examples.value() == pytest.approx(roc_auc.value, abs=1e-3)
     for metric in ("accuracy", "f1", "precision", "recall"):
         assert quality[metric].examples.value() == pytest.approx(quality[metric].value)
+
+
+def test_without_evaluate_the_metrics_name_the_quality_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "evaluate", None)  # import evaluate now raises ImportError
+    monkeypatch.delitem(sys.modules, "pytest_modelperf.quality.metrics")  # imported afresh, then restored
+    with pytest.raises(MissingExtra, match=r"the quality metrics needs evaluate, which is not installed: "
+                       r"pip install 'pytest-modelperf\[quality\]'"):
+        importlib.import_module("pytest_modelperf.quality.metrics")
+
+
+def test_without_scikit_learn_a_metric_names_the_quality_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn.metrics", None)
+    with pytest.raises(MissingExtra, match=r"pip install 'pytest-modelperf\[quality\]'"):
+        load_metric("accuracy").compute(predictions=[0, 1], references=[0, 1])
