@@ -23,7 +23,9 @@ from ..core.judge import NoisePolicy
 from ..core.policy import DEFAULT_BASELINE_DIR
 from ..core.units import Quantity, UnitError, parse_quantity
 from ..core.verdict import Outcome
-from ..render.report import HEADERS, markdown_details, markdown_table, text_table, verdict_row
+from ..render.cells import HEADERS, verdict_row
+from ..render.markdown import markdown_details, markdown_table
+from ..render.terminal import text_table
 from ..storage.atomic_files import atomic_write_text
 from ..storage.baseline_store import JsonBaselineStore
 from ..storage.run_export import ExportError, load_export

@@ -1,6 +1,6 @@
 """One flat row per check: the table behind ``--modelperf-csv`` and ``results_frame``.
 
-Rows are built from a check's exported form (``report.record_to_dict``), so a
+Rows are built from a check's exported form (``storage.run_export.result_to_dict``), so a
 ``--modelperf-json`` export and the CSV of the same run give the same table. The
 measurement's context (model, device, dtype, batch size, sequence length, dataset, ...)
 and the software environment it ran in (``env_torch``, ``env_python``, ...) become columns.
@@ -89,7 +89,7 @@ def _cell(value: Any) -> Any:
 
 
 def write_results_csv(path: Path, payload: Mapping[str, Any]) -> None:
-    """Write the checks of a run (``report.json_payload``) to ``path`` as CSV, atomically."""
+    """Write the checks of a run (``storage.run_export.export_payload``) to ``path`` as CSV, atomically."""
     atomic_write_text(path, results_csv(payload["results"], payload["environments"]))
 
 

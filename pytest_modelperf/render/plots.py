@@ -1,7 +1,7 @@
 """Plots of sweeps and of quality against speed, written as PNG and SVG.
 
-A sweep is the tidy frame that ``modelperf sweep`` writes as ``sweep.csv``: one row per model,
-batch size, sequence length and measure, with the headline ``value`` and a ``status`` (``ok``,
+A sweep is the tidy frame that ``modelperf sweep`` writes as ``sweep.csv`` (``measure.tidy``):
+one row per model, batch size, sequence length and measure, with the headline ``value`` and a ``status`` (``ok``,
 ``out of memory``, ...). Each measure is drawn against sequence length at every batch size
 that has several, and against batch size at every sequence length that has several, one line
 per model. A cell that ran out of memory is information, not a zero: its line stops and the
@@ -9,12 +9,14 @@ cell is marked at the top of the plot.
 
 Figures are drawn on matplotlib's Agg canvas without pyplot, so no GUI backend is ever
 chosen; SVGs are written with a fixed hash salt and no date, so that committed plots change
-only when their data does.
+only when their data does. matplotlib (the ``plots`` extra) is imported when a plot is drawn:
+checking a sweep and planning its plots need only pandas.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import os
 import re
@@ -23,32 +25,20 @@ import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal
 
-import matplotlib
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator, StrMethodFormatter
-from matplotlib.transforms import blended_transform_factory, offset_copy
 
+from ..core.extras import require
+from ..measure.catalogue import SWEEP_MEASURES
+from ..measure.cell import OK
+from ..measure.tidy import TIDY_COLUMNS
 from ..storage.atomic_files import atomic_write_bytes
 
-SWEEP_COLUMNS: tuple[str, ...] = (
-    "model", "label", "batch_size", "sequence_length", "measure", "unit", "value", "status",
-    "median", "mean", "min", "max", "stdev", "iqr", "rounds", "device", "dtype",
-)
-OK = "ok"
-MEASURE_TITLES: Mapping[str, str] = {
-    "time": "inference time",
-    "throughput": "throughput",
-    "host_memory_peak": "host memory peak",
-    "gpu_memory_allocated": "GPU memory, allocator peak",
-    "gpu_memory_reserved": "GPU memory, reserved peak",
-    "gpu_memory_nvml": "GPU memory, NVML device",  # what nvidia-smi shows, as the study measured it
-    "gpu_memory_nvml_process": "GPU memory, NVML process",
-}
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 Dimension = Literal["sequence_length", "batch_size"]
 DIMENSIONS: Mapping[str, str] = {"sequence_length": "sequence length", "batch_size": "batch size"}
 DIMENSION_UNITS: Mapping[str, str] = {"sequence_length": "tokens", "batch_size": "samples"}
@@ -69,6 +59,17 @@ class SweepFrameError(ValueError):
     """A frame is not a sweep (or a quality table): the message names the source and the column."""
 
 
+def measure_title(measure: str) -> str:
+    """How plots title a sweep's measure: the catalogue's title (``time`` is "inference time")."""
+    known = SWEEP_MEASURES.get(measure)
+    return known.title if known is not None else measure.replace("_", " ")
+
+
+def _matplotlib() -> ModuleType:
+    """matplotlib, or MissingExtra naming the ``plots`` extra."""
+    return require("matplotlib", "plots", "drawing plots")
+
+
 # -- validation --------------------------------------------------------------------------
 
 
@@ -77,10 +78,10 @@ def check_sweep(frame: pd.DataFrame, source: str = "the sweep") -> pd.DataFrame:
     per measure. ``source`` (a file name) is named in every error."""
     if not isinstance(frame, pd.DataFrame):
         raise SweepFrameError(f"{source}: expected a pandas DataFrame, got {type(frame).__name__}")
-    missing = [column for column in SWEEP_COLUMNS if column not in frame.columns]
-    if len(missing) == len(SWEEP_COLUMNS):
+    missing = [column for column in TIDY_COLUMNS if column not in frame.columns]
+    if len(missing) == len(TIDY_COLUMNS):
         have = ", ".join(map(str, frame.columns)) or "none"
-        raise SweepFrameError(f"{source}: not a sweep: its columns are {have}; a sweep has the columns {','.join(SWEEP_COLUMNS)}")
+        raise SweepFrameError(f"{source}: not a sweep: its columns are {have}; a sweep has the columns {','.join(TIDY_COLUMNS)}")
     if missing:
         raise SweepFrameError(f"{source}: not a sweep: missing column(s) {', '.join(missing)}")
     if frame.empty:
@@ -89,7 +90,7 @@ def check_sweep(frame: pd.DataFrame, source: str = "the sweep") -> pd.DataFrame:
     for column in ("model", "measure", "status"):
         _require_text(sweep, column, source)
     sweep["status"] = sweep["status"].astype(str).str.strip()
-    sweep["label"] = [_text(label) or _text(model) for label, model in zip(sweep["label"], sweep["model"])]
+    sweep["label"] = [_text(label) or _text(model) for label, model in zip(sweep["label"], sweep["model"], strict=True)]
     sweep["unit"] = [_text(unit) for unit in sweep["unit"]]
     for column in ("device", "dtype"):
         sweep[column] = [_text(value) for value in sweep[column]]
@@ -101,7 +102,8 @@ def check_sweep(frame: pd.DataFrame, source: str = "the sweep") -> pd.DataFrame:
     if bad.any():
         position = int(bad.idxmax())
         raise SweepFrameError(
-            f"{source}: row {position + 1}, column value: status is 'ok' but the value is {_describe_cell(sweep['value'][position])}"
+            f"{source}: row {position + 1}, column value: "
+            f"status is 'ok' but the value is {_describe_cell(sweep['value'][position])}"
         )
     sweep["value"] = values.where(ok)
     for measure, units in sweep.groupby("measure")["unit"]:
@@ -133,7 +135,8 @@ def _positive_integers(column: pd.Series, name: str, source: str) -> pd.Series:
     valid = numbers.map(lambda v: math.isfinite(v) and v > 0 and float(v).is_integer())
     if not valid.all():
         position = int((~valid).idxmax())
-        raise SweepFrameError(f"{source}: row {position + 1}, column {name}: expected a positive whole number, got {_describe_cell(column[position])}")
+        got = _describe_cell(column[position])
+        raise SweepFrameError(f"{source}: row {position + 1}, column {name}: expected a positive whole number, got {got}")
     return numbers.astype(int)
 
 
@@ -182,7 +185,9 @@ def sweep_figures(
         yield plan, _draw_line_plot(sweep, plan, log=log, baseline=base, styles=styles)
 
 
-def plot_sweep(frame: pd.DataFrame, directory: str | os.PathLike[str], *, log: bool = False, source: str = "the sweep") -> list[Path]:
+def plot_sweep(
+    frame: pd.DataFrame, directory: str | os.PathLike[str], *, log: bool = False, source: str = "the sweep"
+) -> list[Path]:
     """Write the plots a sweep calls for into ``directory`` as PNG and SVG; returns the files."""
     folder = Path(directory)
     written: list[Path] = []
@@ -243,7 +248,7 @@ def _series_names(sweep: pd.DataFrame, mixed: bool) -> pd.Series:
 def _series_styles(sweep: pd.DataFrame) -> dict[str, _Style]:
     """A colour and marker per series that stay the same on every plot of the sweep."""
     names = sorted(set(sweep["series"]))
-    palette = matplotlib.colormaps["tab10" if len(names) <= 10 else "tab20"]
+    palette = _matplotlib().colormaps["tab10" if len(names) <= 10 else "tab20"]
     return {
         name: _Style(palette(index % palette.N), MARKERS[index % len(MARKERS)])
         for index, name in enumerate(names)
@@ -253,6 +258,8 @@ def _series_styles(sweep: pd.DataFrame) -> dict[str, _Style]:
 def _draw_line_plot(
     sweep: pd.DataFrame, plan: PlannedPlot, *, log: bool, baseline: pd.DataFrame | None, styles: Mapping[str, _Style]
 ) -> Figure:
+    from matplotlib.lines import Line2D
+
     cells = _cells(sweep, plan)
     unit = cells["unit"].iloc[0]
     figure = new_figure(LINE_FIGURE_SIZE)
@@ -283,10 +290,10 @@ def _draw_line_plot(
     if drew_baseline:
         handles.append(Line2D([], [], color="0.35", linestyle="--", linewidth=1.4))
         labels.append("baseline")
-    measure_title = MEASURE_TITLES.get(plan.measure, plan.measure.replace("_", " "))
+    title = measure_title(plan.measure)
     axes.set_xlabel(f"{DIMENSIONS[plan.against]} ({DIMENSION_UNITS[plan.against]})")
-    axes.set_ylabel(f"{measure_title} ({unit})" if unit else measure_title)
-    _title(figure, _line_title(measure_title, plan, cells))
+    axes.set_ylabel(f"{title} ({unit})" if unit else title)
+    _title(figure, _line_title(title, plan, cells))
     axes.grid(True, which="major", color="0.88", linewidth=0.8)
     axes.set_axisbelow(True)
     axes.legend(handles, labels, title="model", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
@@ -300,7 +307,8 @@ def _cells(frame: pd.DataFrame, plan: PlannedPlot) -> pd.DataFrame:
 
 
 def _line_title(measure_title: str, plan: PlannedPlot, cells: pd.DataFrame) -> str:
-    title = f"{measure_title[0].upper()}{measure_title[1:]} vs {DIMENSIONS[plan.against]}, at {DIMENSIONS[plan.held]} {plan.fixed}"
+    title = f"{measure_title[0].upper()}{measure_title[1:]} vs {DIMENSIONS[plan.against]}"
+    title += f", at {DIMENSIONS[plan.held]} {plan.fixed}"
     where = cells[["device", "dtype"]].drop_duplicates()
     if len(where) == 1:
         device, dtype = where.iloc[0]
@@ -325,6 +333,8 @@ def _draw_baseline(axes: Any, cells: pd.DataFrame, styles: Mapping[str, _Style],
 
 
 def _set_x_axis(axes: Any, values: Sequence[int], log: bool) -> None:
+    from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator, StrMethodFormatter
+
     if log and all(_power_of_two(value) for value in values):
         axes.set_xscale("log", base=2)
         axes.xaxis.set_major_locator(FixedLocator(values))
@@ -332,7 +342,7 @@ def _set_x_axis(axes: Any, values: Sequence[int], log: bool) -> None:
         axes.xaxis.set_minor_locator(NullLocator())
         return
     span = max(values) - min(values)
-    gaps = [b - a for a, b in zip(values, values[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(values)]
     if len(values) <= 10 and span > 0 and min(gaps) >= 0.06 * span:
         axes.xaxis.set_major_locator(FixedLocator(values))  # the measured sizes themselves
     else:
@@ -355,6 +365,8 @@ def _reserve_headroom(axes: Any, log: bool) -> None:
 def _mark_failures(axes: Any, failures: pd.DataFrame, plan: PlannedPlot, styles: Mapping[str, _Style]) -> None:
     """An ``x`` in the series' colour at the top of the plot for each cell that could not be
     measured, side by side where several models failed at one size, with its reason below."""
+    from matplotlib.transforms import blended_transform_factory, offset_copy
+
     top = blended_transform_factory(axes.transData, axes.transAxes)
     figure = axes.get_figure()
     rightmost = max(axes.get_xlim())
@@ -416,7 +428,8 @@ def quality_scatter(
     speeds = [column for column in SPEED_COLUMNS if column in frame.columns]
     if missing or len(speeds) != 1:
         need = [*missing, *([] if len(speeds) == 1 else ["latency_ms or throughput (one of them)"])]
-        raise SweepFrameError(f"{source}: column(s) {', '.join(need)} needed; the table has {', '.join(map(str, frame.columns)) or 'none'}")
+        have = ", ".join(map(str, frame.columns)) or "none"
+        raise SweepFrameError(f"{source}: column(s) {', '.join(need)} needed; the table has {have}")
     if frame.empty:
         raise SweepFrameError(f"{source}: no rows")
     speed = speeds[0]
@@ -426,10 +439,12 @@ def quality_scatter(
     sizes, size_legend = _marker_areas(table, source)
     figure = new_figure(SCATTER_FIGURE_SIZE)
     axes = figure.add_subplot()
-    palette = matplotlib.colormaps["tab10"]
+    palette = _matplotlib().colormaps["tab10"]
     middle = (min(x) + max(x)) / 2
-    for index, (label, x_value, y_value, area) in enumerate(zip(table["label"], x, y, sizes)):
-        axes.scatter([x_value], [y_value], s=area, color=palette(index % palette.N), alpha=0.65, edgecolors="0.2", linewidths=0.8, zorder=3)
+    for index, (label, x_value, y_value, area) in enumerate(zip(table["label"], x, y, sizes, strict=True)):
+        axes.scatter(
+            [x_value], [y_value], s=area, color=palette(index % palette.N), alpha=0.65, edgecolors="0.2", linewidths=0.8, zorder=3
+        )
         # Labels point inwards, so that those of the outermost models stay inside the plot.
         side = 1 if len(x) == 1 or x_value <= middle else -1
         axes.annotate(
@@ -452,7 +467,8 @@ def quality_scatter(
         diameter = math.sqrt(max(area for area, _ in size_legend)) / 9  # in font sizes, for the spacing
         axes.legend(
             handles, [text for _, text in size_legend], title="parameters", loc="upper left", bbox_to_anchor=(1.02, 1.0),
-            frameon=False, labelspacing=max(1.0, 0.75 * diameter), handletextpad=max(0.8, diameter / 2), borderpad=1.0, fontsize=9,
+            frameon=False, labelspacing=max(1.0, 0.75 * diameter), handletextpad=max(0.8, diameter / 2), borderpad=1.0,
+            fontsize=9,
         )
     return figure
 
@@ -462,7 +478,8 @@ def _finite_column(table: pd.DataFrame, column: str, source: str) -> list[float]
     bad = ~values.map(lambda v: math.isfinite(v))
     if bad.any():
         position = int(bad.idxmax())
-        raise SweepFrameError(f"{source}: row {position + 1}, column {column}: expected a number, got {_describe_cell(table[column][position])}")
+        got = _describe_cell(table[column][position])
+        raise SweepFrameError(f"{source}: row {position + 1}, column {column}: expected a number, got {got}")
     return [float(v) for v in values]
 
 
@@ -476,7 +493,8 @@ def _marker_areas(table: pd.DataFrame, source: str) -> tuple[list[float], list[t
         return [EQUAL_MARKER_AREA] * len(table), []
     if (counts <= 0).any():
         position = int((counts <= 0).idxmax())
-        raise SweepFrameError(f"{source}: row {position + 1}, column parameters: expected a positive count, got {_describe_cell(table['parameters'][position])}")
+        got = _describe_cell(table["parameters"][position])
+        raise SweepFrameError(f"{source}: row {position + 1}, column parameters: expected a positive count, got {got}")
     largest = float(counts.max())
     areas = [LARGEST_MARKER_AREA * float(count) / largest for count in counts]
     references = sorted({_round_count(value) for value in (float(counts.min()), float(counts.median()), largest)})
@@ -502,6 +520,10 @@ def _describe_count(value: float) -> str:
 
 def new_figure(size: tuple[float, float] = LINE_FIGURE_SIZE) -> Figure:
     """A figure on the Agg canvas, laid out so that outside legends are not cut off."""
+    _matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=size, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
@@ -511,7 +533,7 @@ def figure_bytes(figure: Figure, fmt: Literal["png", "svg"], *, text_as_paths: b
     """The figure rendered as PNG (at ``PNG_DPI``) or as a deterministic SVG."""
     settings = {"svg.hashsalt": SVG_HASH_SALT, "svg.fonttype": "path" if text_as_paths else "none"}
     buffer = io.BytesIO()
-    with matplotlib.rc_context(settings):
+    with _matplotlib().rc_context(settings):
         if fmt == "png":
             figure.savefig(buffer, format="png", dpi=PNG_DPI, facecolor="white")
         else:
@@ -556,6 +578,7 @@ def _plain_log_labels(axis: Any) -> None:
     Minor ticks are labelled (at 2, 3, 4 and 6 of each decade) only when the axis spans less
     than two decades, where the decades alone would leave too few labels.
     """
+    from matplotlib.ticker import FuncFormatter
 
     def minor(value: float, position: int | None) -> str:
         low, high = sorted(axis.get_view_interval())

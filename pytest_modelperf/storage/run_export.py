@@ -1,7 +1,8 @@
-"""Reading ``--modelperf-json`` exports back, validated, with errors that name the file and the field.
+"""``--modelperf-json`` exports: written from a run's judged checks, read back validated, with
+errors that name the file and the field.
 
-An export (``report.json_payload``) holds one result per check the run made
-(``report.record_to_dict``): the test's node id, the hardware key, the measurement with its
+An export (``export_payload``) holds one result per check the run made
+(``result_to_dict``): the test's node id, the hardware key, the measurement with its
 raw samples, the statistic checked, the check's threshold and limit, and the verdict against
 that run's baseline. ``modelperf compare`` judges one run's checks against another's, and
 ``results_frame`` turns the results into a DataFrame.
@@ -9,11 +10,13 @@ that run's baseline. ``modelperf compare`` judges one run's checks against anoth
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..core.baseline_entry import EntryKey
 from ..core.file_format import SCHEMA_VERSION, FormatError, is_number
@@ -21,7 +24,7 @@ from ..core.finite_json import find_non_finite
 from ..core.judge import NoisePolicy
 from ..core.measurement import Measurement
 from ..core.units import Quantity, UnitError, parse_quantity
-from ..core.verdict import Outcome
+from ..core.verdict import Outcome, Verdict
 
 
 class ExportError(Exception):
@@ -180,3 +183,92 @@ def _noise_policy(data: Any) -> NoisePolicy | None:
         return NoisePolicy(enabled=enabled, confidence=float(confidence), assumed_spread=float(spread), bootstrap_resamples=resamples)
     except ValueError as error:
         raise FormatError("noise", str(error)) from None
+
+
+# -- writing an export ---------------------------------------------------------------------
+
+
+class JudgedCheck(Protocol):
+    """A check as a run judged it: where its baseline lives, the environment it ran in, its verdict."""
+
+    @property
+    def key(self) -> EntryKey: ...
+
+    @property
+    def environment(self) -> str: ...
+
+    @property
+    def verdict(self) -> Verdict: ...
+
+
+class ConfirmingRerun(Protocol):
+    """A test re-run because its first attempt failed only on noisy measurements."""
+
+    @property
+    def nodeid(self) -> str: ...
+
+    @property
+    def first_failures(self) -> Sequence[Verdict]: ...
+
+    @property
+    def reruns(self) -> int: ...
+
+    @property
+    def reproduced(self) -> bool: ...
+
+
+def export_payload(
+    started: str,
+    environments: Mapping[str, Mapping[str, Any]],
+    noise: NoisePolicy,
+    checks: Iterable[JudgedCheck],
+    reruns: Iterable[ConfirmingRerun],
+) -> dict[str, Any]:
+    """The ``--modelperf-json`` export of a run, as JSON data; ``parse_export`` reads it back."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "started": started,
+        "environments": environments,
+        "noise": dataclasses.asdict(noise),
+        "results": [result_to_dict(check) for check in checks],
+        "reruns": [
+            {
+                "nodeid": rerun.nodeid,
+                "reruns": rerun.reruns,
+                "reproduced": rerun.reproduced,
+                "first_failures": [
+                    {"metric": v.metric, "change": _finite(v.change), "outcome": v.outcome.value} for v in rerun.first_failures
+                ],
+            }
+            for rerun in reruns
+        ],
+    }
+
+
+def result_to_dict(check: JudgedCheck) -> dict[str, Any]:
+    """One result of an export: the check's baseline key, its measurement and its verdict."""
+    verdict = check.verdict
+    return {
+        # The baseline's own node id: pytest's, except for modules outside the root dir.
+        "nodeid": f"{check.key.module}::{check.key.test}",
+        "hardware_key": check.key.hardware_key,
+        "environment": check.environment,
+        "measurement": verdict.measurement.to_dict(),
+        "metric": verdict.metric,
+        "statistic": verdict.check.statistic,
+        "outcome": verdict.outcome.value,
+        "current": _finite(verdict.current),
+        "baseline": _finite(verdict.baseline),
+        "change": _finite(verdict.change),
+        "noise_band": verdict.noise_band,
+        "threshold": str(verdict.check.threshold) if verdict.check.threshold is not None else None,
+        "limit": str(verdict.check.limit) if verdict.check.limit is not None else None,
+        "detail": verdict.detail,
+        "machine_slowdown": verdict.speed.slowdown if verdict.speed is not None else None,
+        "judged_against": _finite(verdict.speed.expected) if verdict.speed is not None else None,
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    """None for a value JSON cannot hold (NaN, infinity): an export holds only finite numbers."""
+    return value if value is not None and math.isfinite(value) else None

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from pytest_modelperf.cli.main import main
-from pytest_modelperf.render.plots import SWEEP_COLUMNS
+from pytest_modelperf.measure.tidy import TIDY_COLUMNS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -31,7 +31,7 @@ def write_sweep(folder: Path) -> Path:
             })
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "sweep.csv"
-    pd.DataFrame(rows, columns=SWEEP_COLUMNS).to_csv(path, index=False)
+    pd.DataFrame(rows, columns=TIDY_COLUMNS).to_csv(path, index=False)
     return path
 
 
@@ -90,10 +90,19 @@ def test_a_sweep_with_a_bad_cell_names_the_row(tmp_path: Path, capsys: pytest.Ca
     assert f"{path}: row 1, column batch_size: expected a positive whole number, got '-32'" in capsys.readouterr().err
 
 
-def test_the_plots_read_the_schema_the_sweep_writes() -> None:
-    from pytest_modelperf.sweep.tidy import TIDY_COLUMNS
+def test_the_plots_read_the_rows_the_sweep_writes() -> None:
+    from pytest_modelperf.core.measurement import Direction, Measurement
+    from pytest_modelperf.measure.tidy import context_row
+    from pytest_modelperf.render.plots import check_sweep, planned_plots
 
-    assert SWEEP_COLUMNS == TIDY_COLUMNS
+    def latency(sequence_length: int) -> Measurement:
+        context = {"model": "org/bert", "batch_size": 8, "sequence_length": sequence_length, "device": "cpu", "dtype": "float32"}
+        return Measurement.from_samples(f"latency[8x{sequence_length}]", [sequence_length / 10] * 5, unit="ms",
+                                        direction=Direction.LOWER_IS_BETTER, context=context)
+
+    frame = pd.DataFrame([context_row(latency(32)), context_row(latency(64))], columns=TIDY_COLUMNS)
+    (plan,) = planned_plots(check_sweep(frame))
+    assert (plan.measure, plan.against, plan.fixed) == ("time", "sequence_length", 8)
 
 
 def test_nothing_to_plot_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

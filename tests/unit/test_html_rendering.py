@@ -1,9 +1,11 @@
-"""The HTML report's renderer on a session built by hand: what it plots, what it shows, what it escapes."""
+"""The HTML report's renderer on a run report built by hand: what it plots, what it shows, what it escapes."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,13 +13,12 @@ import pytest
 from pytest_modelperf.core.baseline_entry import BaselineEntry, EntryKey
 from pytest_modelperf.core.judge import NoisePolicy, judge
 from pytest_modelperf.core.measurement import Direction, Measurement
-from pytest_modelperf.core.timing import TimingOptions
 from pytest_modelperf.core.units import parse_quantity
-from pytest_modelperf.core.verdict import Check
-from pytest_modelperf.options import MissingPolicy, Settings, UpdateMode
-from pytest_modelperf.render.html import measurement_frames, quality_table, render_html, write_html
-from pytest_modelperf.run.session import Confirmation, ModelPerfSession, Orphan, Record
-from pytest_modelperf.storage.baseline_store import JsonBaselineStore, WriteResult
+from pytest_modelperf.core.verdict import Check, Verdict
+from pytest_modelperf.render.html import render_html, write_html
+from pytest_modelperf.render.run_plots import measurement_frames, quality_table
+from pytest_modelperf.render.run_report import ReportedCheck, RunReport
+from pytest_modelperf.storage.baseline_store import WriteResult
 
 HARDWARE = "nvidia-h100-80gb-hbm3-x1-float16"
 EXACT = Check("value", parse_quantity("0%"), None)
@@ -34,24 +35,42 @@ def latency(model: str, batch_size: int, sequence_length: int, ms: float, **more
                                     context=context(model, batch_size, sequence_length, **more))
 
 
-def record(measurement: Measurement, *, check: Check | None = None, baseline: Measurement | None = None, nodeid: str | None = None) -> Record:
+@dataclasses.dataclass(frozen=True)
+class Rerun:
+    nodeid: str
+    first_failures: tuple[Verdict, ...]
+    reruns: int
+    reproduced: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Orphan:
+    key: EntryKey
+    reason: str
+
+
+def record(measurement: Measurement, *, check: Check | None = None, baseline: Measurement | None = None, nodeid: str | None = None) -> ReportedCheck:
     entry = BaselineEntry.from_measurement(baseline, environment="env1", recorded="2025-11-20") if baseline is not None else None
     verdict = judge(measurement, check or Check(measurement.statistic, parse_quantity("10%"), None), entry, NoisePolicy())
     node = nodeid or f"perf_tests/test_perf.py::test_{measurement.context.get('model', 'x')}"
     module, _, test = node.partition("::")
-    return Record(node, EntryKey(HARDWARE, module, test, measurement.name), verdict, "env1", True)
+    return ReportedCheck(node, EntryKey(HARDWARE, module, test, measurement.name), verdict, "env1", fails=verdict.failed)
 
 
-def session(tmp_path: Path, records: list[Record]) -> ModelPerfSession:
-    settings = Settings(
-        baseline_dir=tmp_path / "baselines", update=UpdateMode.NONE, prune=False, threshold=parse_quantity("10%"),
-        noise=NoisePolicy(), missing=MissingPolicy.WARN, device="auto", dtype="float16", timing=TimingOptions(),
-        json_path=None, markdown_path=None, root=tmp_path,
+def run_report(tmp_path: Path, records: list[ReportedCheck], **facts: object) -> RunReport:
+    return RunReport(
+        checks=tuple(records),
+        started="2025-11-21T14:31:05+00:00",
+        environments={"env1": {"python": "3.11.7", "gpu": "NVIDIA H100 80GB HBM3", "driver": "550.54", "commit": ""}},
+        baseline_dir=tmp_path / "baselines",
+        update_mode="none",
+        prune=False,
+        **facts,  # type: ignore[arg-type]
     )
-    state = ModelPerfSession(settings=settings, store=JsonBaselineStore(settings.baseline_dir), records=records)
-    state.environments["env1"] = {"python": "3.11.7", "gpu": "NVIDIA H100 80GB HBM3", "driver": "550.54", "commit": ""}
-    state.started = "2025-11-21T14:31:05+00:00"
-    return state
+
+
+def verdicts(records: list[ReportedCheck]) -> list[Verdict]:
+    return [record.verdict for record in records]
 
 
 def gpu_memory(model: str, batch_size: int, sequence_length: int, mb: float | None) -> Measurement:
@@ -79,13 +98,13 @@ def test_measurement_frames_hold_the_plottable_cells_once_with_their_baselines()
         record(gpu_memory("bert", 32, 128, 900.0), check=EXACT),
         record(score("bert", "accuracy", 88.0)),
     ]
-    current, baseline = measurement_frames(records)
+    current, baseline = measurement_frames(verdicts(records))
     cells = {(r.measure, r.batch_size, r.sequence_length): (r.status, r.value, r.unit) for r in current.itertuples()}
     assert cells.keys() == {("time", 1, 128), ("time", 8, 128), ("gpu_memory_allocated", 32, 512), ("gpu_memory_allocated", 32, 128)}
-    assert cells[("time", 1, 128)][:2] == ("ok", pytest.approx(12.0, rel=0.01)) and cells[("time", 1, 128)][2] == "ms"
+    assert cells[("time", 1, 128)] == ("ok", pytest.approx(0.012, rel=0.01), "s"), "a tidy row: seconds, as modelperf sweep writes"
     status, value, _ = cells[("gpu_memory_allocated", 32, 512)]
     assert status == "out of memory" and math.isnan(value)
-    assert list(baseline["value"]) == [pytest.approx(10.0, rel=0.01)], "the headline check's baseline, not the limit check's"
+    assert list(baseline["value"]) == [pytest.approx(0.010, rel=0.01)], "the headline check's baseline, not the limit check's"
     assert set(current["label"]) == {"bert"} and set(current["device"]) == {"cuda:0"}
 
 
@@ -97,8 +116,8 @@ def test_quality_table_takes_the_workload_and_score_most_models_share() -> None:
         record(score("bert", "accuracy", 88.0)), record(score("tiny", "accuracy", 71.0)),
         record(parameters("bert", 109_483_778)), record(parameters("tiny", 4_386_436)),
     ]
-    current, _ = measurement_frames(records)
-    found = quality_table(records, current)
+    current, _ = measurement_frames(verdicts(records))
+    found = quality_table([verdict.measurement for verdict in verdicts(records)], current)
     assert found is not None
     table, metric, label = found
     assert metric == "f1", "f1 covers three models, accuracy two"
@@ -107,7 +126,7 @@ def test_quality_table_takes_the_workload_and_score_most_models_share() -> None:
     assert list(table["latency_ms"]) == pytest.approx([40.0, 5.0, 2.0], rel=0.01)
     assert list(table["score"]) == [87.0, 76.0, 70.0]
     assert table["parameters"][0] == 109_483_778 and math.isnan(table["parameters"][1])
-    assert quality_table([record(latency("bert", 1, 128, 12.0))], current) is None, "no score, no scatter"
+    assert quality_table([latency("bert", 1, 128, 12.0)], current) is None, "no score, no scatter"
 
 
 def test_page_shows_failing_first_escapes_text_and_draws_plots(tmp_path: Path) -> None:
@@ -120,11 +139,14 @@ def test_page_shows_failing_first_escapes_text_and_draws_plots(tmp_path: Path) -
         record(failing, baseline=latency("distil<i>bert</i>", 1, 128, 10.0), nodeid="perf_tests/test_perf.py::test_x[<script>]"),
         record(score("bert", "accuracy", 88.0)),
     ]
-    state = session(tmp_path, records)
-    state.confirmations.append(Confirmation(records[4].nodeid, (records[4].verdict,), 1, reproduced=True))
-    state.writes.append(WriteResult(tmp_path / "baselines" / HARDWARE / "perf_tests" / "test_perf.json", 3, 1))
-    state.orphans.append(Orphan(EntryKey(HARDWARE, "perf_tests/test_perf.py", "test_gone", "latency[1x8]"), "the test no longer exists"))
-    page = render_html(state)
+    report = run_report(
+        tmp_path,
+        records,
+        reruns=(Rerun(records[4].nodeid, (records[4].verdict,), 1, reproduced=True),),
+        writes=(WriteResult(tmp_path / "baselines" / HARDWARE / "perf_tests" / "test_perf.json", 3, 1),),
+        orphans=(Orphan(EntryKey(HARDWARE, "perf_tests/test_perf.py", "test_gone", "latency[1x8]"), "the test no longer exists"),),
+    )
+    page = render_html(report)
 
     assert "<script>" not in page and "<i>bert</i>" not in page
     assert "test_x<wbr>[&lt;script&gt;]" in page and "distil&lt;i&gt;bert&lt;/i&gt;" in page
@@ -147,10 +169,32 @@ def test_page_shows_failing_first_escapes_text_and_draws_plots(tmp_path: Path) -
 
 
 def test_page_without_checks_says_so_and_is_written_atomically(tmp_path: Path) -> None:
-    state = session(tmp_path, [])
     target = tmp_path / "reports" / "run.html"
-    write_html(target, state)
+    write_html(target, run_report(tmp_path, []))
     page = target.read_text(encoding="utf-8")
     assert "<title>modelperf: 0 checks, 0 failing</title>" in page
     assert "No test made a modelperf check in this run." in page and "No plots" in page
     assert [path.name for path in target.parent.iterdir()] == ["run.html"]
+
+
+def test_page_marks_an_accepted_regression_and_the_write_errors(tmp_path: Path) -> None:
+    nodeid = "t.py::test_\"quoted\"['x']"
+    regression = record(latency("bert", 1, 128, 30.0), baseline=latency("bert", 1, 128, 10.0), nodeid=nodeid)
+    accepted = dataclasses.replace(regression, fails=False)  # re-recorded by --modelperf-update
+    report = run_report(tmp_path, [accepted], write_errors=("a.json: full", "b.csv: gone"))
+    page = render_html(dataclasses.replace(report, update_mode="all"))
+    assert '<tr class="accepted">' in page and "REGRESSION (accepted: baseline re-recorded)" in page
+    assert '<p class="headline passing"><strong>1 check, 0 failing</strong>' in page
+    assert "1 regression accepted" in page
+    assert '<li class="error">error: a.json: full; b.csv: gone</li>' in page
+    assert "test_&#34;quoted&#34;<wbr>[&#39;x&#39;]" in page
+
+
+def test_page_without_matplotlib_says_why_there_are_no_plots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+    records = [record(latency("bert", 1, 128, 12.0)), record(latency("bert", 1, 512, 50.0))]
+    page = render_html(run_report(tmp_path, records))
+    assert "<svg" not in page
+    assert "the plots could not be drawn: MissingExtra: drawing plots needs matplotlib" in page
+    assert "pip install &#39;pytest-modelperf[plots]&#39;" in page
+    assert "<th>python</th><td>3.11.7</td>" in page, "the rest of the page is there"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -11,8 +13,9 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from pytest_modelperf.core.extras import MissingExtra
+from pytest_modelperf.measure.tidy import TIDY_COLUMNS
 from pytest_modelperf.render.plots import (
-    SWEEP_COLUMNS,
     SweepFrameError,
     check_sweep,
     line_plot,
@@ -52,7 +55,7 @@ def sweep() -> pd.DataFrame:
         for batch_size in (64, 128, 256):
             oom = batch_size == 256
             rows.append(cell(model, batch_size, 512, "time", None if oom else scale * batch_size / 50, status="out of memory" if oom else "ok"))
-    return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
+    return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
 
 def series(figure, label: str):
@@ -259,3 +262,21 @@ def test_scatter_rejects_a_bad_table(table: pd.DataFrame, message: str) -> None:
     with pytest.raises(SweepFrameError) as error:
         quality_scatter(table, source="scores.csv")
     assert message in str(error.value)
+
+
+def test_checking_and_planning_need_no_matplotlib_and_drawing_names_the_extra(
+    sweep: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+    assert len(planned_plots(check_sweep(sweep))) == 3
+    with pytest.raises(MissingExtra, match=r"drawing plots needs matplotlib.*pip install 'pytest-modelperf\[plots\]'"):
+        line_plot(sweep, measure="time", against="sequence_length", fixed=32)
+
+
+def test_the_renderers_import_without_matplotlib() -> None:
+    code = (
+        "import sys\n"
+        "import pytest_modelperf.render.plots, pytest_modelperf.render.html, pytest_modelperf.render.terminal\n"
+        "assert 'matplotlib' not in sys.modules, sorted(m for m in sys.modules if m.startswith('matplotlib'))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,113 @@
+"""What a finished run hands to its reports: the judged checks and the facts of the session's end.
+
+Plain data, filled in by the session (``run.session_end.run_report``): the renderers read it and
+never the session itself, so that the terminal summary, Markdown and the HTML page show the
+same run the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..core.baseline_entry import EntryKey
+from ..core.verdict import Outcome, Verdict
+from ..storage.baseline_store import WriteResult
+
+
+@dataclass(frozen=True)
+class ReportedCheck:
+    """One check made by one test: where its baseline lives, what it concluded, whether it fails."""
+
+    nodeid: str
+    key: EntryKey
+    verdict: Verdict
+    environment: str  # the identifier of the software environment it ran in
+    fails: bool  # whether it fails its test: a regression re-recorded by --modelperf-update does not
+
+    @property
+    def accepted(self) -> bool:
+        """A failing verdict that does not fail its test: its baseline is being re-recorded."""
+        return self.verdict.failed and not self.fails
+
+
+class Rerun(Protocol):
+    """A test re-run because its first attempt failed only on noisy measurements."""
+
+    @property
+    def nodeid(self) -> str: ...
+
+    @property
+    def first_failures(self) -> Sequence[Verdict]: ...
+
+    @property
+    def reruns(self) -> int: ...
+
+    @property
+    def reproduced(self) -> bool: ...  # every re-run failed too, so the failure stands
+
+
+class OrphanedEntry(Protocol):
+    """A stored baseline entry this run did not produce, and why it counts as orphaned."""
+
+    @property
+    def key(self) -> EntryKey: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """Everything the reports of one run show."""
+
+    checks: tuple[ReportedCheck, ...]
+    started: str  # ISO 8601
+    environments: Mapping[str, Mapping[str, Any]]  # identifier -> software environment
+    baseline_dir: Path
+    update_mode: str  # none, all, missing or add-run
+    prune: bool
+    writes: tuple[WriteResult, ...] = ()
+    reruns: tuple[Rerun, ...] = ()
+    orphans: tuple[OrphanedEntry, ...] = ()
+    unpruned: Mapping[str, str] = field(default_factory=dict)  # module -> why --modelperf-prune left it alone
+    orphans_unchecked: tuple[str, ...] = ()  # baseline files too broken to look for orphans in
+    write_errors: tuple[str, ...] = ()  # one line per file the session end could not write
+
+    @property
+    def failing(self) -> list[ReportedCheck]:
+        return [check for check in self.checks if check.fails]
+
+    @property
+    def accepted(self) -> list[ReportedCheck]:
+        return [check for check in self.checks if check.accepted]
+
+    @property
+    def missing(self) -> list[ReportedCheck]:
+        """Checks with no baseline on this hardware."""
+        return [check for check in self.checks if check.verdict.outcome is Outcome.NO_BASELINE]
+
+    @property
+    def transient_reruns(self) -> list[Rerun]:
+        """Re-runs that passed: the first attempt's failure was taken for noise."""
+        return [rerun for rerun in self.reruns if not rerun.reproduced]
+
+    @property
+    def hardware_keys(self) -> list[str]:
+        return sorted({check.key.hardware_key for check in self.checks})
+
+    @property
+    def outcome_counts(self) -> dict[Outcome, int]:
+        return {outcome: sum(check.verdict.outcome is outcome for check in self.checks) for outcome in Outcome}
+
+    @property
+    def notes_by_model(self) -> dict[str, tuple[str, ...]]:
+        """The notes of each model's measurements (the first measurement with notes), by model name."""
+        notes: dict[str, tuple[str, ...]] = {}
+        for check in self.checks:
+            measurement = check.verdict.measurement
+            if measurement.notes:
+                notes.setdefault(str(measurement.context.get("model", "")), measurement.notes)
+        return dict(sorted(notes.items()))

@@ -1,0 +1,84 @@
+"""What pytest prints: the text table, a failing test's message and the session's summary lines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ..core.verdict import Outcome, Verdict
+from .cells import HEADERS, describe_rerun, verdict_row
+from .run_report import Rerun, RunReport
+
+
+def text_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, with a rule under the headers."""
+    rows = [tuple(headers), *[tuple(r) for r in rows]]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def failure_message(
+    nodeid: str,
+    hardware_key: str,
+    verdicts: Sequence[Verdict],
+    failing: Sequence[Verdict],
+    rerun: Rerun | None = None,
+) -> str:
+    """The message of a failing test: every check it made, then why the failing ones failed."""
+    counts: dict[str, int] = {}
+    for verdict in failing:
+        counts[verdict.outcome.value] = counts.get(verdict.outcome.value, 0) + 1
+    what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    lines = [f"modelperf: {what} in {nodeid} [{hardware_key}]", "", text_table(HEADERS, map(verdict_row, verdicts))]
+    for verdict in failing:
+        if verdict.detail:
+            lines.append(f"  {verdict.metric}: {verdict.detail}")
+        if verdict.outcome is Outcome.NO_BASELINE:
+            lines.append(f"  {verdict.metric}: no baseline on this hardware; record one with --modelperf-update-missing")
+    if rerun is not None:
+        lines.append(f"  {describe_rerun(rerun)}")
+    return "\n".join(lines)
+
+
+def summary_lines(report: RunReport) -> list[str]:
+    """The modelperf section of pytest's terminal summary; lines starting ``error:`` are shown red."""
+    lines: list[str] = []
+    if report.checks:
+        rows = [(check.nodeid, *verdict_row(check.verdict)) for check in report.checks]
+        lines.append(text_table(("test", *HEADERS), rows))
+        lines.append(f"hardware key(s): {', '.join(report.hardware_keys)}; baselines in {report.baseline_dir}")
+    accepted = report.accepted
+    if accepted:
+        outcome = "--modelperf-update re-recorded their baselines" if report.writes else "but the baselines could not be written"
+        lines.append(f"{len(accepted)} regression(s) accepted: {outcome}")
+    transient = report.transient_reruns
+    if transient:
+        lines.append(f"{len(transient)} test(s) failed on noisy measurements once and passed when re-run:")
+        lines.extend(f"  {rerun.nodeid}: {describe_rerun(rerun)}" for rerun in transient)
+    missing = report.missing
+    if missing:
+        lines.append(
+            f"{len(missing)} measurement(s) have no baseline on this hardware; "
+            "record them with --modelperf-update-missing (or --modelperf-update) and commit the files"
+        )
+    for model, notes in report.notes_by_model.items():
+        lines.append(f"note: {model}: {'; '.join(notes)}")
+    for write in report.writes:
+        line = f"wrote {write.path} ({write.written} entr{'y' if write.written == 1 else 'ies'}"
+        line += f", removed {write.removed})" if write.removed else ")"
+        if write.moved_aside is not None:
+            line += f"; the unreadable file it replaces was kept as {write.moved_aside}"
+        lines.append(line)
+    if report.orphans:
+        action = "reported (remove them with --modelperf-update --modelperf-prune)"
+        if report.prune:
+            action = "removed" if report.writes else "not removed: the baselines could not be written"
+        count = len(report.orphans)
+        lines.append(f"{count} orphaned baseline entr{'y' if count == 1 else 'ies'} {action}:")
+        lines.extend(f"  {orphan.key.describe()}: {orphan.reason}" for orphan in report.orphans)
+    for module, reason in report.unpruned.items():
+        lines.append(f"--modelperf-prune left {module} alone: {reason}; select the whole module to prune it")
+    lines.extend(f"note: orphans not looked for: {problem}" for problem in report.orphans_unchecked)
+    lines.extend(f"error: {failure}" for failure in report.write_errors)
+    return lines
