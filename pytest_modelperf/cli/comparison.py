@@ -127,7 +127,7 @@ def compare_with_baselines(
     new: RunExport, store: BaselineStore, *, threshold: Quantity | None = None, policy: NoisePolicy | None = None
 ) -> Comparison:
     """Judge the new run's checks against the committed baseline entries, as the plugin would."""
-    produced = {check.key for check in new.checks if check.threshold is not None}
+    produced = {check.key for check in new.checks if is_compared(_asked(check))}
     try:
         places = sorted({(key.hardware_key, key.module) for key in produced})
         stored = {key for hardware, module in places for key in store.keys(hardware, module)}
@@ -143,8 +143,7 @@ def _base_entries(base: RunExport) -> dict[EntryKey, BaselineEntry]:
     first compared check (a check with only a limit records none), in the form the store keeps."""
     entries: dict[EntryKey, BaselineEntry] = {}
     for check in base.checks:
-        compared = is_compared(Check(check.statistic, check.threshold, check.limit))
-        if not compared or check.key in entries:
+        if not is_compared(_asked(check)) or check.key in entries:
             continue
         try:
             entries[check.key] = entry_as_stored(check.measurement, environment=check.environment, recorded=base.started)
@@ -190,6 +189,11 @@ def _judge_all(
         else:
             checks.append(ComparedCheck(check.key, check.nodeid, verdict))
     return _Judged(tuple(checks), tuple(added), frozenset(used))
+
+
+def _asked(check: ExportedCheck) -> Check:
+    """What the check asked in its run: its statistic, threshold and limit."""
+    return Check(check.statistic, check.threshold, check.limit)
 
 
 def _threshold(check: ExportedCheck, override: Quantity | None) -> Quantity | None:
