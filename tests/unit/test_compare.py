@@ -1,4 +1,5 @@
-"""Unit tests for pytest_modelperf.core.judge: verdicts against baselines, thresholds and limits."""
+"""Unit tests for pytest_modelperf.core.judge and core.verdict: verdicts against baselines, thresholds
+and limits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Unit tests for pytest_modelperf.core.measurement: directions, measurements and baseline entries."""
+"""Unit tests for pytest_modelperf.core.measurement and core.baseline_entry: directions, measurements
+and baseline entries."""
 
 from __future__ import annotations
 

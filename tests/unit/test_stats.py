@@ -1,4 +1,4 @@
-"""Unit tests for pytest_modelperf.core.stats: percentiles, named statistics, bootstrap and z."""
+"""Unit tests for pytest_modelperf.core.stats: percentiles, named statistics, bootstrap, z and t."""
 
 from __future__ import annotations
 
