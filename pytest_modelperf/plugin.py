@@ -9,10 +9,13 @@ from collections.abc import Generator
 
 import pytest
 
+from .fixture import ModelPerf
 from .markers import MARKER_LINE, marker_options
 from .options import add_options
 from .run.call_phase import judged_call
+from .run.header import header_lines
 from .run.session import session_of, start_session
+from .run.session_end import finish_session, write_summary
 from .run.workers import is_worker
 
 
@@ -26,9 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    from .run.header import header_lines  # imports torch: only a run prints a header
-
-    return header_lines(session_of(config).settings)
+    return header_lines(session_of(config).settings)  # imports torch: only a run prints a header
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
@@ -49,10 +50,8 @@ def pytest_runtest_protocol(item: pytest.Item) -> None:
 
 
 @pytest.fixture
-def modelperf(request: pytest.FixtureRequest) -> object:
+def modelperf(request: pytest.FixtureRequest) -> ModelPerf:
     """Load checkpoints, measure latency, throughput, memory and model facts, and check them."""
-    from .fixture import ModelPerf
-
     return ModelPerf(session_of(request.config), request.node, marker_options(request.node))
 
 
@@ -65,13 +64,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if not is_worker(session.config):
-        from .run.session_end import finish_session
-
         finish_session(session)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     if not is_worker(config):
-        from .run.session_end import write_summary
-
         write_summary(terminalreporter, session_of(config))
