@@ -1,1 +1,2 @@
-"""The data model and the judgement: units, statistics, measurements, baseline entries, noise bands, verdicts and the baseline policy. Imports neither pytest nor torch."""
+"""The data model and the judgement: units, statistics, measurements, baseline entries, noise
+bands, verdicts and the baseline policy. Imports neither pytest nor torch."""

@@ -88,7 +88,11 @@ class ExampleOutcomes:
             raise OutcomesError(str(error)) from None
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"metric": self.metric, "ids": list(self.ids), "predictions": [_compact(p) for p in self.predictions]}
+        data: dict[str, Any] = {
+            "metric": self.metric,
+            "ids": list(self.ids),
+            "predictions": [_compact(p) for p in self.predictions],
+        }
         if self.references:
             data["references"] = [_compact(r) for r in self.references]
         if self.scores:

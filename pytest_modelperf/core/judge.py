@@ -82,7 +82,7 @@ class NoiseBand:
                     f"band ±{self.relative * 100:.0f}% from {recorded_runs(self.runs)}; "
                     f"{more} more would bring it near ±{self.with_more_runs(more) * 100:.0f}%"
                 )
-        if 0 < relative_threshold and self.relative > WIDE_BAND_FACTOR * relative_threshold:
+        if relative_threshold > 0 and self.relative > WIDE_BAND_FACTOR * relative_threshold:
             notes.append(
                 f"warning: the noise band is {self.relative / relative_threshold:.0f}x the threshold, "
                 f"so only a change beyond ±{self.relative * 100:.0f}% can fail"
@@ -115,7 +115,8 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
             outcome = Outcome.NO_BASELINE
         else:
             outcome = Outcome.PASS
-        return Verdict(measurement, check, outcome, current, detail=_limit_detail(measurement, current, check) if over_limit else "")
+        detail = _limit_detail(measurement, current, check) if over_limit else ""
+        return Verdict(measurement, check, outcome, current, detail=detail)
 
     base = _baseline_value(measurement, check.statistic, baseline, spread_floor=policy.assumed_spread)
     speed = _speed_adjustment(measurement, check.statistic, baseline, policy) if policy.enabled else None
@@ -183,7 +184,8 @@ def _judge_unavailable(measurement: Measurement, check: Check, baseline: Baselin
 
     current = math.nan
     if check.limit is not None:
-        return Verdict(measurement, check, Outcome.OVER_LIMIT, current, detail=f"N/A ({reason}), so not within the limit {check.limit}")
+        detail = f"N/A ({reason}), so not within the limit {check.limit}"
+        return Verdict(measurement, check, Outcome.OVER_LIMIT, current, detail=detail)
     if check.threshold is None:
         return Verdict(measurement, check, Outcome.PASS, current, detail=f"N/A ({reason})")
     if baseline is None:
@@ -214,7 +216,8 @@ def _baseline_value(measurement: Measurement, statistic: str, baseline: Baseline
         try:
             value = convert(value, baseline.unit, measurement.unit)
         except UnitError as error:
-            raise ComparisonError(f"{name}: baseline unit {baseline.unit!r} does not match {measurement.unit!r}: {error}") from None
+            mismatch = f"baseline unit {baseline.unit!r} does not match {measurement.unit!r}"
+            raise ComparisonError(f"{name}: {mismatch}: {error}") from None
     return value
 
 
@@ -251,7 +254,8 @@ def _noise_band(
     spread = stats.Spread(policy.assumed_spread, policy.assumed_spread_weight).pooled_with(learned)
     within = stats.bootstrap_relative_std(measurement.samples, key, resamples=policy.bootstrap_resamples)
     if speed is not None:  # the reference's own median is an estimate too
-        within = math.hypot(within, stats.bootstrap_relative_std(measurement.reference, "median", resamples=policy.bootstrap_resamples))
+        reference = stats.bootstrap_relative_std(measurement.reference, "median", resamples=policy.bootstrap_resamples)
+        within = math.hypot(within, reference)
     runs = max(runs, 1)
     relative = stats.prediction_band(policy.confidence, spread, runs, within)
     return NoiseBand(relative, runs, spread, within, policy.confidence, odd_runs)

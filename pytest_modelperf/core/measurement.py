@@ -268,7 +268,7 @@ def ratio_of(
     if missing is not None:
         return Measurement.not_available(name, missing, unit="x", direction=direction, context=context, notes=notes)
     if paired:
-        ratios = [top / (bottom * factor) for top, bottom in zip(numerator.samples, denominator.samples)]
+        ratios = [top / (bottom * factor) for top, bottom in zip(numerator.samples, denominator.samples, strict=True)]
         return Measurement.from_samples(
             name, ratios, unit="x", direction=direction, statistic=numerator.statistic, context=context, notes=notes
         )

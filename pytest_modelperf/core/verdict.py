@@ -47,7 +47,8 @@ class SpeedAdjustment:
 
     def describe(self, unit: str) -> str:
         pace = f"{self.slowdown:.2f}x slower" if self.slowdown >= 1 else f"{1 / self.slowdown:.2f}x faster"
-        return f"machine {pace} than when recorded (reference workload); judged against {format_value(self.expected, unit)} at this speed"
+        expected = format_value(self.expected, unit)
+        return f"machine {pace} than when recorded (reference workload); judged against {expected} at this speed"
 
 
 def recorded_runs(count: int) -> str:
@@ -85,7 +86,9 @@ class Verdict:
     @property
     def metric(self) -> str:
         if self.check.statistic in ("value", self.measurement.statistic):
-            return f"{self.measurement.name} ({self.measurement.statistic})" if self.measurement.samples else self.measurement.name
+            if not self.measurement.samples:
+                return self.measurement.name
+            return f"{self.measurement.name} ({self.measurement.statistic})"
         return f"{self.measurement.name} ({self.check.statistic})"
 
     def describe_threshold(self) -> str:

@@ -12,6 +12,7 @@ and the next write of the same file removes it once that process is gone.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import os
@@ -239,10 +240,8 @@ def process_runs(pid: int) -> bool:
 
 
 def _remove_if_empty(folder: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # not empty, or gone already
         folder.rmdir()
-    except OSError:
-        pass
 
 
 def current_umask() -> int:
