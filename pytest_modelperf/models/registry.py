@@ -278,7 +278,7 @@ def _offline(data: Mapping[str, Any], prefix: str, where: _Where) -> OfflineReci
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise where.error(f"{prefix}.seed", f"expected a non-negative integer, got {seed!r}")
     recipe = OfflineRecipe(architecture=architecture, config=dict(where.table(data, "config", prefix=prefix, default={})), tokenizer=tokenizer, seed=seed)
-    _validate_config(recipe, prefix, where)
+    _validate_config(architecture, recipe.config, prefix, where)
     return recipe
 
 
@@ -333,18 +333,18 @@ def _check_base(spec: ModelSpec, models: Mapping[str, ModelSpec], where: _Where)
         raise where.error(f"{prefix}.dataset", f"{spec.finetune.dataset!r} is a {dataset.task} dataset; the model's task is {spec.task}")
 
 
-def _validate_config(recipe: OfflineRecipe, prefix: str, where: _Where) -> None:
+def _validate_config(architecture: str, config: Mapping[str, Any], prefix: str, where: _Where) -> None:
     """Unknown model types and misspelt config keys are errors, not silently ignored attributes."""
     from transformers import AutoConfig
 
     try:
-        default = AutoConfig.for_model(recipe.architecture)
+        default = AutoConfig.for_model(architecture)
     except ValueError:
-        raise where.error(f"{prefix}.architecture", f"{recipe.architecture!r} is not a transformers model type") from None
+        raise where.error(f"{prefix}.architecture", f"{architecture!r} is not a transformers model type") from None
     known = set(default.to_dict()) | {"num_labels", "id2label", "label2id"}
-    unknown = sorted(set(recipe.config) - known)
+    unknown = sorted(set(config) - known)
     if unknown:
-        raise where.error(f"{prefix}.config.{unknown[0]}", f"not a field of the {recipe.architecture} config")
+        raise where.error(f"{prefix}.config.{unknown[0]}", f"not a field of the {architecture} config")
 
 
 def _reference(data: Any, prefix: str, where: _Where) -> ReferenceCount:
