@@ -40,14 +40,14 @@ def register(commands: Any) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    from transformers.utils import logging as transformers_logging
-
     registry = command_registry(arguments.registry)
     try:
         device = resolve_device(arguments.device)
     except DeviceUnavailable as error:
         print(f"modelperf: error: --device: {error}", file=sys.stderr)
         return 2
+    from transformers.utils import logging as transformers_logging
+
     transformers_logging.disable_progress_bar()  # one line per model says more than a bar per shard
     registry.select(arguments.names or None)  # unknown names fail before any work
     if arguments.checkpoint_dir is not None:
