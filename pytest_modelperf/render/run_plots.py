@@ -17,13 +17,13 @@ import pandas as pd
 from ..core.measurement import Measurement
 from ..core.units import UnitError, convert
 from ..core.verdict import Verdict
-from ..measure.catalogue import LATENCY, PARAMETERS, Measure, measure_named, stem
+from ..measure.catalogue import ACCURACY, EXACT_MATCH, F1, LATENCY, PARAMETERS, Measure, measure_named, stem
 from ..measure.cell import OK
 from ..measure.tidy import STATISTIC_COLUMNS, TIDY_COLUMNS, context_row
 from .plots import DIMENSIONS, measure_title, quality_scatter, svg_markup, sweep_figures
 
-QUALITY_UNIT = "points"
-PREFERRED_SCORES = ("accuracy", "f1", "exact_match")
+QUALITY_UNIT = ACCURACY.unit  # every quality score is in points
+PREFERRED_SCORES = (ACCURACY.name, F1.name, EXACT_MATCH.name)  # the order a tie between scores is broken in
 SOURCE = "this run's measurements"
 # The statistic a check judges that is a tidy row's headline: the rate of the median round time
 # is the median rate but for the mean of the two middle rounds of an even count.
