@@ -10,6 +10,16 @@ def test_options_appear_in_one_group(pytester):
         assert option in result.stdout.str()
 
 
+def test_every_option_of_the_table_is_in_the_help_with_its_ini_key(pytester):
+    from pytest_modelperf.options import OPTIONS
+
+    text = " ".join(pytester.runpytest("--help").stdout.str().split())  # argparse wraps long help texts
+    for option in OPTIONS:
+        assert option.flag in text
+        assert (option.ini_key in text) if option.ini_key else f"modelperf_{option.name} " not in text
+    assert "--modelperf-threshold=Q default allowed change towards worse for sampled metrics, e.g. 10% or 5ms (default: 10%)" in text
+
+
 def test_loading_the_plugin_does_not_import_torch():
     code = "import sys, pytest_modelperf.plugin; print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
