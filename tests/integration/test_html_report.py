@@ -80,7 +80,8 @@ def test_report_is_written_when_a_test_fails(report: Path) -> None:
     # Test ids and metric names are escaped, never markup.
     assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
     assert "latency &lt;&amp;&gt; of" in page
-    rows = [(kind, test.replace("<wbr>", "")) for kind, test in re.findall(r'<tr class="([a-z-]+)"><td class="test">(.*?)</td>', page)]
+    found = re.findall(r'<tr class="([a-z-]+)"><td class="test">(.*?)</td>', page)
+    rows = [(kind, test.replace("<wbr>", "")) for kind, test in found]
     assert rows[0] == ("failing", "test_perf.py::test_slow[&lt;b&gt;bold&lt;/b&gt;]"), "failing rows come first"
     assert {kind for kind, _ in rows[1:]} == {"pass"}
     assert "re-run <code>test_perf.py::test_slow[&lt;b&gt;bold&lt;/b&gt;]</code>: confirmed" in page
@@ -100,10 +101,11 @@ def test_report_as_chromium_renders_it(browser: str, report: Path, tmp_path: Pat
     failing = re.search(r'<tr class="failing">(.*?)</tr>', dom, re.S)
     assert failing is not None and "✗ REGRESSION" in failing.group(1) and "+200.0%" in failing.group(1)
     assert len(re.findall(r'<tr class="pass">', dom)) == 5
-    for metric in ("latency[1x16] (median)", "latency[2x16] (median)", "latency[1x32] (median)", "accuracy[reviews/validation]", "parameters"):
+    latencies = ("latency[1x16] (median)", "latency[2x16] (median)", "latency[1x32] (median)")
+    for metric in (*latencies, "accuracy[reviews/validation]", "parameters"):
         assert metric in dom
     assert re.search(r'<section id="environment">.*<th>python</th><td>3\.', dom, re.S), "the environment is shown"
-    assert re.search(r"<svg[^>]*>.*latency at 1×16 \(ms\), lower is better.*</svg>", dom, re.S), "the scatter is drawn"
+    assert re.search(r"<svg[^>]*>.*latency at 1×16 \(ms\), lower is better.*</svg>", dom, re.S), "the scatter is drawn"  # noqa: RUF001
     assert re.search(r"<svg[^>]*>.*Inference time vs batch size, at sequence length 16.*</svg>", dom, re.S)
     assert "<figcaption>inference time against batch size at sequence length 16; dashed: the baseline</figcaption>" in dom
 
@@ -120,11 +122,16 @@ def test_report_as_chromium_renders_it(browser: str, report: Path, tmp_path: Pat
 
 def test_ini_key_writes_the_report_relative_to_the_root_dir(pytester: pytest.Pytester, run) -> None:
     pytester.makeini("[pytest]\nmodelperf_html = out/report.html\n")
-    pytester.makepyfile(test_perf="def test_a(modelperf):\n    modelperf.check(modelperf.record('latency', [5.0] * 10, unit='ms'))\n")
+    pytester.makepyfile(
+        test_perf="def test_a(modelperf):\n    modelperf.check(modelperf.record('latency', [5.0] * 10, unit='ms'))\n"
+    )
     sub = pytester.mkdir("elsewhere")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(sub)
-        pytester.runpytest_inprocess("-p", "no:cacheprovider", "--rootdir", str(pytester.path), "-c", str(pytester.path / "tox.ini"), str(pytester.path)).assert_outcomes(passed=1)
+        result = pytester.runpytest_inprocess(
+            "-p", "no:cacheprovider", "--rootdir", str(pytester.path), "-c", str(pytester.path / "tox.ini"), str(pytester.path)
+        )
+        result.assert_outcomes(passed=1)
     page = (pytester.path / "out" / "report.html").read_text(encoding="utf-8")
     assert "1 check, 0 failing" in page and "no baseline" in page
     assert "No plots" in page

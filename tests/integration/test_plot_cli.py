@@ -55,17 +55,22 @@ def test_plot_a_sweep_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_plot_a_sweep_file_to_an_output_folder_with_log_axes(tmp_path: Path) -> None:
     path = write_sweep(tmp_path / "results")
     assert main(["plot", str(path), "--log", "--output", str(tmp_path / "docs")]) == 0
-    assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["time_vs_sequence_length_b32.png", "time_vs_sequence_length_b32.svg"]
+    written = sorted(p.name for p in (tmp_path / "docs").iterdir())
+    assert written == ["time_vs_sequence_length_b32.png", "time_vs_sequence_length_b32.svg"]
     linear = (tmp_path / "results" / "plots")
     assert not linear.exists(), "--output replaces the default folder"
 
 
-def test_a_csv_that_is_not_a_sweep_is_an_error_naming_the_file_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_csv_that_is_not_a_sweep_is_an_error_naming_the_file_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # The study's own time.csv has model, batch_size, sequence_length and result: not a tidy sweep.
     (tmp_path / "time.csv").write_text("model,batch_size,sequence_length,result\nbert,32,128,0.0145\n")
     assert main(["plot", "time.csv"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("modelperf: error: time.csv: not a sweep's sweep.csv: missing column(s) label, measure, unit, value, status,")
+    assert err.startswith(
+        "modelperf: error: time.csv: not a sweep's sweep.csv: missing column(s) label, measure, unit, value, status,"
+    )
 
 
 @pytest.mark.parametrize(
@@ -74,7 +79,11 @@ def test_a_csv_that_is_not_a_sweep_is_an_error_naming_the_file_and_column(tmp_pa
         (lambda root: (root / "empty").mkdir(), "empty", "modelperf: error: empty/sweep.csv: no such file"),
         (lambda root: None, "missing.csv", "modelperf: error: missing.csv: no such file"),
         (lambda root: (root / "blank.csv").write_text(""), "blank.csv", "modelperf: error: blank.csv: not a readable CSV"),
-        (lambda root: (root / "binary.csv").write_bytes(b"\x00\xff\xfe" * 50), "binary.csv", "modelperf: error: binary.csv: not a readable CSV"),
+        (
+            lambda root: (root / "binary.csv").write_bytes(b"\x00\xff\xfe" * 50),
+            "binary.csv",
+            "modelperf: error: binary.csv: not a readable CSV",
+        ),
     ],
 )
 def test_unreadable_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], setup, argument: str, message: str) -> None:
@@ -118,7 +127,8 @@ def test_the_command_runs_headless_as_a_process(tmp_path: Path) -> None:
     write_sweep(tmp_path / "results")
     result = subprocess.run(
         [sys.executable, "-m", "pytest_modelperf.cli.main", "plot", "results", "--output", "out"],
-        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path, env={**os.environ, "MPLBACKEND": "TkAgg"},  # a GUI backend it must never start
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+        env={**os.environ, "MPLBACKEND": "TkAgg"},  # a GUI backend it must never start
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "time_vs_sequence_length_b32.png").is_file()

@@ -80,7 +80,9 @@ def test_markdown_stays_compact_at_150_checks(pytester, run, monkeypatch):
     assert failing_table[2].endswith("| **REGRESSION** |")
     assert failing_table[3] == ""
     assert any(
-        line.startswith("- `test_perf.py::test_block[7]` m3 (median): worse than the baseline beyond the threshold and the noise band")
+        line.startswith(
+            "- `test_perf.py::test_block[7]` m3 (median): worse than the baseline beyond the threshold and the noise band"
+        )
         for line in lines
     )
     opening = lines.index("<details><summary>150 other check(s)</summary>")
@@ -116,4 +118,7 @@ def test_flaky(modelperf):
     run("--modelperf-markdown", "out.md").assert_outcomes(passed=1)
     text = (pytester.path / "out.md").read_text()
     assert text.startswith("### modelperf: 1 check(s), no regressions — 1 pass\n")
-    assert "Passed only on re-run:\n- re-run `test_perf.py::test_flaky`: not reproduced: the first attempt failed (latency (median) +200.0%)" in text
+    assert (
+        "Passed only on re-run:\n"
+        "- re-run `test_perf.py::test_flaky`: not reproduced: the first attempt failed (latency (median) +200.0%)"
+    ) in text

@@ -22,6 +22,7 @@ from pytest_modelperf.storage.baseline_store import WriteResult
 
 HARDWARE = "nvidia-h100-80gb-hbm3-x1-float16"
 EXACT = Check("value", parse_quantity("0%"), None)
+GONE = EntryKey(HARDWARE, "perf_tests/test_perf.py", "test_gone", "latency[1x8]")
 
 
 def context(model: str, batch_size: int | None = None, sequence_length: int | None = None, **more: object) -> dict[str, object]:
@@ -31,8 +32,10 @@ def context(model: str, batch_size: int | None = None, sequence_length: int | No
 
 def latency(model: str, batch_size: int, sequence_length: int, ms: float, **more: object) -> Measurement:
     samples = [ms * (1 + 0.001 * (i % 5)) for i in range(20)]
-    return Measurement.from_samples(f"latency[{batch_size}x{sequence_length}]", samples, unit="ms", direction=Direction.LOWER_IS_BETTER,
-                                    context=context(model, batch_size, sequence_length, **more))
+    return Measurement.from_samples(
+        f"latency[{batch_size}x{sequence_length}]", samples, unit="ms", direction=Direction.LOWER_IS_BETTER,
+        context=context(model, batch_size, sequence_length, **more),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +52,9 @@ class Orphan:
     reason: str
 
 
-def record(measurement: Measurement, *, check: Check | None = None, baseline: Measurement | None = None, nodeid: str | None = None) -> ReportedCheck:
+def record(
+    measurement: Measurement, *, check: Check | None = None, baseline: Measurement | None = None, nodeid: str | None = None
+) -> ReportedCheck:
     entry = BaselineEntry.from_measurement(baseline, environment="env1", recorded="2025-11-20") if baseline is not None else None
     verdict = judge(measurement, check or Check(measurement.statistic, parse_quantity("10%"), None), entry, NoisePolicy())
     node = nodeid or f"perf_tests/test_perf.py::test_{measurement.context.get('model', 'x')}"
@@ -100,8 +105,10 @@ def test_measurement_frames_hold_the_plottable_cells_once_with_their_baselines()
     ]
     current, baseline = measurement_frames(verdicts(records))
     cells = {(r.measure, r.batch_size, r.sequence_length): (r.status, r.value, r.unit) for r in current.itertuples()}
-    assert cells.keys() == {("time", 1, 128), ("time", 8, 128), ("gpu_memory_allocated", 32, 512), ("gpu_memory_allocated", 32, 128)}
-    assert cells[("time", 1, 128)] == ("ok", pytest.approx(0.012, rel=0.01), "s"), "a tidy row: seconds, as modelperf sweep writes"
+    assert cells.keys() == {
+        ("time", 1, 128), ("time", 8, 128), ("gpu_memory_allocated", 32, 512), ("gpu_memory_allocated", 32, 128),
+    }
+    assert cells[("time", 1, 128)] == ("ok", pytest.approx(0.012, rel=0.01), "s"), "a tidy row: in seconds, as in sweep.csv"
     status, value, _ = cells[("gpu_memory_allocated", 32, 512)]
     assert status == "out of memory" and math.isnan(value)
     assert list(baseline["value"]) == [pytest.approx(0.010, rel=0.01)], "the headline check's baseline, not the limit check's"
@@ -121,7 +128,7 @@ def test_quality_table_takes_the_workload_and_score_most_models_share() -> None:
     assert found is not None
     table, metric, label = found
     assert metric == "f1", "f1 covers three models, accuracy two"
-    assert label == "latency at 8×128 (ms), lower is better"
+    assert label == "latency at 8×128 (ms), lower is better"  # noqa: RUF001
     assert list(table["label"]) == ["bert", "mini", "tiny"]
     assert list(table["latency_ms"]) == pytest.approx([40.0, 5.0, 2.0], rel=0.01)
     assert list(table["score"]) == [87.0, 76.0, 70.0]
@@ -144,7 +151,7 @@ def test_page_shows_failing_first_escapes_text_and_draws_plots(tmp_path: Path) -
         records,
         reruns=(Rerun(records[4].nodeid, (records[4].verdict,), 1, reproduced=True),),
         writes=(WriteResult(tmp_path / "baselines" / HARDWARE / "perf_tests" / "test_perf.json", 3, 1),),
-        orphans=(Orphan(EntryKey(HARDWARE, "perf_tests/test_perf.py", "test_gone", "latency[1x8]"), "the test no longer exists"),),
+        orphans=(Orphan(GONE, "the test no longer exists"),),
     )
     page = render_html(report)
 
@@ -165,7 +172,7 @@ def test_page_shows_failing_first_escapes_text_and_draws_plots(tmp_path: Path) -
     assert "inference time against sequence length at batch size 1; dashed: the baseline" in page
     assert "GPU memory, allocator peak against sequence length at batch size 32</figcaption>" in page
     assert re.search(r"<svg.*>OOM</text>.*</svg>", page, re.S)
-    assert "accuracy against latency at 1×128 (ms), one point per model (model sizes unknown)" in page
+    assert "accuracy against latency at 1×128 (ms), one point per model (model sizes unknown)" in page  # noqa: RUF001
 
 
 def test_page_without_checks_says_so_and_is_written_atomically(tmp_path: Path) -> None:

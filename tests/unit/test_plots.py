@@ -50,11 +50,12 @@ def sweep() -> pd.DataFrame:
             oom = model == "bert" and sequence_length == 1024
             rows.append(cell(model, 32, sequence_length, "time", None if oom else scale * sequence_length / 1000,
                              status="out of memory" if oom else "ok"))
-            rows.append(cell(model, 32, sequence_length, "gpu_memory_allocated", None if oom else scale * (1000 + sequence_length),
-                             status="out of memory" if oom else "ok"))
+            memory = None if oom else scale * (1000 + sequence_length)
+            rows.append(cell(model, 32, sequence_length, "gpu_memory_allocated", memory, status="out of memory" if oom else "ok"))
         for batch_size in (64, 128, 256):
             oom = batch_size == 256
-            rows.append(cell(model, batch_size, 512, "time", None if oom else scale * batch_size / 50, status="out of memory" if oom else "ok"))
+            seconds = None if oom else scale * batch_size / 50
+            rows.append(cell(model, batch_size, 512, "time", seconds, status="out of memory" if oom else "ok"))
     return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
 
@@ -72,7 +73,8 @@ def test_plot_sweep_writes_the_plots_a_sweep_calls_for(sweep: pd.DataFrame, tmp_
         "time_vs_batch_size_s512",  # 32 (from the first grid), 64, 128, 256
         "time_vs_sequence_length_b32",
     ]
-    assert sorted(path.name for path in (tmp_path / "plots").iterdir()) == sorted(path.name for path in written), "no temporary files left"
+    left = sorted(path.name for path in (tmp_path / "plots").iterdir())
+    assert left == sorted(path.name for path in written), "no temporary files left"
     for path in written:
         assert path.stat().st_size > 5000
         if path.suffix == ".png":
@@ -124,7 +126,8 @@ def test_log_axes_label_ticks_as_plain_numbers(sweep: pd.DataFrame) -> None:
     (axes,) = figure.axes
     FigureCanvasAgg(figure).draw()
     low, high = axes.get_ylim()
-    labels = [t.get_text() for t in axes.get_yticklabels() + axes.get_yticklabels(minor=True) if low <= t.get_position()[1] <= high]
+    ticks = axes.get_yticklabels() + axes.get_yticklabels(minor=True)
+    labels = [t.get_text() for t in ticks if low <= t.get_position()[1] <= high]
     shown = [label for label in labels if label]
 
     assert shown and all(float(label) > 0 for label in shown), shown
@@ -157,17 +160,34 @@ def test_planned_plots_skip_dimensions_with_one_value(sweep: pd.DataFrame) -> No
     ]
 
 
+def first_cell(frame: pd.DataFrame, column: str, value: object) -> list[object]:
+    """The column with its first cell replaced."""
+    return [value, *frame[column][1:]]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         (lambda f: f.drop(columns=["status", "unit"]), "results.csv: not a sweep: missing column(s) unit, status"),
         (lambda f: f[["model", "value"]], "results.csv: not a sweep: missing column(s) label, batch_size"),
         (lambda f: f.iloc[0:0], "results.csv: the sweep has no rows"),
-        (lambda f: f.assign(batch_size=[0] + list(f["batch_size"][1:])), "results.csv: row 1, column batch_size: expected a positive whole number, got '0'"),
-        (lambda f: f.assign(sequence_length=["long"] + list(f["sequence_length"][1:])), "row 1, column sequence_length: expected a positive whole number, got 'long', not a number"),
-        (lambda f: f.assign(value=[None] + list(f["value"][1:])), "results.csv: row 1, column value: status is 'ok' but the value is empty"),
-        (lambda f: f.assign(status=[""] + list(f["status"][1:])), "results.csv: row 1, column status: empty"),
-        (lambda f: f.assign(unit=["ms"] + list(f["unit"][1:])), "results.csv: column unit: measure 'time' has several units (ms, s)"),
+        (
+            lambda f: f.assign(batch_size=first_cell(f, "batch_size", 0)),
+            "results.csv: row 1, column batch_size: expected a positive whole number, got '0'",
+        ),
+        (
+            lambda f: f.assign(sequence_length=first_cell(f, "sequence_length", "long")),
+            "row 1, column sequence_length: expected a positive whole number, got 'long', not a number",
+        ),
+        (
+            lambda f: f.assign(value=first_cell(f, "value", None)),
+            "results.csv: row 1, column value: status is 'ok' but the value is empty",
+        ),
+        (lambda f: f.assign(status=first_cell(f, "status", "")), "results.csv: row 1, column status: empty"),
+        (
+            lambda f: f.assign(unit=first_cell(f, "unit", "ms")),
+            "results.csv: column unit: measure 'time' has several units (ms, s)",
+        ),
     ],
 )
 def test_a_bad_frame_gives_an_error_naming_the_source_and_column(sweep: pd.DataFrame, change, message: str) -> None:
@@ -177,7 +197,8 @@ def test_a_bad_frame_gives_an_error_naming_the_source_and_column(sweep: pd.DataF
 
 
 def test_a_frame_with_no_sweep_columns_says_what_it_has(tmp_path: Path) -> None:
-    with pytest.raises(SweepFrameError, match=r"data.csv: not a sweep: its columns are a, b; a sweep has the columns model,label,"):
+    expected = r"data.csv: not a sweep: its columns are a, b; a sweep has the columns model,label,"
+    with pytest.raises(SweepFrameError, match=expected):
         plot_sweep(pd.DataFrame({"a": [1], "b": [2]}), tmp_path, source="data.csv")
     with pytest.raises(SweepFrameError, match="expected a pandas DataFrame, got list"):
         check_sweep([1, 2])  # type: ignore[arg-type]
@@ -193,7 +214,7 @@ def test_line_plot_names_a_missing_slice(sweep: pd.DataFrame) -> None:
 def test_svg_files_are_deterministic_and_undated(sweep: pd.DataFrame, tmp_path: Path) -> None:
     first = plot_sweep(sweep, tmp_path / "a")
     second = plot_sweep(sweep, tmp_path / "b")
-    for one, other in zip(first, second):
+    for one, other in zip(first, second, strict=True):
         assert one.read_bytes() == other.read_bytes(), one.name
     svg = first[1].read_text()
     assert first[1].suffix == ".svg" and "<dc:date>" not in svg
@@ -253,7 +274,10 @@ def test_scatter_without_sizes_uses_equal_markers_and_throughput_works() -> None
     [
         (QUALITY.drop(columns=["score"]), "scores.csv: column(s) score needed"),
         (QUALITY.assign(throughput=1.0), "latency_ms or throughput (one of them)"),
-        (QUALITY.assign(score=["good", 1.0, 2.0]), "scores.csv: row 1, column score: expected a number, got 'good', not a number"),
+        (
+            QUALITY.assign(score=["good", 1.0, 2.0]),
+            "scores.csv: row 1, column score: expected a number, got 'good', not a number",
+        ),
         (QUALITY.assign(parameters=[0, 1, 2]), "scores.csv: row 1, column parameters: expected a positive count"),
         (QUALITY.iloc[0:0], "scores.csv: no rows"),
     ],
