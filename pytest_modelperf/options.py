@@ -259,10 +259,10 @@ OPTIONS: tuple[Option, ...] = (
 )
 BY_NAME: Mapping[str, Option] = {option.name: option for option in OPTIONS}
 DEFAULTS: Mapping[str, str] = {option.name: option.default for option in OPTIONS if not option.switch}
-UPDATE_SWITCHES: Mapping[UpdateMode, str] = {
-    UpdateMode.ALL: BY_NAME["update"].flag,
-    UpdateMode.MISSING: BY_NAME["update_missing"].flag,
-    UpdateMode.ADD_RUN: BY_NAME["add_run"].flag,
+UPDATE_SWITCHES: Mapping[UpdateMode, Option] = {
+    UpdateMode.ALL: BY_NAME["update"],
+    UpdateMode.MISSING: BY_NAME["update_missing"],
+    UpdateMode.ADD_RUN: BY_NAME["add_run"],
 }
 
 
@@ -322,9 +322,9 @@ class Settings:
     @classmethod
     def from_values(cls, values: Mapping[str, Any], root: Path) -> Settings:
         """Settings from the table's parsed values; ValueError when they do not go together."""
-        chosen = [mode for mode in UPDATE_SWITCHES if values[_switch_of(mode)]]
+        chosen = [mode for mode, switch in UPDATE_SWITCHES.items() if values[switch.name]]
         if len(chosen) > 1:
-            *first, last = UPDATE_SWITCHES.values()
+            *first, last = (switch.flag for switch in UPDATE_SWITCHES.values())
             raise ValueError(f"choose one of {', '.join(first)} and {last}")
         for name in ("prune", "forget_spread"):
             if values[name] and chosen != [UpdateMode.ALL]:
@@ -361,13 +361,9 @@ class Settings:
     def whole_run_writers(self) -> list[str]:
         """The options given that write one file from every test's checks: no single worker of a
         distributed run sees them all."""
-        writers = [UPDATE_SWITCHES[self.update]] if self.update in UPDATE_SWITCHES else []
+        writers = [UPDATE_SWITCHES[self.update].flag] if self.update in UPDATE_SWITCHES else []
         paths = {"json": self.json_path, "csv": self.csv_path, "html": self.html_path}
         return writers + [BY_NAME[name].flag for name, path in paths.items() if path is not None]
-
-
-def _switch_of(mode: UpdateMode) -> str:
-    return {UpdateMode.ALL: "update", UpdateMode.MISSING: "update_missing", UpdateMode.ADD_RUN: "add_run"}[mode]
 
 
 def options_markdown() -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..core.judge import Verdict
+from ..core.verdict import Verdict
 from ..core.measurement import Measurement
 
 VERDICTS = pytest.StashKey[list[Verdict]]()

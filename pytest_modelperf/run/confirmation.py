@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from ..core.judge import Outcome, Verdict
+from ..core.verdict import Outcome, Verdict
 
 
 class Decision(Enum):
