@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ..core.verdict import Verdict
 from ..core.measurement import Measurement
+from ..core.verdict import Verdict
 
 VERDICTS = pytest.StashKey[list[Verdict]]()
 MEASUREMENT_NAMES = pytest.StashKey[dict[str, Measurement]]()
