@@ -69,7 +69,13 @@ class Selection:
     identities: dict[str, TestKey] = field(default_factory=dict)
 
     def found_in_module(
-        self, module: str, collector_nodeid: str, *, succeeded: bool, tests: Iterable[tuple[str, TestKey]], collectors: Iterable[str]
+        self,
+        module: str,
+        collector_nodeid: str,
+        *,
+        succeeded: bool,
+        tests: Iterable[tuple[str, TestKey]],
+        collectors: Iterable[str],
     ) -> None:
         """A collector inside a module (the module itself, a class) was collected: the node ids
         and identities of the tests it holds, and the node ids of the collectors it holds."""

@@ -63,7 +63,7 @@ class ModelPerfSession:
     _environment_ids: dict[str, str] = field(default_factory=dict)
     _registry: Registry | None = None
     _registered: dict[str, str] = field(default_factory=dict)
-    started: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    started: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ModelPerfSession:
@@ -72,7 +72,7 @@ class ModelPerfSession:
 
     def records_of(self, test: TestKey) -> list[JudgedMeasurement]:
         """The measurements judged for one test (of its last attempt, once earlier ones are withdrawn)."""
-        return [record for record in self.records if (record.key.module, record.key.test) == (test.module, test.test)]
+        return [record for record in self.records if _belongs_to(record, test)]
 
     # -- identifying tests ---------------------------------------------------------------
 
@@ -87,7 +87,8 @@ class ModelPerfSession:
             return
         module = module_key(collector.path, self.settings.root)
         children = report.result if report.passed else []
-        tests = [(c.nodeid, identify(c.nodeid, module_key(c.path, self.settings.root))) for c in children if isinstance(c, pytest.Item)]
+        items = [c for c in children if isinstance(c, pytest.Item)]
+        tests = [(c.nodeid, identify(c.nodeid, module_key(c.path, self.settings.root))) for c in items]
         collectors = [c.nodeid for c in children if not isinstance(c, pytest.Item)]
         self.selection.found_in_module(module, collector.nodeid, succeeded=report.passed, tests=tests, collectors=collectors)
 
@@ -162,12 +163,13 @@ class ModelPerfSession:
 
     def withdraw(self, test: TestKey) -> None:
         """Forget the checks of a test's attempt that is being re-run; the re-run's checks count."""
-        self.records = [record for record in self.records if (record.key.module, record.key.test) != (test.module, test.test)]
+        self.records = [record for record in self.records if not _belongs_to(record, test)]
 
     def fails(self, verdict: Verdict) -> bool:
         """Whether a verdict fails its test: a regression being re-recorded by --modelperf-update does not,
         unless it is a fault of the measuring (NaN, a zero divisor), which is never recorded."""
-        if verdict.outcome is Outcome.REGRESSION and self.settings.update is UpdateMode.ALL and not is_fault(verdict.measurement.unavailable):
+        re_recorded = verdict.outcome is Outcome.REGRESSION and self.settings.update is UpdateMode.ALL
+        if re_recorded and not is_fault(verdict.measurement.unavailable):
             return False
         return verdict.failed
 
@@ -248,6 +250,10 @@ class ModelPerfSession:
             self.unpruned = self.modules_left_unpruned()
         if updates or removals:
             self.writes = self.store.apply(updates, removals, self.environments)
+
+
+def _belongs_to(record: JudgedMeasurement, test: TestKey) -> bool:
+    return (record.key.module, record.key.test) == (test.module, test.test)
 
 
 SESSION = pytest.StashKey[ModelPerfSession]()
