@@ -3,64 +3,38 @@
 from __future__ import annotations
 
 import os
-import reprlib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, overload
 
 import pytest
 
+from .core.check_targets import measurements_to_check
 from .core.measurement import Direction, Measurement, ratio_of
 from .core.stats import SUMMARY_STATISTICS, is_known_statistic
+from .core.thresholds import check_of
 from .core.timing import TimingOptions
-from .core.units import Quantity, UnitError, describe_dimension, dimension, parse_quantity
+from .core.units import dimension
 from .core.verdict import Check, Verdict
 from .markers import MarkerOptions
 from .measure.calibration import time_with_reference, with_reference
+from .measure.catalogue import LATENCY, SENTENCE_LATENCY
+from .measure.cell import Cell, CellMeasurements, GpuMemory, measure_cell, measure_gpu_memory
 from .measure.latency import latency_from_seconds, time_interleaved
-from .measure.memory import MB
+from .measure.memory import host_memory_increases, host_memory_measurement
+from .measure.model_facts import ModelFacts, model_facts
 from .measure.throughput import Throughput, throughput_from_seconds
 from .measure.workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner, workload_context
 from .models.loading import DeviceUnavailable, LoadedModel, model_notes, normalise_dtype, resolve_device
+from .quality.accuracy import measure_accuracy
+from .quality.finetune_facts import FineTuneFacts, fine_tune_facts
 from .run.attempt import MEASUREMENT_NAMES, VERDICTS, begin_attempt
 from .run.session import ModelPerfSession
+from .sweep.models import LOCAL, REGISTERED, model_kind
 
 if TYPE_CHECKING:
-    from .measure.cell import CellMeasurements
     from .quality.evaluation import Quality
-    from .sweep.grid import Cell
-
-EXACT = Quantity(0.0, "%")
-
-
-@dataclass(frozen=True)
-class ModelFacts:
-    parameter_count: Measurement
-    artefact_size: Measurement | None
-    load_time: Measurement
-
-
-@dataclass(frozen=True)
-class FineTuneFacts:
-    seconds: Measurement
-    samples_per_second: Measurement
-    peak_host_memory: Measurement
-    peak_gpu_memory: Measurement | None
-    final_loss: float
-
-
-@dataclass(frozen=True)
-class GpuMemory:
-    peak_allocated: Measurement
-    peak_reserved: Measurement
-    nvml_process: Measurement | None
-    nvml_device: Measurement | None
-    nvml_problem: str | None
-
-    @property
-    def out_of_memory(self) -> bool:
-        return self.peak_allocated.unavailable is not None
 
 
 class ModelPerf:
@@ -119,7 +93,7 @@ class ModelPerf:
         workload = Workload(batch_size, sequence_length)
         seconds, reference = self._time_forward(model, workload)
         measurement = _latency(
-            name or f"latency[{workload.label}]", seconds, statistic, context=workload_context(model, workload), notes=model_notes(model)
+            name or LATENCY.named(workload.label), seconds, statistic, context=workload_context(model, workload), notes=model_notes(model)
         )
         measurement = with_reference(measurement, reference)
         if benchmark is not None:
@@ -142,7 +116,7 @@ class ModelPerf:
         rounds = time_interleaved(works, devices.pop(), self.timing)
         return [
             _latency(
-                f"latency[{workload.label}] of {model.name}",
+                f"{LATENCY.named(workload.label)} of {model.name}",
                 seconds,
                 statistic,
                 context={**workload_context(model, workload), "side_by_side": [m.name for m in models]},
@@ -161,7 +135,7 @@ class ModelPerf:
         """
         return ratio_of(numerator, denominator, name=name, direction=Direction(direction))
 
-    def measure_text_latency(self, model: LoadedModel, texts: Sequence[str] = SAMPLE_SENTENCES, *, name: str = "sentence_latency") -> Measurement:
+    def measure_text_latency(self, model: LoadedModel, texts: Sequence[str] = SAMPLE_SENTENCES, *, name: str = SENTENCE_LATENCY.name) -> Measurement:
         """Time (ms) to tokenize and run one sentence, one after another: a round runs every
         text in turn, unpadded, and its sample is the round's time per sentence."""
         if not texts:
@@ -194,8 +168,6 @@ class ModelPerf:
         self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128, rounds: int = 5
     ) -> Measurement:
         """Peak resident memory (MB) a forward pass adds on the host; one sample per round."""
-        from .measure.memory import host_memory_increases, host_memory_measurement
-
         workload = Workload(batch_size, sequence_length)
         inputs = synthetic_inputs(model, workload)
         results = host_memory_increases(partial(forward, model, inputs), rounds)
@@ -209,32 +181,7 @@ class ModelPerf:
         """
         if not model.device.startswith("cuda"):
             pytest.skip(f"GPU memory needs a CUDA device; {model.name} is on {model.device}")
-        from .measure.memory import cuda_memory_of, gpu_memory_measurements, run_unless_out_of_memory
-
-        workload = Workload(batch_size, sequence_length)
-        context = workload_context(model, workload)
-        notes = model_notes(model)
-
-        def measure() -> Any:
-            inputs = synthetic_inputs(model, workload)
-            return cuda_memory_of(partial(forward, model, inputs), model.device)
-
-        result, unavailable = run_unless_out_of_memory(measure, model.device)
-        if unavailable is not None:
-            allocated, reserved = (
-                Measurement.not_available(f"gpu_memory.{kind}[{workload.label}]", unavailable, unit="MB", context=context, notes=notes)
-                for kind in ("peak_allocated", "peak_reserved")
-            )
-            return GpuMemory(allocated, reserved, nvml_process=None, nvml_device=None, nvml_problem=None)
-        assert result is not None
-        measured = gpu_memory_measurements(result, workload.label, context=context, notes=notes)
-        return GpuMemory(
-            peak_allocated=measured["peak_allocated"],
-            peak_reserved=measured["peak_reserved"],
-            nvml_process=measured.get("nvml_process"),
-            nvml_device=measured.get("nvml_device"),
-            nvml_problem=result.nvml_problem,
-        )
+        return measure_gpu_memory(model, Workload(batch_size, sequence_length))
 
     def measure_cell(
         self, cell: Cell, *, measures: Sequence[str] = ("time", "throughput", "memory"), memory_rounds: int = 5
@@ -247,9 +194,6 @@ class ModelPerf:
         model cannot run (a sequence longer than its position embeddings) skips the test; a
         cell that runs out of memory gives N/A measurements.
         """
-        from .measure.cell import measure_cell
-        from .sweep.models import LOCAL, REGISTERED, model_kind
-
         kind = model_kind(cell.model)
         if kind == REGISTERED:
             model = self.load_registered(cell.model)
@@ -286,74 +230,25 @@ class ModelPerf:
         f1 over overflowing windows of ``max_length`` tokens with ``doc_stride`` overlap. Each
         score keeps its per-example outcomes, so its comparison knows its sampling noise.
         """
-        from .quality.data import load_eval_dataset
-        from .quality.evaluation import (
-            CLASSIFICATION_METRICS,
-            QA_METRICS,
-            evaluate_classification,
-            evaluate_question_answering,
+        return measure_accuracy(
+            model, dataset, split=split, metrics=metrics, limit=limit, max_length=max_length, doc_stride=doc_stride,
+            text_column=text_column, text_pair_column=text_pair_column, label_column=label_column, batch_size=batch_size,
+            online=self._session.settings.online,
         )
-        from .quality.qa import QaSettings
-
-        online = self._session.settings.online
-        notes = model_notes(model)
-        if model.task == "sequence-classification":
-            data = load_eval_dataset(dataset or "topics", split=split, limit=limit)
-            return evaluate_classification(
-                model, data, source=dataset or "topics", split=split, metrics=metrics or CLASSIFICATION_METRICS,
-                text_column=text_column, text_pair_column=text_pair_column, label_column=label_column,
-                max_length=max_length or 128, batch_size=batch_size, online=online, notes=notes,
-            )
-        if model.task == "question-answering":
-            data = load_eval_dataset(dataset or "facts-qa", split=split, limit=limit)
-            settings = QaSettings(max_length=max_length or 384, doc_stride=doc_stride, batch_size=batch_size)
-            return evaluate_question_answering(
-                model, data, source=dataset or "facts-qa", split=split, metrics=metrics or QA_METRICS,
-                settings=settings, online=online, notes=notes,
-            )
-        raise ValueError(f"measure_accuracy: {model.name} is a {model.task} model; it scores sequence-classification and question-answering")
 
     def fine_tune_facts(self, model: LoadedModel) -> FineTuneFacts:
         """How the checkpoint's fine-tune went when it was made here: time, samples/s, peak memory.
 
         Skips for a checkpoint that was not fine-tuned by ``modelperf prepare``.
         """
-        from .models.fine_tune_record import fine_tune_stats
-
-        recorded = fine_tune_stats(model.checkpoint)
-        if recorded is None:
+        facts = fine_tune_facts(model, calibrate=self._session.settings.calibrate)
+        if facts is None:
             pytest.skip(f"{model.name} was not fine-tuned here; fine-tune facts come from modelperf prepare")
-        context = {"device": recorded.device, "dtype": "float32", "model": model.name, "task": model.task, "examples": recorded.examples}
-
-        def single(name: str, value: float, unit: str, direction: Direction = Direction.LOWER_IS_BETTER) -> Measurement:
-            return Measurement(f"fine_tune.{name}", unit, direction, value, context=context)
-
-        def timed(measurement: Measurement) -> Measurement:
-            """With the speed reference timed through the fine-tune: judged at the machine's speed then."""
-            if not (self._session.settings.calibrate and recorded.speed_reference):
-                return measurement
-            return with_reference(measurement, [ms / 1e3 for ms in recorded.speed_reference_ms], identity=recorded.speed_reference)
-
-        return FineTuneFacts(
-            seconds=timed(single("time", recorded.seconds, "s")),
-            samples_per_second=timed(single("throughput", recorded.samples_per_second, "samples/s", Direction.HIGHER_IS_BETTER)),
-            peak_host_memory=single("peak_host_memory", recorded.peak_host_memory_mb, "MB"),
-            peak_gpu_memory=single("peak_gpu_memory", recorded.peak_gpu_memory_mb, "MB") if recorded.peak_gpu_memory_mb is not None else None,
-            final_loss=recorded.final_loss,
-        )
+        return facts
 
     def model_facts(self, model: LoadedModel) -> ModelFacts:
         """Parameter count and artefact size (exact) and load time of a loaded checkpoint."""
-        context = {"device": model.device, "dtype": model.dtype, "model": model.name, "task": model.task}
-        notes = model_notes(model)
-        size = None
-        if model.artefact_bytes is not None:
-            size = Measurement.exact("artefact_size", model.artefact_bytes / MB, unit="MB", context=context, notes=notes)
-        return ModelFacts(
-            parameter_count=Measurement.exact("parameters", model.parameter_count, unit="count", context=context, notes=notes),
-            artefact_size=size,
-            load_time=Measurement("load_time", "s", Direction.LOWER_IS_BETTER, model.load_seconds, context=context, notes=notes),
-        )
+        return model_facts(model)
 
     def record(
         self,
@@ -366,8 +261,6 @@ class ModelPerf:
         statistic: str = "median",
     ) -> Measurement:
         """A measurement of the test's own making: one value, or per-round samples."""
-        from .core.units import dimension
-
         dimension(unit)  # rejects unknown units early
         direction = Direction(direction)
         context = {"device": self._session.settings.device if self._session.settings.device != "auto" else "cpu", "dtype": self.dtype}
@@ -420,20 +313,16 @@ class ModelPerf:
         measurement, and gives a list of verdicts.
         """
         __tracebackhide__ = True
-        parts = _measurements_to_check(measurement)
-        checks = []
-        for part in parts:  # every argument error before any verdict counts
-            checks.append(self._check_of(part, threshold, limit, statistic))
+        parts = measurements_to_check(measurement)
+        checks = [  # every argument error before any verdict counts
+            check_of(
+                part, threshold=threshold, limit=limit, statistic=statistic,
+                marker_threshold=self._options.threshold, run_threshold=self._session.settings.threshold,
+            )
+            for part in parts
+        ]
         verdicts = [self._judge(part, check) for part, check in zip(parts, checks)]
         return verdicts[0] if isinstance(measurement, Measurement) else verdicts
-
-    def _check_of(self, measurement: Measurement, threshold: str | None, limit: str | None, statistic: str | None) -> Check:
-        __tracebackhide__ = True
-        chosen = statistic or measurement.statistic
-        if chosen != "value" and not is_known_statistic(chosen):
-            raise ValueError(f"{_call(measurement, 'statistic', statistic)}: unknown statistic {chosen!r}")
-        limit_quantity = _limit(measurement, limit) if limit is not None else None
-        return Check(chosen, self._threshold(measurement, threshold, limit_quantity), limit_quantity)
 
     def _judge(self, measurement: Measurement, check: Check) -> Verdict:
         if measurement.samples and check.statistic not in (measurement.statistic, *SUMMARY_STATISTICS):
@@ -444,20 +333,6 @@ class ModelPerf:
         self._item.stash[VERDICTS].append(record.verdict)
         return record.verdict
 
-    def _threshold(self, measurement: Measurement, threshold: str | None, limit: Quantity | None) -> Quantity | None:
-        __tracebackhide__ = True
-        if threshold is not None:
-            return _fitting_quantity(measurement, "threshold", threshold, _call(measurement, "threshold", threshold))
-        if limit is not None:
-            return None
-        if measurement.deterministic:
-            return EXACT
-        if self._options.threshold is not None:
-            marker = f"modelperf.check({measurement.name}) under @pytest.mark.modelperf(threshold={self._options.threshold!r})"
-            return _fitting_quantity(measurement, "threshold", self._options.threshold, marker)
-        option = f"modelperf.check({measurement.name}) under --modelperf-threshold={self._session.settings.threshold}"
-        return _fitting_quantity(measurement, "threshold", self._session.settings.threshold, option)
-
     def _claim_name(self, measurement: Measurement) -> None:
         earlier = self._item.stash[MEASUREMENT_NAMES].setdefault(measurement.name, measurement)
         if earlier is not measurement:
@@ -465,81 +340,6 @@ class ModelPerf:
                 f"two different measurements are named {measurement.name!r} in this test; "
                 "give one another name with measurement.renamed('...')"
             )
-
-
-def _call(measurement: Measurement, argument: str, value: object) -> str:
-    """How an error names the check and its argument: ``modelperf.check(latency[1x128], limit='5MB')``."""
-    return f"modelperf.check({measurement.name}, {argument}={value!r})"
-
-
-def _fitting_quantity(measurement: Measurement, argument: str, value: str | Quantity, where: str) -> Quantity:
-    """A threshold or limit with a unit (or a %) of the measurement's kind; errors start with ``where``."""
-    __tracebackhide__ = True
-    try:
-        quantity = parse_quantity(value, what=where, example_unit=measurement.unit)
-    except UnitError as error:
-        raise UnitError(str(error)) from None  # raised here, so that the failure shows the test's line, not the parser's
-    if not quantity.is_relative and dimension(quantity.unit) != dimension(measurement.unit):
-        unit = f" ({measurement.unit})" if measurement.unit else ""
-        raise UnitError(
-            f"{where}: {argument} is {describe_dimension(quantity.unit)}, "
-            f"the measurement is {describe_dimension(measurement.unit)}{unit}"
-        )
-    return quantity
-
-
-def _limit(measurement: Measurement, limit: str) -> Quantity:
-    __tracebackhide__ = True
-    where = _call(measurement, "limit", limit)
-    quantity = _fitting_quantity(measurement, "limit", limit, where)
-    if quantity.is_relative:
-        raise UnitError(f"{where}: a limit must be absolute, e.g. '{quantity.value:g}{measurement.unit}'; a % belongs to the threshold")
-    return quantity
-
-
-def _measurements_to_check(result: object) -> tuple[Measurement, ...]:
-    """The measurement itself, or the measurements of a result that has an obvious set of them."""
-    __tracebackhide__ = True
-    if isinstance(result, Measurement):
-        return (result,)
-    parts = _parts_of_composite(result)
-    if parts:
-        return parts
-    raise TypeError(_not_a_measurement(result))
-
-
-def _parts_of_composite(result: object) -> tuple[Measurement, ...] | None:
-    """Both rates of a throughput, every score of a quality evaluation (a mapping of scores),
-    every measurement of a sweep cell (its ``measurements``) or of a list (models timed side by
-    side); None for anything else."""
-    if isinstance(result, Throughput):
-        return (result.samples_per_second, result.tokens_per_second)
-    if isinstance(result, Mapping):
-        values = tuple(result.values())
-    elif isinstance(result, (list, tuple)):
-        values = tuple(result)
-    else:
-        values = getattr(result, "measurements", None)
-    if isinstance(values, tuple) and all(isinstance(value, Measurement) for value in values):
-        return values
-    return None
-
-
-def _not_a_measurement(result: object) -> str:
-    kind = type(result).__name__
-    composite = is_dataclass(result) and not isinstance(result, type)
-    held = [f.name for f in fields(result) if isinstance(getattr(result, f.name), Measurement)] if composite else []
-    if held:
-        return (
-            f"modelperf.check({kind}): expected a Measurement; a {kind} holds {', '.join(held)}: "
-            f"check the one you mean, e.g. modelperf.check(result.{held[0]})"
-        )
-    if _parts_of_composite(result) == ():
-        return f"modelperf.check({kind}): this {kind} holds no measurement to check"
-    return (
-        f"modelperf.check({reprlib.repr(result)}): expected a Measurement (from modelperf.measure_* or modelperf.record), "
-        f"got {kind}; a number of your own goes through modelperf.record(name, value, unit=...)"
-    )
 
 
 def _latency(

@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from ..core.timing import TimingOptions
+from ..core.timing import TimingError, TimingOptions
 from ..measure.cell import MEASURE_GROUPS
 
 DEFAULT_MAX_BATCH = 4096
@@ -71,14 +72,14 @@ def register(commands: Any) -> None:
     sweep.add_argument("--force", action="store_true", help="overwrite the sweep files already in the output folder")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
     timing = sweep.add_argument_group("timing")
-    timing.add_argument("--min-rounds", type=_count, default=defaults.min_rounds, metavar="N", help=f"default: {defaults.min_rounds}")
-    timing.add_argument("--max-rounds", type=_count, default=defaults.max_rounds, metavar="N", help=f"default: {defaults.max_rounds}")
+    timing.add_argument("--min-rounds", type=_integer, default=defaults.min_rounds, metavar="N", help=f"default: {defaults.min_rounds}")
+    timing.add_argument("--max-rounds", type=_integer, default=defaults.max_rounds, metavar="N", help=f"default: {defaults.max_rounds}")
     timing.add_argument(
-        "--max-time", type=_seconds, default=defaults.max_time, metavar="S",
+        "--max-time", type=_number, default=defaults.max_time, metavar="S",
         help=f"stop timing a cell after S seconds once --min-rounds are done (default: {defaults.max_time})",
     )
-    timing.add_argument("--warmup-rounds", type=_count, default=defaults.warmup_rounds, metavar="N", help=f"default: {defaults.warmup_rounds}")
-    timing.add_argument("--warmup-time", type=_seconds, default=defaults.warmup_time, metavar="S", help=f"default: {defaults.warmup_time}")
+    timing.add_argument("--warmup-rounds", type=_integer, default=defaults.warmup_rounds, metavar="N", help=f"default: {defaults.warmup_rounds}")
+    timing.add_argument("--warmup-time", type=_number, default=defaults.warmup_time, metavar="S", help=f"default: {defaults.warmup_time}")
     sweep.set_defaults(command=run, needs_registry=False)
 
 
@@ -177,7 +178,7 @@ def _sweep(arguments: argparse.Namespace, grid: Any, settings: Any, resolve: Any
 
 def summary_table(result: Any) -> str:
     """One line per cell: its status and headline figures (time in ms, samples/s, memory in MB)."""
-    from ..sweep.tidy import tidy_rows
+    from ..measure.tidy import tidy_rows
 
     memory = "gpu_memory_nvml" if result.settings.device.startswith("cuda") else "host_memory_peak"
     header = ("cell", "status", "time (ms)", "samples/s", f"memory (MB, {memory})")
@@ -213,14 +214,19 @@ def _registry(arguments: argparse.Namespace) -> tuple[Any, str]:
 
 
 def _timing(arguments: argparse.Namespace) -> TimingOptions:
-    if arguments.min_rounds < 2:
-        raise ArgumentProblem(f"--min-rounds: must be at least 2, got {arguments.min_rounds}")
-    if arguments.max_rounds < arguments.min_rounds:
-        raise ArgumentProblem(f"--max-rounds: must not be below --min-rounds ({arguments.min_rounds}), got {arguments.max_rounds}")
-    return TimingOptions(
-        warmup_rounds=arguments.warmup_rounds, warmup_time=arguments.warmup_time,
-        min_rounds=arguments.min_rounds, max_rounds=arguments.max_rounds, max_time=arguments.max_time,
-    )
+    """The timing flags as TimingOptions; a value it refuses is named by its flag."""
+    names = [field.name for field in fields(TimingOptions)]
+    try:
+        return TimingOptions(**{name: getattr(arguments, name) for name in names})
+    except TimingError as error:
+        problem = error.problem
+        for name in names:  # "must not be below min_rounds (10)": the flag, as the user wrote it
+            problem = problem.replace(name, _flag(name))
+        raise ArgumentProblem(f"{_flag(error.field)}: {problem}") from None
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
 
 
 def _positive_int(text: str) -> int:
@@ -230,25 +236,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _count(text: str) -> int:
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
-
-
 def _integer(text: str) -> int:
     try:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-
-
-def _seconds(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative number of seconds, got {text!r}")
-    return value
 
 
 def _positive_number(text: str) -> float:

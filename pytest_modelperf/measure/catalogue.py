@@ -132,3 +132,10 @@ def sweep_measure(sweep_id: str) -> Measure:
         return SWEEP_MEASURES[sweep_id]
     except KeyError:
         raise ValueError(f"unknown sweep measure {sweep_id!r}; known: {', '.join(SWEEP_MEASURES)}") from None
+
+
+def sweep_id_of(measure: Measure) -> str:
+    """The measure's sweep id; an error for a measure no tidy table holds."""
+    if measure.sweep_id is None:
+        raise ValueError(f"{measure.name} has no sweep id: no tidy table holds it")
+    return measure.sweep_id

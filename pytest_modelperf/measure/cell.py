@@ -1,25 +1,35 @@
-"""Measuring one cell with the project's trackers: latency, throughput and each memory figure.
+"""Measuring one cell (a model at one batch size and sequence length) and running out of memory.
 
-The same code path serves ``modelperf sweep`` and ``modelperf.measure_cell`` in a test, and it
-builds the same measurements, under the same names, as the fixture's ``measure_latency``,
-``measure_throughput``, ``measure_host_memory`` and ``measure_gpu_memory``. A cell that runs
-out of memory is recorded as such (the study's N/A), with the memory released; any other
-error propagates to the caller.
+One code path serves ``modelperf sweep``, ``modelperf.measure_cell`` and
+``modelperf.measure_gpu_memory`` in a test: latency, throughput and each memory figure, named,
+united and directed as ``measure.catalogue`` declares them, like the fixture's
+``measure_latency``, ``measure_throughput`` and ``measure_host_memory``. A cell or reading
+that runs out of memory is recorded as such (the study's N/A), with the memory released; any
+other error propagates to the caller. The sweep grid builds the ``Cell`` values measured here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any, TypeVar
 
-from ..core.measurement import Direction, Measurement
+from ..core.measurement import Measurement
 from ..core.timing import TimingOptions
 from ..models.loading import LoadedModel, model_notes
-from ..sweep.grid import Cell, skip_reason
+from . import catalogue
 from .calibration import time_with_reference, with_reference
+from .catalogue import Measure
 from .latency import latency_from_seconds
-from .memory import MB
+from .memory import (
+    MB,
+    cuda_memory_of,
+    gpu_memory_measurements,
+    host_memory_increases,
+    host_memory_measurement,
+    run_unless_out_of_memory,
+)
 from .throughput import throughput_from_seconds
 from .workloads import Workload, forward, synthetic_inputs, workload_context
 
@@ -28,41 +38,51 @@ OUT_OF_MEMORY = "out of memory"
 
 # What --measures accepts; "memory" stands for every memory figure the device has.
 MEASURE_GROUPS: tuple[str, ...] = ("time", "throughput", "memory")
-HOST_MEMORY = "host_memory_peak"
-GPU_MEMORY: tuple[str, ...] = ("gpu_memory_allocated", "gpu_memory_reserved", "gpu_memory_nvml")
+TIME = catalogue.sweep_id_of(catalogue.LATENCY)
+THROUGHPUT = catalogue.sweep_id_of(catalogue.THROUGHPUT)
+HOST_MEMORY = catalogue.sweep_id_of(catalogue.HOST_MEMORY)
+GPU_MEASURES: tuple[Measure, ...] = (catalogue.GPU_PEAK_ALLOCATED, catalogue.GPU_PEAK_RESERVED, catalogue.GPU_NVML_DEVICE)
+GPU_MEMORY: tuple[str, ...] = tuple(catalogue.sweep_id_of(measure) for measure in GPU_MEASURES)
+
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
-class MeasureSpec:
-    """A sweep measure: the measurement it is made as (name pattern, unit, direction)."""
+class Cell:
+    """One model at one batch size and sequence length."""
 
-    name: str  # the measurement's name, "{}" standing for the workload label ("8x128")
-    unit: str
-    direction: Direction = Direction.LOWER_IS_BETTER
+    model: str  # as given: a registry name, a local directory or a hub id
+    label: str
+    batch_size: int
+    sequence_length: int
+
+    @property
+    def id(self) -> str:
+        """``bert-tiny-b8-s128``: the cell's pytest id and its name in progress lines."""
+        return f"{self.label}-b{self.batch_size}-s{self.sequence_length}"
+
+    @property
+    def workload(self) -> Workload:
+        return Workload(self.batch_size, self.sequence_length)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "label": self.label, "batch_size": self.batch_size, "sequence_length": self.sequence_length}
 
 
-MEASURES: Mapping[str, MeasureSpec] = {
-    "time": MeasureSpec("latency[{}]", "ms"),
-    "throughput": MeasureSpec("throughput[{}]", "samples/s", Direction.HIGHER_IS_BETTER),
-    HOST_MEMORY: MeasureSpec("host_memory[{}]", "MB"),
-    "gpu_memory_allocated": MeasureSpec("gpu_memory.peak_allocated[{}]", "MB"),
-    "gpu_memory_reserved": MeasureSpec("gpu_memory.peak_reserved[{}]", "MB"),
-    "gpu_memory_nvml": MeasureSpec("gpu_memory.nvml_device[{}]", "MB"),
-}
-# The tracker readings behind the GPU measures (trackers.memory.gpu_memory_measurements' kinds).
-_GPU_KINDS: Mapping[str, str] = {
-    "gpu_memory_allocated": "peak_allocated",
-    "gpu_memory_reserved": "peak_reserved",
-    "gpu_memory_nvml": "nvml_device",
-}
+def skip_reason(cell: Cell, config: Any) -> str | None:
+    """Why the cell cannot run on this model (``skipped: ...``), or None when it can."""
+    limit = getattr(config, "max_position_embeddings", None)
+    if isinstance(limit, int) and cell.sequence_length > limit:
+        return f"skipped: sequence length {cell.sequence_length} exceeds {cell.label}'s max_position_embeddings ({limit})"
+    return None
 
 
 def measures_for(groups: Sequence[str], device: str) -> tuple[str, ...]:
-    """The measures a sweep of these groups makes on this device, in a fixed order."""
+    """The sweep ids of the measures these groups make on this device, in a fixed order."""
     unknown = sorted(set(groups) - set(MEASURE_GROUPS))
     if unknown:
         raise ValueError(f"unknown measure(s) {', '.join(unknown)}; choose from {', '.join(MEASURE_GROUPS)}")
-    names: list[str] = [group for group in ("time", "throughput") if group in groups]
+    names: list[str] = [sweep_id for group, sweep_id in (("time", TIME), ("throughput", THROUGHPUT)) if group in groups]
     if "memory" in groups:
         names.append(HOST_MEMORY)
         if device.startswith("cuda"):
@@ -72,7 +92,7 @@ def measures_for(groups: Sequence[str], device: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class CellMeasurements:
-    """What one cell gave: a status, and a measurement per measure that has one.
+    """What one cell gave: a status, and a measurement per measure (by sweep id) that has one.
 
     ``status`` is ``ok``, ``out of memory`` (every measurement is N/A), ``skipped: ...`` or
     ``error: <Type>: <message>``. ``unavailable`` gives the reason of a measure the device
@@ -94,11 +114,11 @@ class CellMeasurements:
 
     @property
     def latency(self) -> Measurement | None:
-        return self.by_measure.get("time")
+        return self.by_measure.get(TIME)
 
     @property
     def throughput(self) -> Measurement | None:
-        return self.by_measure.get("throughput")
+        return self.by_measure.get(THROUGHPUT)
 
     @property
     def host_memory(self) -> Measurement | None:
@@ -106,15 +126,15 @@ class CellMeasurements:
 
     @property
     def gpu_memory_allocated(self) -> Measurement | None:
-        return self.by_measure.get("gpu_memory_allocated")
+        return self.by_measure.get(GPU_MEMORY[0])
 
     @property
     def gpu_memory_reserved(self) -> Measurement | None:
-        return self.by_measure.get("gpu_memory_reserved")
+        return self.by_measure.get(GPU_MEMORY[1])
 
     @property
     def gpu_memory_nvml(self) -> Measurement | None:
-        return self.by_measure.get("gpu_memory_nvml")
+        return self.by_measure.get(GPU_MEMORY[2])
 
     def status_of(self, measure: str) -> str:
         """The cell's status, else why this measure has no value (NVML unreadable, not a finite number)."""
@@ -124,6 +144,21 @@ class CellMeasurements:
         if measurement is not None and measurement.unavailable is not None:
             return measurement.unavailable
         return self.unavailable.get(measure, OK)
+
+
+@dataclass(frozen=True)
+class GpuMemory:
+    """The GPU memory of one forward pass: allocator peaks, and NVML's readings where it has them."""
+
+    peak_allocated: Measurement
+    peak_reserved: Measurement
+    nvml_process: Measurement | None
+    nvml_device: Measurement | None
+    nvml_problem: str | None
+
+    @property
+    def out_of_memory(self) -> bool:
+        return self.peak_allocated.unavailable is not None
 
 
 def measure_cell(
@@ -138,24 +173,66 @@ def measure_cell(
     """Measure one cell of a loaded model: the timings (on the CPU beside the speed reference
     when ``calibrate``), then host memory over ``memory_rounds`` rounds, then, on CUDA, the
     allocator peaks and NVML's device reading of one forward pass."""
-    from .memory import run_unless_out_of_memory
-
     measures = measures_for(groups, loaded.device)
     reason = skip_reason(cell, loaded.config)
     if reason is not None:
         return CellMeasurements(cell, reason, loaded.device, loaded.dtype, measures)
     work = partial(_measure, loaded, cell, measures, timing, calibrate, memory_rounds)
-    measured, unavailable = run_unless_out_of_memory(work, loaded.device)
-    if unavailable is not None:
-        return out_of_memory(loaded, cell, measures)
+    measured, missing = unless_out_of_memory(work, loaded, cell.workload, [catalogue.sweep_measure(name) for name in measures])
+    if measured is None:
+        by_measure = dict(zip(measures, missing, strict=True))
+        return CellMeasurements(cell, OUT_OF_MEMORY, loaded.device, loaded.dtype, measures, by_measure)
     return measured
+
+
+def measure_gpu_memory(loaded: LoadedModel, workload: Workload) -> GpuMemory:
+    """Allocator peaks and NVML readings (MB) of one forward pass on a CUDA device; out of
+    memory, the allocator peaks are N/A ("out of memory")."""
+    context = workload_context(loaded, workload)
+    notes = model_notes(loaded)
+
+    def measure() -> GpuMemory:
+        result = cuda_memory_of(partial(forward, loaded, synthetic_inputs(loaded, workload)), loaded.device)
+        readings = gpu_memory_measurements(result, workload.label, context=context, notes=notes)
+        return GpuMemory(
+            peak_allocated=readings[catalogue.GPU_PEAK_ALLOCATED],
+            peak_reserved=readings[catalogue.GPU_PEAK_RESERVED],
+            nvml_process=readings.get(catalogue.GPU_NVML_PROCESS),
+            nvml_device=readings.get(catalogue.GPU_NVML_DEVICE),
+            nvml_problem=result.nvml_problem,
+        )
+
+    allocator_peaks = [catalogue.GPU_PEAK_ALLOCATED, catalogue.GPU_PEAK_RESERVED]
+    measured, missing = unless_out_of_memory(measure, loaded, workload, allocator_peaks)
+    if measured is None:
+        allocated, reserved = missing
+        return GpuMemory(allocated, reserved, nvml_process=None, nvml_device=None, nvml_problem=None)
+    return measured
+
+
+def unless_out_of_memory(
+    work: Callable[[], Result], loaded: LoadedModel, workload: Workload, measures: Sequence[Measure]
+) -> tuple[Result | None, list[Measurement]]:
+    """``(work(), [])``, or, when the device runs out of memory, ``(None, N/A measurements)``:
+    one per measure, each unavailable for "out of memory", with the device memory released."""
+    result, unavailable = run_unless_out_of_memory(work, loaded.device)
+    if unavailable is None:
+        return result, []
+    context = workload_context(loaded, workload)
+    notes = model_notes(loaded)
+    missing = [
+        Measurement.not_available(
+            measure.named(workload.label), OUT_OF_MEMORY,
+            unit=measure.unit, direction=measure.direction, context=context, notes=notes,
+        )
+        for measure in measures
+    ]
+    return None, missing
 
 
 def _measure(
     loaded: LoadedModel, cell: Cell, measures: tuple[str, ...], timing: TimingOptions, calibrate: bool, memory_rounds: int
 ) -> CellMeasurements:
-    from .memory import cuda_memory_of, gpu_memory_measurements, host_memory_increases, host_memory_measurement
-
     workload = cell.workload
     context = workload_context(loaded, workload)
     notes = model_notes(loaded)
@@ -164,22 +241,23 @@ def _measure(
     by_measure: dict[str, Measurement] = {}
     unavailable: dict[str, str] = {}
 
-    if "time" in measures or "throughput" in measures:
+    if TIME in measures or THROUGHPUT in measures:
         seconds, reference = time_with_reference(work, loaded.device, timing, calibrate=calibrate)
-        if "time" in measures:
-            latency = latency_from_seconds(MEASURES["time"].name.format(workload.label), seconds, context=context, notes=notes)
-            by_measure["time"] = with_reference(latency, reference)
-        if "throughput" in measures:
+        if TIME in measures:
+            latency = latency_from_seconds(catalogue.LATENCY.named(workload.label), seconds, context=context, notes=notes)
+            by_measure[TIME] = with_reference(latency, reference)
+        if THROUGHPUT in measures:
             samples = throughput_from_seconds(seconds, workload, context=context, notes=notes).samples_per_second
-            by_measure["throughput"] = with_reference(samples, reference)
+            by_measure[THROUGHPUT] = with_reference(samples, reference)
     if HOST_MEMORY in measures:
         rounds = host_memory_increases(work, memory_rounds)
         by_measure[HOST_MEMORY] = host_memory_measurement(rounds, workload.label, context=context, notes=notes)
     if any(name in measures for name in GPU_MEMORY):
         result = cuda_memory_of(work, loaded.device)
         readings = gpu_memory_measurements(result, workload.label, context=context, notes=notes)
-        for name in GPU_MEMORY:
-            reading = readings.get(_GPU_KINDS[name])
+        for measure in GPU_MEASURES:
+            name = catalogue.sweep_id_of(measure)
+            reading = readings.get(measure)
             if reading is not None:
                 by_measure[name] = reading
             else:
@@ -187,26 +265,9 @@ def _measure(
     return CellMeasurements(cell, OK, loaded.device, loaded.dtype, measures, by_measure, unavailable)
 
 
-def out_of_memory(loaded: LoadedModel, cell: Cell, measures: tuple[str, ...]) -> CellMeasurements:
-    """The cell as N/A: each measurement recorded as unavailable, "out of memory"."""
-    workload = cell.workload
-    context = workload_context(loaded, workload)
-    notes = model_notes(loaded)
-    by_measure = {
-        name: Measurement.not_available(
-            MEASURES[name].name.format(workload.label), OUT_OF_MEMORY,
-            unit=MEASURES[name].unit, direction=MEASURES[name].direction, context=context, notes=notes,
-        )
-        for name in measures
-    }
-    return CellMeasurements(cell, OUT_OF_MEMORY, loaded.device, loaded.dtype, measures, by_measure)
-
-
 def peak_memory_mb(loaded: LoadedModel, workload: Workload) -> float:
     """The device's peak for one forward pass (MB): the allocator's peak on CUDA, the host's
     peak increase on the CPU. The largest-batch search compares it with a budget."""
-    from .memory import cuda_memory_of, host_memory_increases
-
     inputs = synthetic_inputs(loaded, workload)
     work = partial(forward, loaded, inputs)
     if loaded.device.startswith("cuda"):
@@ -218,4 +279,3 @@ def error_status(error: BaseException) -> str:
     """``error: <Type>: <message>`` on one line."""
     message = " ".join(str(error).split())
     return f"error: {type(error).__name__}: {message}" if message else f"error: {type(error).__name__}"
-

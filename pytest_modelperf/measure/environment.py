@@ -10,10 +10,12 @@ import re
 import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..core.extras import DISTRIBUTION, MissingExtra
+from .nvml import NvmlUnavailable, driver_version
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,15 @@ def hardware_key(device: str, dtype: str) -> str:
     return hardware_for(device).key(dtype)
 
 
+@lru_cache(maxsize=1)
+def package_version() -> str:
+    """The installed version of pytest-modelperf; empty when it runs uninstalled from a source tree."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return ""
+
+
 @lru_cache(maxsize=None)
 def _git_commit(root: str) -> str:
     try:
@@ -88,7 +99,7 @@ def software_environment(device: str, root: Path) -> dict[str, Any]:
     env: dict[str, Any] = {
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
-        "pytest_modelperf": __version__,
+        "pytest_modelperf": package_version(),
         "cpu": cpu_hardware().name,
         "cpu_cores": cpu_hardware().count,
         "commit": _git_commit(str(root)),
@@ -116,11 +127,10 @@ def software_environment(device: str, root: Path) -> dict[str, Any]:
 
 
 def _driver_version() -> str:
-    from .nvml import NvmlUnavailable, driver_version
-
+    """The NVIDIA driver's version; empty where NVML, or its package, is not there."""
     try:
         return driver_version()
-    except NvmlUnavailable:
+    except (NvmlUnavailable, MissingExtra):
         return ""
 
 

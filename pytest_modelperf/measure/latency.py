@@ -17,7 +17,7 @@ from ..core.timing import TimingOptions
 
 
 class LatencyTracker:
-    """Times rounds on one device; ``with tracker.round(): work()`` times one round.
+    """Times rounds on one device; ``with tracker: work()`` times one round.
 
     ``seconds()`` synchronises (on CUDA) and returns the per-round durations in seconds.
     """
@@ -28,9 +28,6 @@ class LatencyTracker:
         self._host: list[float] = []
         self._events: list[tuple[Any, Any]] = []
         self._started: float | Any = 0.0
-
-    def round(self) -> LatencyTracker:
-        return self
 
     def __enter__(self) -> LatencyTracker:
         if self._cuda:
@@ -52,9 +49,6 @@ class LatencyTracker:
             self._events.append((self._started, end))
         else:
             self._host.append(time.perf_counter() - self._started)
-
-    def __len__(self) -> int:
-        return len(self._events) if self._cuda else len(self._host)
 
     def seconds(self) -> list[float]:
         if not self._cuda:
@@ -100,7 +94,7 @@ def time_interleaved(works: Sequence[Callable[[], Any]], device: str, timing: Ti
     rounds = 0
     while rounds < timing.max_rounds:
         for index in order:
-            with trackers[index].round():
+            with trackers[index]:
                 works[index]()
         rounds += 1
         order.reverse()

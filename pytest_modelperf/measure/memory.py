@@ -29,7 +29,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ..core.measurement import Direction, Measurement
+from ..core.measurement import Measurement
+from . import nvml
+from .catalogue import GPU_NVML_DEVICE, GPU_NVML_PROCESS, GPU_PEAK_ALLOCATED, GPU_PEAK_RESERVED, HOST_MEMORY, Measure
 
 MB = 1e6  # the project reports memory in megabytes of 10^6 bytes
 MIB = 1 << 20  # the study's tables: "MB" that were 2^20 bytes
@@ -172,8 +174,6 @@ class CudaMemoryTracker:
     def __enter__(self) -> CudaMemoryTracker:
         import torch
 
-        from . import nvml
-
         torch.cuda.synchronize(self.device)
         gc.collect()
         torch.cuda.empty_cache()
@@ -243,10 +243,10 @@ def host_memory_measurement(
 ) -> Measurement:
     """``host_memory[<label>]``: the peak each tracked run added (MB), one sample per run."""
     return Measurement.from_samples(
-        f"host_memory[{label}]",
+        HOST_MEMORY.named(label),
         [result.increase_bytes / MB for result in results],
-        unit="MB",
-        direction=Direction.LOWER_IS_BETTER,
+        unit=HOST_MEMORY.unit,
+        direction=HOST_MEMORY.direction,
         context={**context, "method": results[-1].method},
         notes=notes,
     )
@@ -254,24 +254,27 @@ def host_memory_measurement(
 
 def gpu_memory_measurements(
     result: CudaMemory, label: str, *, context: Mapping[str, Any], notes: Sequence[str] = ()
-) -> dict[str, Measurement]:
-    """``gpu_memory.<kind>[<label>]`` (MB) by kind: ``peak_allocated`` (exact: the allocator is
-    deterministic), ``peak_reserved``, and ``nvml_process``/``nvml_device`` where NVML read them."""
+) -> dict[Measure, Measurement]:
+    """``gpu_memory.<kind>[<label>]`` (MB) by measure: the allocator's peak allocated (exact: the
+    allocator is deterministic) and peak reserved bytes, and NVML's process and device readings
+    where NVML read them."""
     readings = {
-        "peak_allocated": result.peak_allocated_bytes,
-        "peak_reserved": result.peak_reserved_bytes,
-        "nvml_process": result.nvml_process_bytes,
-        "nvml_device": result.nvml_device_bytes,
+        GPU_PEAK_ALLOCATED: result.peak_allocated_bytes,
+        GPU_PEAK_RESERVED: result.peak_reserved_bytes,
+        GPU_NVML_PROCESS: result.nvml_process_bytes,
+        GPU_NVML_DEVICE: result.nvml_device_bytes,
     }
-    measurements: dict[str, Measurement] = {}
-    for kind, value in readings.items():
+    measurements: dict[Measure, Measurement] = {}
+    for measure, value in readings.items():
         if value is None:
             continue
-        name = f"gpu_memory.{kind}[{label}]"
-        if kind == "peak_allocated":
-            measurements[kind] = Measurement.exact(name, value / MB, unit="MB", context=context, notes=notes)
+        name = measure.named(label)
+        if measure.deterministic:
+            measurements[measure] = Measurement.exact(name, value / MB, unit=measure.unit, context=context, notes=notes)
         else:
-            measurements[kind] = Measurement(name, "MB", Direction.LOWER_IS_BETTER, value / MB, context=dict(context), notes=tuple(notes))
+            measurements[measure] = Measurement(
+                name, measure.unit, measure.direction, value / MB, context=dict(context), notes=tuple(notes)
+            )
     return measurements
 
 

@@ -3,6 +3,11 @@
 torch numbers CUDA devices fastest-first unless ``CUDA_DEVICE_ORDER=PCI_BUS_ID`` and
 honours ``CUDA_VISIBLE_DEVICES``; NVML numbers all devices by PCI bus. The two are matched
 here by device UUID, never by index.
+
+Without the package every function raises ``core.extras.MissingExtra`` (extra ``gpu``): a
+measurement that asked for NVML's figures says what to install. Without a usable NVML (no
+driver, a container that hides it, a device it cannot find) they raise ``NvmlUnavailable``,
+and the reading is N/A.
 """
 
 from __future__ import annotations
@@ -10,9 +15,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..core.extras import require
+
+PURPOSE = "NVML's GPU readings (what nvidia-smi shows)"
+
 
 class NvmlUnavailable(RuntimeError):
-    """NVML cannot be used here (no driver, no pynvml, or the device is not found)."""
+    """NVML cannot be used here (no driver, or the device is not found)."""
 
 
 _initialised = False
@@ -20,10 +29,7 @@ _initialised = False
 
 def _nvml() -> Any:
     global _initialised
-    try:
-        import pynvml
-    except ImportError as error:
-        raise NvmlUnavailable("pynvml is not installed (pip install nvidia-ml-py)") from error
+    pynvml = require("pynvml", "gpu", PURPOSE)
     if not _initialised:
         try:
             pynvml.nvmlInit()

@@ -6,14 +6,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.measurement import DIVISION_BY_ZERO, Direction, Measurement
+from ..core.measurement import DIVISION_BY_ZERO, Measurement
+from .catalogue import THROUGHPUT, TOKEN_THROUGHPUT, Measure
 from .workloads import Workload
 
 
 @dataclass(frozen=True)
 class Throughput:
+    """A workload's rates per round: samples/s and tokens/s."""
+
     samples_per_second: Measurement
     tokens_per_second: Measurement
+
+    @property
+    def measurements(self) -> tuple[Measurement, ...]:
+        """Both rates, for ``modelperf.check`` one by one."""
+        return (self.samples_per_second, self.tokens_per_second)
 
 
 def throughput_from_seconds(
@@ -24,24 +32,26 @@ def throughput_from_seconds(
     if instant is not None:
         reason = f"{DIVISION_BY_ZERO}: round {instant} of {len(round_seconds)} took no measurable time"
 
-        def unavailable(name: str, unit: str) -> Measurement:
-            return Measurement.not_available(name, reason, unit=unit, direction=Direction.HIGHER_IS_BETTER, context=context, notes=notes)
+        def unavailable(measure: Measure) -> Measurement:
+            return Measurement.not_available(
+                measure.named(label), reason, unit=measure.unit, direction=measure.direction, context=context, notes=notes
+            )
 
-        return Throughput(unavailable(f"throughput[{label}]", "samples/s"), unavailable(f"token_throughput[{label}]", "tokens/s"))
+        return Throughput(unavailable(THROUGHPUT), unavailable(TOKEN_THROUGHPUT))
     return Throughput(
         samples_per_second=Measurement.from_samples(
-            f"throughput[{label}]",
+            THROUGHPUT.named(label),
             [workload.batch_size / s for s in round_seconds],
-            unit="samples/s",
-            direction=Direction.HIGHER_IS_BETTER,
+            unit=THROUGHPUT.unit,
+            direction=THROUGHPUT.direction,
             context=context,
             notes=notes,
         ),
         tokens_per_second=Measurement.from_samples(
-            f"token_throughput[{label}]",
+            TOKEN_THROUGHPUT.named(label),
             [workload.tokens / s for s in round_seconds],
-            unit="tokens/s",
-            direction=Direction.HIGHER_IS_BETTER,
+            unit=TOKEN_THROUGHPUT.unit,
+            direction=TOKEN_THROUGHPUT.direction,
             context=context,
             notes=notes,
         ),

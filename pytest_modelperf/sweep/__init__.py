@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .grid import Cell, Grid, GridError, build_grid, sweep_cells
+from ..measure.cell import Cell
+from .grid import Grid, GridError, build_grid, sweep_cells
 
 if TYPE_CHECKING:
     import pandas as pd

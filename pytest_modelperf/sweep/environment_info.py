@@ -13,14 +13,14 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from ..measure import nvml
+from ..measure.environment import software_environment
 from ..measure.memory import MIB
 
 
 def environment_info(device: str, dtype: str, root: Path | None = None) -> dict[str, Any]:
     """The study's environment keys and the project's, for ``env.csv`` and ``sweep.json``."""
     import torch
-
-    from ..measure.environment import software_environment
 
     now = _dt.datetime.now()
     software = software_environment(device, root or Path.cwd())
@@ -70,8 +70,6 @@ def _gpu_info(device: str) -> dict[str, Any]:
     """``num_gpus``, ``gpu``, ``gpu_ram_mb`` from torch; power limit and performance state from
     NVML where it can be read (they are left out where it cannot)."""
     import torch
-
-    from ..measure import nvml
 
     index = int(device.split(":", 1)[1]) if ":" in device else 0
     properties = torch.cuda.get_device_properties(index)

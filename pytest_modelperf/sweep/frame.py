@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .tidy import TIDY_COLUMNS
+from ..measure.tidy import TIDY_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd

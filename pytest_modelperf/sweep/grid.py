@@ -3,7 +3,8 @@
 A model is named as the user gave it: a registry name, a local directory or a hub id. Its
 label, the short name in cell ids and plots, is the registry name, else the last segment of
 the path or hub id (more segments when two models would share one). Sizes are sorted, so that
-each model's cells grow towards the ones that may run out of memory.
+each model's cells grow towards the ones that may run out of memory. The cells are
+``measure.cell.Cell`` values, which ``measure.cell.measure_cell`` measures.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..measure.workloads import Workload
+from ..measure.cell import Cell
 
 # The names bad input is reported under; the command passes its flags instead.
 PYTHON_ARGUMENTS: Mapping[str, str] = {
@@ -25,28 +26,6 @@ PYTHON_ARGUMENTS: Mapping[str, str] = {
 
 class GridError(ValueError):
     """The grid cannot be built; the message names the argument and the value."""
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One model at one batch size and sequence length."""
-
-    model: str  # as given: a registry name, a local directory or a hub id
-    label: str
-    batch_size: int
-    sequence_length: int
-
-    @property
-    def id(self) -> str:
-        """``bert-tiny-b8-s128``: the cell's pytest id and its name in progress lines."""
-        return f"{self.label}-b{self.batch_size}-s{self.sequence_length}"
-
-    @property
-    def workload(self) -> Workload:
-        return Workload(self.batch_size, self.sequence_length)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "label": self.label, "batch_size": self.batch_size, "sequence_length": self.sequence_length}
 
 
 @dataclass(frozen=True)
@@ -131,14 +110,6 @@ def _segments(model: str) -> list[str]:
     if not parts:  # ".", "..", "~": name the folder it means
         parts = [Path(trimmed).expanduser().resolve().name or trimmed]
     return parts
-
-
-def skip_reason(cell: Cell, config: Any) -> str | None:
-    """Why the cell cannot run on this model (``skipped: ...``), or None when it can."""
-    limit = getattr(config, "max_position_embeddings", None)
-    if isinstance(limit, int) and cell.sequence_length > limit:
-        return f"skipped: sequence length {cell.sequence_length} exceeds {cell.label}'s max_position_embeddings ({limit})"
-    return None
 
 
 def sweep_cells(models: Sequence[str], batch_sizes: Iterable[int], sequence_lengths: Iterable[int]) -> list[Any]:

@@ -14,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..measure.cell import OUT_OF_MEMORY, error_status
+from ..measure.memory import run_unless_out_of_memory
+
 FITS = "fits"
-OUT_OF_MEMORY = "out of memory"
 OVER_BUDGET = "over budget"
 
 CSV_COLUMNS: tuple[str, ...] = ("model", "sequence_length", "largest_batch", "first_failing_batch", "limit", "reason")
@@ -132,9 +134,6 @@ def find_largest_batch(
 
 
 def _try(probe: Callable[[int], float], batch: int, budget_mb: float | None, device: str) -> Probe:
-    from ..measure.cell import error_status
-    from ..measure.memory import run_unless_out_of_memory
-
     try:
         peak, unavailable = run_unless_out_of_memory(lambda: probe(batch), device)
     except Exception as error:  # noqa: BLE001 - the search reports it and stops; it never crashes the sweep

@@ -29,10 +29,10 @@ from typing import Any
 
 from ..measure.cell import GPU_MEMORY, HOST_MEMORY, OUT_OF_MEMORY
 from ..measure.memory import MIB
+from ..measure.tidy import TIDY_COLUMNS, tidy_rows
 from ..storage.atomic_files import atomic_write_files
 from .largest_batch import CSV_COLUMNS as LARGEST_BATCH_COLUMNS
 from .runner import SweepResult
-from .tidy import TIDY_COLUMNS, tidy_rows
 
 SCHEMA = 1
 STUDY_HEADER: tuple[str, ...] = ("model", "batch_size", "sequence_length", "result")

@@ -14,9 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tqdm import tqdm
+
 from ..core.timing import TimingOptions
-from ..measure.cell import MEASURE_GROUPS, CellMeasurements, error_status, measures_for
-from .grid import Cell, Grid, skip_reason
+from ..measure.cell import (
+    MEASURE_GROUPS,
+    Cell,
+    CellMeasurements,
+    error_status,
+    measure_cell,
+    measures_for,
+    peak_memory_mb,
+    skip_reason,
+)
+from ..measure.memory import release_device_memory
+from ..measure.workloads import Workload
+from ..models.loading import load_model
+from .grid import Grid
 from .largest_batch import LargestBatch, SearchSettings, find_largest_batch
 
 # resolve(model) -> (checkpoint, task): see models.resolve_model
@@ -78,8 +92,6 @@ class SweepResult:
 def run_sweep(grid: Grid, settings: SweepSettings, resolve: Resolver, *, progress: bool = True) -> SweepResult:
     """Measure every cell of the grid; with ``settings.largest_batch``, also search the largest
     batch per model and sequence length. The bar goes to stderr, and only to a terminal."""
-    from tqdm import tqdm
-
     searches = len(grid.sequence_lengths) if settings.largest_batch is not None else 0
     total = len(grid.cells()) + searches * len(grid.models)
     bar = tqdm(total=total, unit="cell", file=sys.stderr, disable=not progress or not sys.stderr.isatty(), dynamic_ncols=True)
@@ -96,9 +108,6 @@ def run_sweep(grid: Grid, settings: SweepSettings, resolve: Resolver, *, progres
 
 
 def _sweep_model(grid: Grid, model: str, settings: SweepSettings, resolve: Resolver, bar: Any) -> tuple[list[CellMeasurements], list[LargestBatch]]:
-    from ..measure.memory import release_device_memory
-    from ..models.loading import load_model
-
     cells = grid.cells_of(model)
     bar.set_postfix_str(f"loading {grid.label_of(model)}")
     try:
@@ -129,9 +138,6 @@ def _sweep_model(grid: Grid, model: str, settings: SweepSettings, resolve: Resol
 
 
 def _measure_one(loaded: Any, cell: Cell, settings: SweepSettings, bar: Any) -> CellMeasurements:
-    from ..measure.cell import measure_cell
-    from ..measure.memory import release_device_memory
-
     bar.set_postfix_str(cell.id)
     try:
         result = measure_cell(
@@ -147,9 +153,6 @@ def _measure_one(loaded: Any, cell: Cell, settings: SweepSettings, bar: Any) -> 
 
 def largest_batch_of(loaded: Any, model: str, label: str, sequence_length: int, search: SearchSettings) -> LargestBatch:
     """The largest batch of the loaded model at this sequence length that fits."""
-    from ..measure.cell import peak_memory_mb
-    from ..measure.workloads import Workload
-
     limit = search.limit(loaded.device)
     reason = skip_reason(Cell(model, label, 1, sequence_length), loaded.config)
     if reason is not None:

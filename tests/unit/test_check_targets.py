@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_modelperf.core.check_targets import measurements_to_check
 from pytest_modelperf.core.measurement import Direction, Measurement
-from pytest_modelperf.fixture import FineTuneFacts, GpuMemory, _measurements_to_check
-from pytest_modelperf.measure.cell import CellMeasurements
+from pytest_modelperf.measure.cell import Cell, CellMeasurements, GpuMemory
 from pytest_modelperf.measure.throughput import Throughput
 from pytest_modelperf.quality.evaluation import Quality
-from pytest_modelperf.sweep.grid import Cell
+from pytest_modelperf.quality.finetune_facts import FineTuneFacts
 
 HIGHER = Direction.HIGHER_IS_BETTER
 
@@ -24,18 +24,18 @@ def peak(name: str) -> Measurement:
 
 def test_a_measurement_is_checked_as_itself() -> None:
     measurement = peak("peak")
-    assert _measurements_to_check(measurement) == (measurement,)
+    assert measurements_to_check(measurement) == (measurement,)
 
 
 def test_a_throughput_gives_both_rates() -> None:
     samples, tokens = score("throughput[1x8]"), score("token_throughput[1x8]")
-    assert _measurements_to_check(Throughput(samples, tokens)) == (samples, tokens)
+    assert measurements_to_check(Throughput(samples, tokens)) == (samples, tokens)
 
 
 def test_a_quality_evaluation_gives_every_score() -> None:
     accuracy, f1 = score("accuracy"), score("f1")
     quality = Quality(scores={"accuracy": accuracy, "f1": f1}, seconds=1.0, examples=10)
-    assert _measurements_to_check(quality) == (accuracy, f1)
+    assert measurements_to_check(quality) == (accuracy, f1)
 
 
 def test_a_sweep_cell_gives_its_measurements() -> None:
@@ -43,14 +43,14 @@ def test_a_sweep_cell_gives_its_measurements() -> None:
     cell = CellMeasurements(
         Cell("bert", "bert", 1, 8), "ok", "cpu", "float32", ("time", "host_memory"), {"time": latency, "host_memory": memory}
     )
-    assert _measurements_to_check(cell) == (latency, memory)
+    assert measurements_to_check(cell) == (latency, memory)
 
 
 def test_gpu_memory_is_refused_naming_the_readings_it_holds() -> None:
     # NVML's readings include other processes and the CUDA context: checking every reading is not obvious.
     memory = GpuMemory(peak("allocated"), peak("reserved"), nvml_process=None, nvml_device=peak("device"), nvml_problem=None)
     with pytest.raises(TypeError) as caught:
-        _measurements_to_check(memory)
+        measurements_to_check(memory)
     assert str(caught.value) == (
         "modelperf.check(GpuMemory): expected a Measurement; a GpuMemory holds peak_allocated, peak_reserved, "
         "nvml_device: check the one you mean, e.g. modelperf.check(result.peak_allocated)"
@@ -60,19 +60,19 @@ def test_gpu_memory_is_refused_naming_the_readings_it_holds() -> None:
 def test_fine_tune_facts_are_refused_naming_their_measurements() -> None:
     facts = FineTuneFacts(peak("time"), peak("throughput"), peak("host"), None, final_loss=0.1)
     with pytest.raises(TypeError, match=r"a FineTuneFacts holds seconds, samples_per_second, peak_host_memory: "):
-        _measurements_to_check(facts)
+        measurements_to_check(facts)
 
 
 def test_a_list_of_measurements_gives_each_of_them() -> None:
     # measure_latency_side_by_side returns one latency per model
     latencies = [peak("latency of bert"), peak("latency of distilbert")]
-    assert _measurements_to_check(latencies) == tuple(latencies)
+    assert measurements_to_check(latencies) == tuple(latencies)
 
 
 @pytest.mark.parametrize(("value", "shown"), [(12.5, "12.5"), ("latency", "'latency'"), ({"f1": 0.9}, "{'f1': 0.9}"), ([1.0], "[1.0]")])
 def test_anything_else_is_refused_naming_its_type(value: object, shown: str) -> None:
     with pytest.raises(TypeError) as caught:
-        _measurements_to_check(value)
+        measurements_to_check(value)
     message = str(caught.value)
     assert message.startswith(f"modelperf.check({shown}")
     assert f"got {type(value).__name__};" in message
@@ -81,4 +81,4 @@ def test_anything_else_is_refused_naming_its_type(value: object, shown: str) -> 
 def test_a_sweep_cell_without_measurements_is_refused() -> None:
     empty = CellMeasurements(Cell("bert", "bert", 1, 8), "ok", "cpu", "float32", ())
     with pytest.raises(TypeError, match=r"this CellMeasurements holds no measurement to check"):
-        _measurements_to_check(empty)
+        measurements_to_check(empty)

@@ -6,7 +6,6 @@ import json
 import math
 
 import pytest
-from pytest_modelperf.sweep.tidy import tidy_rows
 
 from pytest_modelperf.core.baseline_entry import BaselineEntry
 from pytest_modelperf.core.judge import NoisePolicy, judge
@@ -14,11 +13,11 @@ from pytest_modelperf.core.measurement import Direction, Measurement, ratio_of
 from pytest_modelperf.core.units import parse_quantity
 from pytest_modelperf.core.verdict import Check, Outcome
 from pytest_modelperf.measure.calibration import with_reference
-from pytest_modelperf.measure.cell import CellMeasurements
+from pytest_modelperf.measure.cell import Cell, CellMeasurements
 from pytest_modelperf.measure.latency import latency_from_seconds
 from pytest_modelperf.measure.throughput import throughput_from_seconds
+from pytest_modelperf.measure.tidy import tidy_rows
 from pytest_modelperf.measure.workloads import Workload
-from pytest_modelperf.sweep.grid import Cell
 
 LOWER = Direction.LOWER_IS_BETTER
 HIGHER = Direction.HIGHER_IS_BETTER

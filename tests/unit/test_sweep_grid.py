@@ -6,8 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from pytest_modelperf.measure.cell import skip_reason
 from pytest_modelperf.sweep import Cell, GridError, build_grid, sweep_cells
-from pytest_modelperf.sweep.grid import model_labels, skip_reason
+from pytest_modelperf.sweep.grid import model_labels
 from pytest_modelperf.sweep.models import HUB, LOCAL, REGISTERED, UnknownModel, check_models, model_kind
 
 

@@ -10,11 +10,11 @@ import torch
 import pytest_modelperf.measure.cell as measure_module
 from pytest_modelperf.core.timing import TimingOptions
 from pytest_modelperf.measure.cell import measure_cell, measures_for
+from pytest_modelperf.measure.tidy import tidy_rows
 from pytest_modelperf.models.loading import load_model
 from pytest_modelperf.sweep import build_grid
 from pytest_modelperf.sweep.largest_batch import SearchSettings
 from pytest_modelperf.sweep.runner import SweepSettings, largest_batch_of, run_sweep
-from pytest_modelperf.sweep.tidy import tidy_rows
 
 FAST = TimingOptions(warmup_rounds=1, warmup_time=0.0, min_rounds=2, max_rounds=3, max_time=0.0)
 

@@ -11,12 +11,12 @@ import pytest
 
 from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.measure.cell import CellMeasurements, measures_for
+from pytest_modelperf.measure.tidy import TIDY_COLUMNS, tidy_rows
 from pytest_modelperf.sweep import build_grid, load_sweep
 from pytest_modelperf.sweep.frame import SweepFileError
 from pytest_modelperf.sweep.largest_batch import LargestBatch, Probe, SearchSettings
 from pytest_modelperf.sweep.output import SWEEP_FILES, OutputError, check_output, write_sweep
 from pytest_modelperf.sweep.runner import SweepResult, SweepSettings
-from pytest_modelperf.sweep.tidy import TIDY_COLUMNS, tidy_rows
 
 TIDY_HEADER = "model,label,batch_size,sequence_length,measure,unit,value,status,median,mean,min,max,stdev,iqr,rounds,device,dtype"
 ENVIRONMENT = {"transformers_version": "5.0.0", "framework": "PyTorch", "fp16": False, "use_gpu": True, "gpu": "NVIDIA H100", "dtype": "float32"}
