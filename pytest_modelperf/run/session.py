@@ -19,9 +19,10 @@ from ..core.measurement import Measurement, is_fault
 from ..core.policy import is_compared, resolve_baseline
 from ..core.verdict import Check, Outcome, Verdict
 from ..measure.environment import environment_id, hardware_key, software_environment
-from ..models.loading import ModelCache
+from ..models.loading import ModelCache, resolve_device
 from ..models.registry import Registry, RegistryError, load_registry, registry_from_pyproject
 from ..options import Settings, UpdateMode
+from ..quality.prepare import registry_checkpoint
 from ..storage.baseline_store import BaselineError, BaselineStore, JsonBaselineStore, WriteResult
 from .confirmation import Confirmation
 from .selection import Selection, TestKey, identify, module_key
@@ -119,9 +120,6 @@ class ModelPerfSession:
     def registered_checkpoint(self, name: str) -> tuple[str, str]:
         """(checkpoint, task) of a registry model: its hub id with --modelperf-online, else its offline
         one; a fine-tuned model is fine-tuned from its base on first use (and cached)."""
-        from ..models.loading import resolve_device
-        from ..quality.prepare import registry_checkpoint
-
         registry = self.registry()
         spec = registry.model(name)
         if name not in self._registered:

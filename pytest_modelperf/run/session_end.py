@@ -15,7 +15,7 @@ from ..render.csv_table import write_results_csv
 from ..render.markdown import markdown_report
 from ..render.run_report import ReportedCheck, RunReport
 from ..render.terminal import summary_lines
-from ..storage.baseline_store import BaselineError
+from ..storage.baseline_store import BaselineError, atomic_write_json
 from ..storage.run_export import export_payload
 from .session import ModelPerfSession, session_of
 
@@ -90,8 +90,6 @@ def _reports(state: ModelPerfSession) -> list[tuple[str, Path, Callable[[Path], 
         return payload
 
     def write_json(path: Path) -> None:
-        from ..storage.baseline_store import atomic_write_json
-
         atomic_write_json(path, exported())
 
     def write_csv(path: Path) -> None:
