@@ -20,7 +20,7 @@ from .core.verdict import Check, Verdict
 from .markers import MarkerOptions
 from .measure.calibration import time_with_reference, with_reference
 from .measure.catalogue import LATENCY, SENTENCE_LATENCY
-from .measure.cell import Cell, CellMeasurements, GpuMemory, measure_cell, measure_gpu_memory
+from .measure.cell import MEASURE_GROUPS, Cell, CellMeasurements, GpuMemory, measure_cell, measure_gpu_memory
 from .measure.latency import latency_from_seconds, time_interleaved
 from .measure.memory import host_memory_increases, host_memory_measurement
 from .measure.model_facts import ModelFacts, model_facts
@@ -64,7 +64,9 @@ class ModelPerf:
         except DeviceUnavailable as error:
             pytest.skip(str(error))
 
-    def load(self, checkpoint: str | os.PathLike[str], *, task: str = "auto", device: str | None = None, dtype: str | None = None) -> LoadedModel:
+    def load(
+        self, checkpoint: str | os.PathLike[str], *, task: str = "auto", device: str | None = None, dtype: str | None = None
+    ) -> LoadedModel:
         """A model and tokenizer, loaded once per session for each (checkpoint, task, device, dtype)."""
         return self._session.models.get(
             checkpoint, task=task, device=self._resolve_device(device), dtype=dtype or self.dtype
@@ -92,10 +94,11 @@ class ModelPerf:
         """Per-round latency (ms) of one forward pass over a batch_size x sequence_length batch."""
         workload = Workload(batch_size, sequence_length)
         seconds, reference = self._time_forward(model, workload)
-        measurement = _latency(
-            name or LATENCY.named(workload.label), seconds, statistic, context=workload_context(model, workload), notes=model_notes(model)
+        latency = _latency(
+            name or LATENCY.named(workload.label), seconds, statistic,
+            context=workload_context(model, workload), notes=model_notes(model),
         )
-        measurement = with_reference(measurement, reference)
+        measurement = with_reference(latency, reference)
         if benchmark is not None:
             from .run.benchmark_bridge import report_to_benchmark
 
@@ -112,7 +115,7 @@ class ModelPerf:
         if len(devices) != 1:
             raise ValueError(f"side-by-side timing needs the models on one device, got {', '.join(sorted(devices))}")
         batches = [synthetic_inputs(model, workload) for model in models]
-        works = [partial(forward, model, inputs) for model, inputs in zip(models, batches)]
+        works = [partial(forward, model, inputs) for model, inputs in zip(models, batches, strict=True)]
         rounds = time_interleaved(works, devices.pop(), self.timing)
         return [
             _latency(
@@ -122,11 +125,16 @@ class ModelPerf:
                 context={**workload_context(model, workload), "side_by_side": [m.name for m in models]},
                 notes=model_notes(model),
             )
-            for model, seconds in zip(models, rounds)
+            for model, seconds in zip(models, rounds, strict=True)
         ]
 
     def ratio(
-        self, numerator: Measurement, denominator: Measurement, *, name: str, direction: Direction | str = Direction.HIGHER_IS_BETTER
+        self,
+        numerator: Measurement,
+        denominator: Measurement,
+        *,
+        name: str,
+        direction: Direction | str = Direction.HIGHER_IS_BETTER,
     ) -> Measurement:
         """``numerator / denominator`` in unit ``x``; per round when both were timed side by side.
 
@@ -135,7 +143,9 @@ class ModelPerf:
         """
         return ratio_of(numerator, denominator, name=name, direction=Direction(direction))
 
-    def measure_text_latency(self, model: LoadedModel, texts: Sequence[str] = SAMPLE_SENTENCES, *, name: str = SENTENCE_LATENCY.name) -> Measurement:
+    def measure_text_latency(
+        self, model: LoadedModel, texts: Sequence[str] = SAMPLE_SENTENCES, *, name: str = SENTENCE_LATENCY.name
+    ) -> Measurement:
         """Time (ms) to tokenize and run one sentence, one after another: a round runs every
         text in turn, unpadded, and its sample is the round's time per sentence."""
         if not texts:
@@ -157,9 +167,13 @@ class ModelPerf:
         workload = Workload(batch_size, sequence_length)
         seconds, reference = self._time_forward(model, workload)
         result = throughput_from_seconds(seconds, workload, context=workload_context(model, workload), notes=model_notes(model))
-        return Throughput(with_reference(result.samples_per_second, reference), with_reference(result.tokens_per_second, reference))
+        return Throughput(
+            with_reference(result.samples_per_second, reference), with_reference(result.tokens_per_second, reference)
+        )
 
-    def measure_callable(self, work: Callable[[], Any], *, name: str, device: str = "cpu", statistic: str = "median") -> Measurement:
+    def measure_callable(
+        self, work: Callable[[], Any], *, name: str, device: str = "cpu", statistic: str = "median"
+    ) -> Measurement:
         """Latency (ms) of any callable; on a CUDA device it is timed with CUDA events."""
         seconds, reference = self._time(work, device)
         return with_reference(_latency(name, seconds, statistic, context={"device": device, "dtype": self.dtype}), reference)
@@ -171,7 +185,8 @@ class ModelPerf:
         workload = Workload(batch_size, sequence_length)
         inputs = synthetic_inputs(model, workload)
         results = host_memory_increases(partial(forward, model, inputs), rounds)
-        return host_memory_measurement(results, workload.label, context=workload_context(model, workload), notes=model_notes(model))
+        context = workload_context(model, workload)
+        return host_memory_measurement(results, workload.label, context=context, notes=model_notes(model))
 
     def measure_gpu_memory(self, model: LoadedModel, *, batch_size: int = 1, sequence_length: int = 128) -> GpuMemory:
         """Allocator peaks and NVML readings (MB) for one forward pass; skips off CUDA.
@@ -184,7 +199,7 @@ class ModelPerf:
         return measure_gpu_memory(model, Workload(batch_size, sequence_length))
 
     def measure_cell(
-        self, cell: Cell, *, measures: Sequence[str] = ("time", "throughput", "memory"), memory_rounds: int = 5
+        self, cell: Cell, *, measures: Sequence[str] = MEASURE_GROUPS, memory_rounds: int = 5
     ) -> CellMeasurements:
         """One cell of a sweep (``sweep_cells``), measured as ``modelperf sweep`` measures it.
 
@@ -200,7 +215,8 @@ class ModelPerf:
         else:
             model = self.load(os.path.expanduser(cell.model) if kind == LOCAL else cell.model)
         result = measure_cell(
-            model, cell, groups=measures, timing=self.timing, calibrate=self._session.settings.calibrate, memory_rounds=memory_rounds
+            model, cell, groups=measures, timing=self.timing,
+            calibrate=self._session.settings.calibrate, memory_rounds=memory_rounds,
         )
         if result.status.startswith("skipped"):
             pytest.skip(f"{cell.id}: {result.status}")
@@ -263,12 +279,15 @@ class ModelPerf:
         """A measurement of the test's own making: one value, or per-round samples."""
         dimension(unit)  # rejects unknown units early
         direction = Direction(direction)
-        context = {"device": self._session.settings.device if self._session.settings.device != "auto" else "cpu", "dtype": self.dtype}
+        device = self._session.settings.device
+        context = {"device": device if device != "auto" else "cpu", "dtype": self.dtype}
         if isinstance(value, (int, float)):
             if deterministic:
                 return Measurement.exact(name, value, unit=unit, direction=direction, context=context)
             return Measurement(name, unit, direction, float(value), context=context)
-        return Measurement.from_samples(name, list(value), unit=unit, direction=direction, statistic=_statistic(statistic), context=context)
+        return Measurement.from_samples(
+            name, list(value), unit=unit, direction=direction, statistic=_statistic(statistic), context=context
+        )
 
     def _time_forward(self, model: LoadedModel, workload: Workload) -> tuple[list[float], list[float]]:
         inputs = synthetic_inputs(model, workload)
@@ -321,7 +340,7 @@ class ModelPerf:
             )
             for part in parts
         ]
-        verdicts = [self._judge(part, check) for part, check in zip(parts, checks)]
+        verdicts = [self._judge(part, check) for part, check in zip(parts, checks, strict=True)]
         return verdicts[0] if isinstance(measurement, Measurement) else verdicts
 
     def _judge(self, measurement: Measurement, check: Check) -> Verdict:

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from ..core.timing import TimingError, TimingOptions
-from ..measure.cell import MEASURE_GROUPS
+from ..measure.cell import GPU_NVML, HOST_MEMORY, MEASURE_GROUPS, THROUGHPUT, TIME
 
 DEFAULT_MAX_BATCH = 4096
 # The flags that bad grid input is reported under.
-CLI_ARGUMENTS: Mapping[str, str] = {"models": "--models", "batch_sizes": "--batch-sizes", "sequence_lengths": "--sequence-lengths"}
+CLI_ARGUMENTS: Mapping[str, str] = {
+    "models": "--models", "batch_sizes": "--batch-sizes", "sequence_lengths": "--sequence-lengths",
+}
 
 
 class ArgumentProblem(ValueError):
@@ -59,7 +61,9 @@ def register(commands: Any) -> None:
         "--measures", nargs="+", choices=MEASURE_GROUPS, default=list(MEASURE_GROUPS), metavar="MEASURE",
         help="what to measure: time, throughput, memory (default: all three)",
     )
-    sweep.add_argument("--largest-batch", action="store_true", help="also search the largest batch that fits, per model and sequence length")
+    sweep.add_argument(
+        "--largest-batch", action="store_true", help="also search the largest batch that fits, per model and sequence length"
+    )
     sweep.add_argument(
         "--max-batch", type=_positive_int, default=None, metavar="N",
         help=f"with --largest-batch: the largest batch to try (default: {DEFAULT_MAX_BATCH})",
@@ -72,14 +76,15 @@ def register(commands: Any) -> None:
     sweep.add_argument("--force", action="store_true", help="overwrite the sweep files already in the output folder")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
     timing = sweep.add_argument_group("timing")
-    timing.add_argument("--min-rounds", type=_integer, default=defaults.min_rounds, metavar="N", help=f"default: {defaults.min_rounds}")
-    timing.add_argument("--max-rounds", type=_integer, default=defaults.max_rounds, metavar="N", help=f"default: {defaults.max_rounds}")
+    for flag, default in (("--min-rounds", defaults.min_rounds), ("--max-rounds", defaults.max_rounds)):
+        timing.add_argument(flag, type=_integer, default=default, metavar="N", help=f"default: {default}")
     timing.add_argument(
         "--max-time", type=_number, default=defaults.max_time, metavar="S",
         help=f"stop timing a cell after S seconds once --min-rounds are done (default: {defaults.max_time})",
     )
-    timing.add_argument("--warmup-rounds", type=_integer, default=defaults.warmup_rounds, metavar="N", help=f"default: {defaults.warmup_rounds}")
-    timing.add_argument("--warmup-time", type=_number, default=defaults.warmup_time, metavar="S", help=f"default: {defaults.warmup_time}")
+    warmup_rounds, warmup_time = defaults.warmup_rounds, defaults.warmup_time
+    timing.add_argument("--warmup-rounds", type=_integer, default=warmup_rounds, metavar="N", help=f"default: {warmup_rounds}")
+    timing.add_argument("--warmup-time", type=_number, default=warmup_time, metavar="S", help=f"default: {warmup_time}")
     sweep.set_defaults(command=run, needs_registry=False)
 
 
@@ -108,7 +113,8 @@ def _plan(arguments: argparse.Namespace) -> tuple[Any, Any, Any]:
     from ..sweep.runner import SweepSettings, default_cpu_budget_mb
 
     if not arguments.largest_batch:
-        given = [flag for flag, value in (("--max-batch", arguments.max_batch), ("--memory-budget", arguments.memory_budget)) if value is not None]
+        search_flags = (("--max-batch", arguments.max_batch), ("--memory-budget", arguments.memory_budget))
+        given = [flag for flag, value in search_flags if value is not None]
         if given:
             raise ArgumentProblem(f"{' and '.join(given)}: only apply with --largest-batch")
     timing = _timing(arguments)
@@ -164,7 +170,8 @@ def _sweep(arguments: argparse.Namespace, grid: Any, settings: Any, resolve: Any
     print(summary_table(result))
     for found in result.largest:
         largest = "-" if found.largest_batch is None else found.largest_batch
-        print(f"largest batch of {found.label} at sequence length {found.sequence_length}: {largest} ({found.reason}; limit: {found.limit})")
+        where = f"{found.label} at sequence length {found.sequence_length}"
+        print(f"largest batch of {where}: {largest} ({found.reason}; limit: {found.limit})")
     for file in written:
         print(f"modelperf sweep: wrote {file.path} ({file.what})")
     errors = result.errors
@@ -180,7 +187,7 @@ def summary_table(result: Any) -> str:
     """One line per cell: its status and headline figures (time in ms, samples/s, memory in MB)."""
     from ..measure.tidy import tidy_rows
 
-    memory = "gpu_memory_nvml" if result.settings.device.startswith("cuda") else "host_memory_peak"
+    memory = GPU_NVML if result.settings.device.startswith("cuda") else HOST_MEMORY
     header = ("cell", "status", "time (ms)", "samples/s", f"memory (MB, {memory})")
     lines = [header]
     for cell in result.cells:
@@ -188,12 +195,12 @@ def summary_table(result: Any) -> str:
         lines.append((
             cell.cell.id,
             cell.status if len(cell.status) <= 60 else cell.status[:57] + "...",
-            _figure(values.get("time"), 1e3, ".3f"),
-            _figure(values.get("throughput"), 1.0, ".1f"),
+            _figure(values.get(TIME), 1e3, ".3f"),
+            _figure(values.get(THROUGHPUT), 1.0, ".1f"),
             _figure(values.get(memory), 1.0, ".1f"),
         ))
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
-    return "\n".join("  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in lines)
+    return "\n".join("  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in lines)
 
 
 def _figure(value: float | None, scale: float, spec: str) -> str:

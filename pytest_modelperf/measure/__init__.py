@@ -1,1 +1,2 @@
-"""Measuring with torch: workloads, timers, calibration against the speed reference, host and CUDA memory, NVML, and the hardware key."""
+"""Measuring with torch: workloads, timers, calibration against the speed reference, host and
+CUDA memory, NVML, the hardware key, and the catalogue of every measure."""

@@ -43,6 +43,7 @@ THROUGHPUT = catalogue.sweep_id_of(catalogue.THROUGHPUT)
 HOST_MEMORY = catalogue.sweep_id_of(catalogue.HOST_MEMORY)
 GPU_MEASURES: tuple[Measure, ...] = (catalogue.GPU_PEAK_ALLOCATED, catalogue.GPU_PEAK_RESERVED, catalogue.GPU_NVML_DEVICE)
 GPU_MEMORY: tuple[str, ...] = tuple(catalogue.sweep_id_of(measure) for measure in GPU_MEASURES)
+GPU_ALLOCATED, GPU_RESERVED, GPU_NVML = GPU_MEMORY
 
 Result = TypeVar("Result")
 
@@ -126,15 +127,15 @@ class CellMeasurements:
 
     @property
     def gpu_memory_allocated(self) -> Measurement | None:
-        return self.by_measure.get(GPU_MEMORY[0])
+        return self.by_measure.get(GPU_ALLOCATED)
 
     @property
     def gpu_memory_reserved(self) -> Measurement | None:
-        return self.by_measure.get(GPU_MEMORY[1])
+        return self.by_measure.get(GPU_RESERVED)
 
     @property
     def gpu_memory_nvml(self) -> Measurement | None:
-        return self.by_measure.get(GPU_MEMORY[2])
+        return self.by_measure.get(GPU_NVML)
 
     def status_of(self, measure: str) -> str:
         """The cell's status, else why this measure has no value (NVML unreadable, not a finite number)."""

@@ -9,7 +9,7 @@ import platform
 import re
 import subprocess
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,7 @@ def package_version() -> str:
         return ""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _git_commit(root: str) -> str:
     try:
         result = subprocess.run(

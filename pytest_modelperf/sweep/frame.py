@@ -36,7 +36,10 @@ def load_sweep(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise SweepFileError(f"{file}: no such file; pass a sweep's output folder or its sweep.csv")
     try:
         frame = pd.read_csv(
-            file, dtype={column: str for column in TEXT_COLUMNS}, keep_default_na=False, na_values={c: [""] for c in NUMBER_COLUMNS}
+            file,
+            dtype={column: str for column in TEXT_COLUMNS},
+            keep_default_na=False,
+            na_values={c: [""] for c in NUMBER_COLUMNS},
         )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise SweepFileError(f"{file}: not a readable CSV: {error}") from None

@@ -49,7 +49,7 @@ class Grid:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "models": [{"model": model, "label": label} for model, label in zip(self.models, self.labels)],
+            "models": [{"model": model, "label": label} for model, label in zip(self.models, self.labels, strict=True)],
             "batch_sizes": list(self.batch_sizes),
             "sequence_lengths": list(self.sequence_lengths),
         }
@@ -96,7 +96,7 @@ def model_labels(models: Sequence[str]) -> list[str]:
     segments = [_segments(model) for model in models]
     depth = [1] * len(models)
     while True:
-        labels = ["/".join(parts[-d:]) for parts, d in zip(segments, depth)]
+        labels = ["/".join(parts[-d:]) for parts, d in zip(segments, depth, strict=True)]
         clashing = [i for i, label in enumerate(labels) if labels.count(label) > 1 and depth[i] < len(segments[i])]
         if not clashing:
             return labels

@@ -56,7 +56,8 @@ class LargestBatch:
         return self.reason.startswith("error:")
 
     def csv_row(self) -> list[Any]:
-        return [self.model, self.sequence_length, _blank(self.largest_batch), _blank(self.first_failing_batch), self.limit, self.reason]
+        largest, failing = _blank(self.largest_batch), _blank(self.first_failing_batch)
+        return [self.model, self.sequence_length, largest, failing, self.limit, self.reason]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -35,7 +35,9 @@ def needs_registry(models: Sequence[str]) -> bool:
     return any(model_kind(model) == REGISTERED for model in models)
 
 
-def check_models(models: Sequence[str], registry: Registry | None, *, argument: str = "models", registry_problem: str = "") -> None:
+def check_models(
+    models: Sequence[str], registry: Registry | None, *, argument: str = "models", registry_problem: str = ""
+) -> None:
     """Every model names something, before any work: a directory that exists, a hub id, or a
     model of the registry. ``registry_problem`` says why there is no registry, if there is none."""
     for model in models:

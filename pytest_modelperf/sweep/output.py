@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..measure.cell import GPU_MEMORY, HOST_MEMORY, OUT_OF_MEMORY
+from ..measure.cell import GPU_MEMORY, GPU_NVML, HOST_MEMORY, OUT_OF_MEMORY, THROUGHPUT, TIME
 from ..measure.memory import MIB
 from ..measure.tidy import TIDY_COLUMNS, tidy_rows
 from ..storage.atomic_files import atomic_write_files
@@ -75,19 +75,20 @@ def write_sweep(result: SweepResult, directory: Path, environment: Mapping[str, 
     measures = result.settings.measures
     cuda = result.settings.device.startswith("cuda")
 
-    if "time" in measures:
-        files["time.csv"] = (_study_csv(rows, "time", lambda v: f"{v:.4f}"), "seconds, median of the rounds")
-    if "throughput" in measures:
-        files["throughput.csv"] = (_study_csv(rows, "throughput", lambda v: f"{v:.2f}"), "samples/s at the median time")
+    if TIME in measures:
+        files["time.csv"] = (_study_csv(rows, TIME, lambda v: f"{v:.4f}"), "seconds, median of the rounds")
+    if THROUGHPUT in measures:
+        files["throughput.csv"] = (_study_csv(rows, THROUGHPUT, lambda v: f"{v:.2f}"), "samples/s at the median time")
     if HOST_MEMORY in measures:
-        main = "gpu_memory_nvml" if cuda else HOST_MEMORY
+        main = GPU_NVML if cuda else HOST_MEMORY
         what = "NVML device-used, MiB, as in the study" if cuda else "peak host memory added, MiB"
         files["required_memory.csv"] = (_study_csv(rows, main, _mebibytes), what)
         for measure in MEMORY_MEASURES:
             if measure in measures:
                 files[f"memory_{measure}.csv"] = (_study_csv(rows, measure, _mebibytes), "MiB")
     files["env.csv"] = (_key_value_csv(environment), "the environment, key,value")
-    files["sweep.csv"] = (_csv(TIDY_COLUMNS, ([row[column] for column in TIDY_COLUMNS] for row in rows)), "tidy rows, every statistic")
+    table = ([row[column] for column in TIDY_COLUMNS] for row in rows)
+    files["sweep.csv"] = (_csv(TIDY_COLUMNS, table), "tidy rows, every statistic")
     payload = {
         "schema": SCHEMA,
         "environment": dict(environment),
@@ -95,9 +96,11 @@ def write_sweep(result: SweepResult, directory: Path, environment: Mapping[str, 
         "cells": rows,
         "largest_batch": [found.to_dict() for found in result.largest],
     }
-    files["sweep.json"] = (json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n", "tidy rows and the environment")
+    document = json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    files["sweep.json"] = (document, "tidy rows and the environment")
     if result.settings.largest_batch is not None:
-        files["largest_batch.csv"] = (_csv(LARGEST_BATCH_COLUMNS, (found.csv_row() for found in result.largest)), "largest batch that fits")
+        searches = (found.csv_row() for found in result.largest)
+        files["largest_batch.csv"] = (_csv(LARGEST_BATCH_COLUMNS, searches), "largest batch that fits")
 
     directory.mkdir(parents=True, exist_ok=True)
     earlier_sweep = _holds_a_sweep(directory)
@@ -136,7 +139,7 @@ def _study_csv(rows: Sequence[Mapping[str, Any]], measure: str, formatted: Any) 
 
 def _mebibytes(megabytes: float) -> str:
     """MB (10^6 bytes) as the study wrote memory: whole units of 2^20 bytes, rounded down."""
-    return str(int(round(megabytes * 1e6)) // MIB)
+    return str(round(megabytes * 1e6) // MIB)
 
 
 def _key_value_csv(environment: Mapping[str, Any]) -> str:

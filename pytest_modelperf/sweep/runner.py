@@ -85,7 +85,9 @@ class SweepResult:
     def errors(self) -> list[str]:
         """``<cell id>: error: ...`` for each cell, and each search, that failed with an error."""
         failed = [f"{result.cell.id}: {result.status}" for result in self.cells if result.status.startswith("error:")]
-        failed += [f"{found.label} largest batch at s{found.sequence_length}: {found.reason}" for found in self.largest if found.error]
+        failed += [
+            f"{found.label} largest batch at s{found.sequence_length}: {found.reason}" for found in self.largest if found.error
+        ]
         return failed
 
 
@@ -107,7 +109,9 @@ def run_sweep(grid: Grid, settings: SweepSettings, resolve: Resolver, *, progres
     return SweepResult(grid, settings, tuple(cells), tuple(largest))
 
 
-def _sweep_model(grid: Grid, model: str, settings: SweepSettings, resolve: Resolver, bar: Any) -> tuple[list[CellMeasurements], list[LargestBatch]]:
+def _sweep_model(
+    grid: Grid, model: str, settings: SweepSettings, resolve: Resolver, bar: Any
+) -> tuple[list[CellMeasurements], list[LargestBatch]]:
     cells = grid.cells_of(model)
     bar.set_postfix_str(f"loading {grid.label_of(model)}")
     try:

@@ -91,7 +91,9 @@ def test_wrong_unit_in_threshold_is_a_clear_error(pytester, run, monkeypatch):
     monkeypatch.setenv("SAMPLES", STEADY)
     result = run()
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*modelperf.check(latency, threshold='64MB'): threshold is a memory size, the measurement is a time (ms)*"])
+    result.stdout.fnmatch_lines([
+        "*modelperf.check(latency, threshold='64MB'): threshold is a memory size, the measurement is a time (ms)*",
+    ])
 
 
 def test_limit_without_baseline(pytester, run, monkeypatch):

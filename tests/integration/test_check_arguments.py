@@ -20,15 +20,19 @@ def test_latency(modelperf):
 # -- thresholds and limits need a unit or a % --------------------------------------------------
 
 
-# A bare number, and a unit of the wrong kind: each names the check and the argument.
+# A bare number, and a unit of the wrong kind: each names the check and the argument
+# (the message after "modelperf.check(latency[1x128], ").
 ARGUMENT_ERRORS = [
-    (', threshold="10"', "modelperf.check(latency[1x128], threshold='10'): '10' has no unit; give a unit or a %, e.g. '10%' or '10ms'"),
-    (", threshold=10", "modelperf.check(latency[1x128], threshold=10): 10 has no unit; give a unit or a %, e.g. '10%' or '10ms'"),
-    (', limit="50"', "modelperf.check(latency[1x128], limit='50'): '50' has no unit; give a unit or a %, e.g. '50%' or '50ms'"),
-    (', limit="5MB"', "modelperf.check(latency[1x128], limit='5MB'): limit is a memory size, the measurement is a time (ms)"),
-    (', threshold="64MB"', "modelperf.check(latency[1x128], threshold='64MB'): threshold is a memory size, the measurement is a time (ms)"),
-    (', threshold="5%", limit="100samples/s"', "modelperf.check(latency[1x128], limit='100samples/s'): limit is a rate in samples/s, the measurement is a time (ms)"),
-    (', limit="10%"', "modelperf.check(latency[1x128], limit='10%'): a limit must be absolute, e.g. '10ms'; a % belongs to the threshold"),
+    (', threshold="10"', "threshold='10'): '10' has no unit; give a unit or a %, e.g. '10%' or '10ms'"),
+    (", threshold=10", "threshold=10): 10 has no unit; give a unit or a %, e.g. '10%' or '10ms'"),
+    (', limit="50"', "limit='50'): '50' has no unit; give a unit or a %, e.g. '50%' or '50ms'"),
+    (', limit="5MB"', "limit='5MB'): limit is a memory size, the measurement is a time (ms)"),
+    (', threshold="64MB"', "threshold='64MB'): threshold is a memory size, the measurement is a time (ms)"),
+    (
+        ', threshold="5%", limit="100samples/s"',
+        "limit='100samples/s'): limit is a rate in samples/s, the measurement is a time (ms)",
+    ),
+    (', limit="10%"', "limit='10%'): a limit must be absolute, e.g. '10ms'; a % belongs to the threshold"),
 ]
 
 
@@ -37,14 +41,15 @@ def test_a_threshold_or_limit_it_cannot_take_is_refused_naming_the_check_and_the
     check_latency(pytester, arguments)
     result = run()
     result.assert_outcomes(failed=1)
-    assert f"UnitError: {message}\n" in result.stdout.str()
+    assert f"UnitError: modelperf.check(latency[1x128], {message}\n" in result.stdout.str()
 
 
 def test_a_bare_marker_threshold_is_refused_naming_the_marker(pytester, run):
     check_latency(pytester, "", marker='@pytest.mark.modelperf(threshold="10")')
     result = run()
     result.assert_outcomes(failed=1)
-    assert "modelperf.check(latency[1x128]) under @pytest.mark.modelperf(threshold='10'): '10' has no unit; give a unit or a %" in result.stdout.str()
+    marker = "@pytest.mark.modelperf(threshold='10')"
+    assert f"modelperf.check(latency[1x128]) under {marker}: '10' has no unit; give a unit or a %" in result.stdout.str()
 
 
 def test_a_bare_threshold_option_is_a_usage_error(pytester, run):
@@ -128,7 +133,9 @@ def test_a_nan_latency_fails_its_limit_and_the_run_still_writes_its_reports(pyte
     """)
     result = run("--modelperf-json", "out.json")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*latency*N/A*OVER LIMIT*", "*N/A (not a finite number (nan in round 1 of 3)), so not within the limit 5ms*"])
+    result.stdout.fnmatch_lines([
+        "*latency*N/A*OVER LIMIT*", "*N/A (not a finite number (nan in round 1 of 3)), so not within the limit 5ms*",
+    ])
     exported = json.loads((pytester.path / "out.json").read_text())
     assert "NaN" not in (pytester.path / "out.json").read_text() and exported
 

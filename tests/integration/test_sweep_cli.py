@@ -14,7 +14,9 @@ import pytest
 from pytest_modelperf.cli.main import main
 from pytest_modelperf.sweep import load_sweep
 
-FAST = ["--min-rounds", "2", "--max-rounds", "3", "--max-time", "0", "--warmup-rounds", "1", "--warmup-time", "0", "--no-progress"]
+FAST = [
+    "--min-rounds", "2", "--max-rounds", "3", "--max-time", "0", "--warmup-rounds", "1", "--warmup-time", "0", "--no-progress",
+]
 
 REGISTRY = """
 checkpoint_dir = "ckpts"
@@ -22,7 +24,17 @@ checkpoint_dir = "ckpts"
 [models.micro]
 checkpoint = "example-org/micro"
 task = "sequence-classification"
-offline = { architecture = "bert", tokenizer = "bert-base-uncased", config = { num_hidden_layers = 1, hidden_size = 32, num_attention_heads = 2, intermediate_size = 64, max_position_embeddings = 64 } }
+
+[models.micro.offline]
+architecture = "bert"
+tokenizer = "bert-base-uncased"
+
+[models.micro.offline.config]
+num_hidden_layers = 1
+hidden_size = 32
+num_attention_heads = 2
+intermediate_size = 64
+max_position_embeddings = 64
 """
 
 
@@ -35,7 +47,9 @@ def rows(path: Path) -> list[list[str]]:
         return list(csv.reader(stream))
 
 
-def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     output = tmp_path / "results"
     code = sweep(
         "--models", str(tiny_checkpoint), "--batch-sizes", "2", "1", "--sequence-lengths", "16", "256", "--output", str(output),
@@ -47,8 +61,12 @@ def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(tiny_checkpoint: Path
     assert f"modelperf sweep: wrote {output / 'time.csv'} (seconds, median of the rounds)" in captured.out
     assert f"modelperf sweep: wrote {output / 'sweep.csv'}" in captured.out
     table = [line.split() for line in captured.out.splitlines() if line.startswith("tiny-bert-")]
-    assert [line[:2] for line in table] == [["tiny-bert-b1-s16", "ok"], ["tiny-bert-b1-s256", "skipped:"], ["tiny-bert-b2-s16", "ok"], ["tiny-bert-b2-s256", "skipped:"]]
-    assert "largest batch of tiny-bert at sequence length 16: 4 (every batch up to --max-batch 4 fits; limit: 100000 MB budget)" in captured.out
+    assert [line[:2] for line in table] == [
+        ["tiny-bert-b1-s16", "ok"], ["tiny-bert-b1-s256", "skipped:"],
+        ["tiny-bert-b2-s16", "ok"], ["tiny-bert-b2-s256", "skipped:"],
+    ]
+    largest = "4 (every batch up to --max-batch 4 fits; limit: 100000 MB budget)"
+    assert f"largest batch of tiny-bert at sequence length 16: {largest}" in captured.out
 
     time = rows(output / "time.csv")
     assert time[0] == ["model", "batch_size", "sequence_length", "result"]
@@ -57,10 +75,14 @@ def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(tiny_checkpoint: Path
     assert rows(output / "required_memory.csv")[0] == ["model", "batch_size", "sequence_length", "result"]
     environment = dict(rows(output / "env.csv"))
     assert environment["framework"] == "PyTorch" and environment["use_gpu"] == "False" and environment["device"] == "cpu"
-    assert {"transformers_version", "framework_version", "python_version", "cpu_ram_mb", "torch_threads", "dtype"} <= environment.keys()
+    study_keys = {"transformers_version", "framework_version", "python_version", "cpu_ram_mb", "torch_threads", "dtype"}
+    assert study_keys <= environment.keys()
     assert rows(output / "largest_batch.csv")[1:] == [
         [str(tiny_checkpoint), "16", "4", "", "100000 MB budget", "every batch up to --max-batch 4 fits"],
-        [str(tiny_checkpoint), "256", "", "", "100000 MB budget", "skipped: sequence length 256 exceeds tiny-bert's max_position_embeddings (128)"],
+        [
+            str(tiny_checkpoint), "256", "", "", "100000 MB budget",
+            "skipped: sequence length 256 exceeds tiny-bert's max_position_embeddings (128)",
+        ],
     ]
     frame = load_sweep(output)
     assert len(frame) == 4 * 3 and set(frame.measure) == {"time", "throughput", "host_memory_peak"}
@@ -70,7 +92,10 @@ def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(tiny_checkpoint: Path
 
 
 def test_an_existing_sweep_needs_force(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    arguments = ["--models", str(tiny_checkpoint), "--batch-sizes", "1", "--sequence-lengths", "8", "--output", str(tmp_path), "--measures", "time"]
+    arguments = [
+        "--models", str(tiny_checkpoint), "--batch-sizes", "1", "--sequence-lengths", "8",
+        "--output", str(tmp_path), "--measures", "time",
+    ]
     assert sweep(*arguments) == 0
     capsys.readouterr()
     assert sweep(*arguments) == 2
@@ -116,7 +141,9 @@ def test_bad_values_exit_2_before_any_work(
     assert captured.out == "" and not (tmp_path / "out").exists()
 
 
-def test_cuda_on_a_machine_without_one_is_a_bad_argument(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cuda_on_a_machine_without_one_is_a_bad_argument(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import torch
 
     if torch.cuda.is_available():
@@ -125,27 +152,34 @@ def test_cuda_on_a_machine_without_one_is_a_bad_argument(tiny_checkpoint: Path, 
     assert "modelperf sweep: error: --device: device 'cuda' requested but" in capsys.readouterr().err
 
 
-def test_an_unknown_model_name_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_model_name_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)  # no pyproject.toml here: no registry
     assert sweep("--models", "nope", "--output", "out") == 2
-    assert "--models: 'nope' is not a local directory, and there is no model registry to look it up in (no --registry" in capsys.readouterr().err
+    no_registry = "there is no model registry to look it up in (no --registry"
+    assert f"--models: 'nope' is not a local directory, and {no_registry}" in capsys.readouterr().err
     (tmp_path / "models.toml").write_text(REGISTRY)
     assert main(["--registry", "models.toml", "sweep", "--models", "micro", "nope", "--output", "out", *FAST]) == 2
     assert "--models: 'nope' is not a model of the registry" in capsys.readouterr().err
 
 
-def test_registry_models_paths_and_offline_hub_ids(tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_registry_models_paths_and_offline_hub_ids(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A registry name runs its offline stand-in; an uncached hub id offline fails its cells with
     the loader's clear error, the others are measured, and the exit code is 1."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     (tmp_path / "models.toml").write_text(REGISTRY)
     (tmp_path / "pyproject.toml").write_text('[tool.modelperf]\nregistry = "models.toml"\n')
-    code = sweep("--models", "micro", "example-org/not-cached", str(tiny_checkpoint), "--batch-sizes", "1", "--sequence-lengths", "8", "--output", "out")
+    models = ["micro", "example-org/not-cached", str(tiny_checkpoint)]
+    code = sweep("--models", *models, "--batch-sizes", "1", "--sequence-lengths", "8", "--output", "out")
     captured = capsys.readouterr()
     assert code == 1
     assert "modelperf sweep: 1 error(s):" in captured.err
-    assert "not-cached-b1-s8: error: CheckpointError: checkpoint 'example-org/not-cached': not a local directory, and not in the local hub cache" in captured.err
+    error = "CheckpointError: checkpoint 'example-org/not-cached': not a local directory, and not in the local hub cache"
+    assert f"not-cached-b1-s8: error: {error}" in captured.err
     frame = load_sweep("out")
     status = frame.groupby("label")["status"].first().to_dict()
     assert status["micro"] == "ok" and status["tiny-bert"] == "ok" and status["not-cached"].startswith("error: CheckpointError")

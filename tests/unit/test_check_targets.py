@@ -69,7 +69,9 @@ def test_a_list_of_measurements_gives_each_of_them() -> None:
     assert measurements_to_check(latencies) == tuple(latencies)
 
 
-@pytest.mark.parametrize(("value", "shown"), [(12.5, "12.5"), ("latency", "'latency'"), ({"f1": 0.9}, "{'f1': 0.9}"), ([1.0], "[1.0]")])
+@pytest.mark.parametrize(
+    ("value", "shown"), [(12.5, "12.5"), ("latency", "'latency'"), ({"f1": 0.9}, "{'f1': 0.9}"), ([1.0], "[1.0]")]
+)
 def test_anything_else_is_refused_naming_its_type(value: object, shown: str) -> None:
     with pytest.raises(TypeError) as caught:
         measurements_to_check(value)

@@ -17,7 +17,8 @@ def test_cells_go_model_by_model_with_sorted_unique_sizes() -> None:
     assert grid.batch_sizes == (1, 8, 32) and grid.sequence_lengths == (32, 128)
     ids = [cell.id for cell in grid.cells()]
     assert ids[:6] == [
-        "bert-tiny-b1-s32", "bert-tiny-b1-s128", "bert-tiny-b8-s32", "bert-tiny-b8-s128", "bert-tiny-b32-s32", "bert-tiny-b32-s128",
+        "bert-tiny-b1-s32", "bert-tiny-b1-s128", "bert-tiny-b8-s32",
+        "bert-tiny-b8-s128", "bert-tiny-b32-s32", "bert-tiny-b32-s128",
     ]
     assert ids[6] == "bert-mini-b1-s32" and len(ids) == 12
     assert grid.cells()[6] == Cell("org/bert-mini", "bert-mini", 1, 32)
@@ -87,9 +88,11 @@ def test_model_kinds(tmp_path) -> None:
 def test_unknown_models_are_named_before_any_work(tmp_path) -> None:
     registry = SimpleNamespace(path=tmp_path / "models.toml", models={"bert-tiny": object(), "bert-mini": object()})
     check_models(["bert-tiny", "org/name"], registry)
-    with pytest.raises(UnknownModel, match=r"--models: 'nope' is not a model of the registry .*models.toml \(it names bert-tiny, bert-mini\)"):
+    not_in_registry = r"--models: 'nope' is not a model of the registry .*models.toml \(it names bert-tiny, bert-mini\)"
+    with pytest.raises(UnknownModel, match=not_in_registry):
         check_models(["bert-tiny", "nope"], registry, argument="--models")
-    with pytest.raises(UnknownModel, match="'bert-tiny' is not a local directory, and there is no model registry to look it up in"):
+    no_registry = "'bert-tiny' is not a local directory, and there is no model registry to look it up in"
+    with pytest.raises(UnknownModel, match=no_registry):
         check_models(["bert-tiny"], None, registry_problem="no registry named")
-    with pytest.raises(UnknownModel, match="'./missing' is not a directory holding a saved model"):
+    with pytest.raises(UnknownModel, match=r"'\./missing' is not a directory holding a saved model"):
         check_models(["./missing"], None)

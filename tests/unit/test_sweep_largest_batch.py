@@ -57,7 +57,8 @@ def test_a_budget_makes_a_batch_fail_when_its_measured_peak_exceeds_it() -> None
 
 
 def test_when_even_the_start_fails_the_search_bisects_below_it() -> None:
-    assert find_largest_batch(FakeWorkload(fits_up_to=0), SearchSettings(), device="cpu")[:3] == (0, 1, "batch 1 ran out of memory")
+    found = find_largest_batch(FakeWorkload(fits_up_to=0), SearchSettings(), device="cpu")
+    assert found[:3] == (0, 1, "batch 1 ran out of memory")
     workload = FakeWorkload(fits_up_to=5)
     largest, failing, _, _ = find_largest_batch(workload, SearchSettings(start=16), device="cpu")
     assert (largest, failing) == (5, 6)

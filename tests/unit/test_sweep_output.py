@@ -19,7 +19,10 @@ from pytest_modelperf.sweep.output import SWEEP_FILES, OutputError, check_output
 from pytest_modelperf.sweep.runner import SweepResult, SweepSettings
 
 TIDY_HEADER = "model,label,batch_size,sequence_length,measure,unit,value,status,median,mean,min,max,stdev,iqr,rounds,device,dtype"
-ENVIRONMENT = {"transformers_version": "5.0.0", "framework": "PyTorch", "fp16": False, "use_gpu": True, "gpu": "NVIDIA H100", "dtype": "float32"}
+ENVIRONMENT = {
+    "transformers_version": "5.0.0", "framework": "PyTorch", "fp16": False, "use_gpu": True,
+    "gpu": "NVIDIA H100", "dtype": "float32",
+}
 
 
 def _ok(cell, device: str, *, nvml: bool = True) -> CellMeasurements:
@@ -31,7 +34,9 @@ def _ok(cell, device: str, *, nvml: bool = True) -> CellMeasurements:
         "throughput": Measurement.from_samples(
             "throughput", [batch / 0.010, batch / 0.030, batch / 0.020], unit="samples/s", direction=Direction.HIGHER_IS_BETTER
         ),
-        "host_memory_peak": Measurement.from_samples("host_memory", [1.0, 3.0, 2.0], unit="MB", direction=Direction.LOWER_IS_BETTER),
+        "host_memory_peak": Measurement.from_samples(
+            "host_memory", [1.0, 3.0, 2.0], unit="MB", direction=Direction.LOWER_IS_BETTER
+        ),
     }
     unavailable = {}
     if device.startswith("cuda"):
@@ -58,8 +63,10 @@ def _result(device: str = "cuda:0", *, largest: bool = False) -> SweepResult:
         ),
     )
     search = SearchSettings(max_batch=64, budget_mb=16000) if largest else None
-    found = (LargestBatch("org/distilbert", "distilbert", 128, 48, 49, "16000 MB budget", "batch 49 ran out of memory", (Probe(64, "out of memory"),)),)
-    return SweepResult(grid, SweepSettings(device=device, dtype="float32", largest_batch=search), results, found if largest else ())
+    probes = (Probe(64, "out of memory"),)
+    found = (LargestBatch("org/distilbert", "distilbert", 128, 48, 49, "16000 MB budget", "batch 49 ran out of memory", probes),)
+    settings = SweepSettings(device=device, dtype="float32", largest_batch=search)
+    return SweepResult(grid, settings, results, found if largest else ())
 
 
 def _lines(path: Path) -> list[str]:
@@ -112,7 +119,7 @@ def test_tidy_rows_follow_the_schema(tmp_path: Path) -> None:
     with (tmp_path / "sweep.csv").open(newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert len(rows) == 4 * 6
-    time, throughput, host, allocated, reserved, nvml = rows[:6]
+    time, throughput, host, allocated, _, nvml = rows[:6]
     assert [row["measure"] for row in rows[:6]] == [
         "time", "throughput", "host_memory_peak", "gpu_memory_allocated", "gpu_memory_reserved", "gpu_memory_nvml",
     ]
