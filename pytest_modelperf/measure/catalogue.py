@@ -107,7 +107,6 @@ MEASURES: tuple[Measure, ...] = (
     FINE_TUNE_TIME, FINE_TUNE_THROUGHPUT, FINE_TUNE_PEAK_HOST_MEMORY, FINE_TUNE_PEAK_GPU_MEMORY,
     ACCURACY, F1, PRECISION, RECALL, ROC_AUC, EXACT_MATCH,
 )
-QUALITY_SCORES: tuple[Measure, ...] = (ACCURACY, F1, PRECISION, RECALL, ROC_AUC, EXACT_MATCH)
 
 BY_NAME: Mapping[str, Measure] = {measure.name: measure for measure in MEASURES}
 # The measures a tidy table holds, by sweep id, in the order a sweep makes them.
