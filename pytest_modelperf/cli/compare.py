@@ -61,7 +61,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="what makes the command exit 1: regression (also a limit crossed), improvement, or any (default: regression)",
     )
     compare.add_argument("--markdown", type=Path, default=None, metavar="PATH", help="also write the comparison to PATH as Markdown")
-    compare.set_defaults(command=run, needs_registry=False)
+    compare.set_defaults(command=run)
 
 
 def run(arguments: argparse.Namespace) -> int:

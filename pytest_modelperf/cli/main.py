@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.extras import MissingExtra
 from ..models.registry import RegistryError
 from . import compare, models, plot, prepare, sweep
 
@@ -29,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
         return int(arguments.command(arguments) or 0)
-    except RegistryError as error:
+    except (RegistryError, MissingExtra) as error:
         print(f"modelperf: error: {error}", file=sys.stderr)
         return 2
 

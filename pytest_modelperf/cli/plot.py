@@ -29,7 +29,7 @@ def register(commands: Any) -> None:
         "--output", type=Path, default=None, metavar="DIR",
         help="where the plots go (default: a plots folder beside the sweep.csv)",
     )
-    plot.set_defaults(command=run_plot, needs_registry=False)
+    plot.set_defaults(command=run_plot)
 
 
 def run_plot(arguments: argparse.Namespace) -> int:

@@ -85,7 +85,7 @@ def register(commands: Any) -> None:
     warmup_rounds, warmup_time = defaults.warmup_rounds, defaults.warmup_time
     timing.add_argument("--warmup-rounds", type=_integer, default=warmup_rounds, metavar="N", help=f"default: {warmup_rounds}")
     timing.add_argument("--warmup-time", type=_number, default=warmup_time, metavar="S", help=f"default: {warmup_time}")
-    sweep.set_defaults(command=run, needs_registry=False)
+    sweep.set_defaults(command=run)
 
 
 def run(arguments: argparse.Namespace) -> int:

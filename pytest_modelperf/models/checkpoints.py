@@ -27,11 +27,10 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from ..core.extras import DISTRIBUTION
+from ..core.version import installed_version
 from ..storage.atomic_files import atomic_write_text, current_umask, process_runs, sync_folder
 from .fine_tune_record import FINETUNE_MARKER, recorded_fine_tune
 from .loading import STAND_IN_MARKER, TASKS
@@ -313,10 +312,7 @@ def _write_marker(folder: Path, name: str, kind: str, *, files: dict[str, int | 
 
 def _modelperf_version() -> str:
     """The installed pytest-modelperf's version, which the marker records for whoever reads it."""
-    try:
-        return version(DISTRIBUTION)
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
+    return installed_version() or "unknown"  # "unknown": run from a source tree never installed
 
 
 def _swap_in(staging: Path, destination: Path) -> None:

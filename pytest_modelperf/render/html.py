@@ -10,7 +10,6 @@ baseline writes, plots of the run's own measurements, and the environment. This 
 from __future__ import annotations
 
 import datetime as _dt
-import importlib.metadata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -20,7 +19,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from ..core.extras import DISTRIBUTION
+from ..core.version import installed_version
 from ..core.verdict import Outcome
 from ..storage.atomic_files import atomic_write_text
 from .cells import HEADERS, describe_rerun, verdict_row
@@ -199,7 +198,4 @@ def _describe(value: Any) -> str:
 
 
 def _version() -> str:
-    try:
-        return importlib.metadata.version(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        return "(version unknown)"
+    return installed_version() or "(version unknown)"

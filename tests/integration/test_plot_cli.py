@@ -132,3 +132,14 @@ def test_the_command_runs_headless_as_a_process(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "time_vs_sequence_length_b32.png").is_file()
+
+
+def test_without_matplotlib_plot_says_which_extra_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_sweep(tmp_path / "results")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    assert main(["plot", "results"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == "modelperf: error: drawing plots needs matplotlib, which is not installed: pip install 'pytest-modelperf[plots]'"
+    assert not (tmp_path / "results" / "plots").exists()

