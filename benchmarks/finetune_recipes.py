@@ -41,8 +41,13 @@ def main() -> int:
     parser.add_argument("--model", default="minilm-qa", help="a fine-tuned model of the registry (default: minilm-qa)")
     parser.add_argument("--registry", type=Path, default=ROOT / "perf_tests" / "models.toml")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
-                        help="recipe changes to compare, as a JSON object of FineTuneRecipe fields")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="recipe changes to compare, as a JSON object of FineTuneRecipe fields",
+    )
     parser.add_argument("--no-built-in-variants", action="store_true", help="compare only the --variant recipes")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
     arguments = parser.parse_args()
@@ -68,10 +73,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="modelperf-recipes-") as scratch:
         for seed in arguments.seeds:
             for name, recipe in variants.items():
-                row = _fine_tune_and_score(name, dataclasses.replace(recipe, seed=seed), base, spec.task, Path(scratch) / f"{name}-{seed}")
+                row = _fine_tune_and_score(
+                    name, dataclasses.replace(recipe, seed=seed), base, spec.task, Path(scratch) / f"{name}-{seed}"
+                )
                 rows.append(row)
-                print(f"{name:<14} seed {seed}: {row['seconds']:7.1f} s, {row['samples_per_second']:6.1f} samples/s, "
-                      + ", ".join(f"{metric} {value:.1f}" for metric, value in row["scores"].items()), flush=True)
+                print(
+                    f"{name:<14} seed {seed}: {row['seconds']:7.1f} s, {row['samples_per_second']:6.1f} samples/s, "
+                    + ", ".join(f"{metric} {value:.1f}" for metric, value in row["scores"].items()),
+                    flush=True,
+                )
     _summary(rows)
     if arguments.json is not None:
         arguments.json.write_text(json.dumps(rows, indent=2) + "\n")
@@ -101,12 +111,20 @@ def _fine_tune_and_score(name: str, recipe: FineTuneRecipe, base: str, task: str
     loaded = load_model(destination, task=task)
     validation = builtin_dataset(recipe.dataset, "validation")
     if task == "question-answering":
-        quality = evaluate_question_answering(loaded, validation, source=recipe.dataset, split="validation", settings=QaSettings(**QA_WINDOWS))
+        quality = evaluate_question_answering(
+            loaded, validation, source=recipe.dataset, split="validation", settings=QaSettings(**QA_WINDOWS)
+        )
     else:
-        quality = evaluate_classification(loaded, validation, source=recipe.dataset, split="validation", max_length=recipe.max_length)
+        quality = evaluate_classification(
+            loaded, validation, source=recipe.dataset, split="validation", max_length=recipe.max_length
+        )
     return {
-        "variant": name, "seed": recipe.seed, "seconds": stats.seconds, "samples_per_second": stats.samples_per_second,
-        "final_loss": stats.final_loss, "scores": {metric: score.value for metric, score in quality.items()},
+        "variant": name,
+        "seed": recipe.seed,
+        "seconds": stats.seconds,
+        "samples_per_second": stats.samples_per_second,
+        "final_loss": stats.final_loss,
+        "scores": {metric: score.value for metric, score in quality.items()},
     }
 
 

@@ -209,8 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     problems = breaches(imports)
     internal = [each for each in imports if each.internal]
     kinds = ", ".join(f"{sum(each.kind == kind for each in internal)} {kind}" for kind in ("top", "lazy", "typing"))
-    print(f"\n{len(modules(arguments.root))} modules; {len(internal)} imports of the package ({kinds}); "
-          f"{len(cycles(imports))} cycle(s); {len(problems)} breach(es) of the layering")
+    print(
+        f"\n{len(modules(arguments.root))} modules; {len(internal)} imports of the package ({kinds}); "
+        f"{len(cycles(imports))} cycle(s); {len(problems)} breach(es) of the layering"
+    )
     for problem in problems:
         print(f"  {problem}")
     return 1 if problems else 0

@@ -96,7 +96,7 @@ def left_one_out(baseline_dir: Path, policy: NoisePolicy, *, adjust: bool) -> Le
     for path in sorted(baseline_dir.rglob("*.json")):
         for entry in _sampled_entries(path):
             for index, run in enumerate(entry.runs):
-                others = replace(entry, runs=entry.runs[:index] + entry.runs[index + 1:])
+                others = replace(entry, runs=entry.runs[:index] + entry.runs[index + 1 :])
                 measurement = _measurement_of_run(entry, run, adjust=adjust)
                 verdict = judge(measurement, ZERO_THRESHOLD, others, policy)
                 tally.checks += 1
@@ -124,24 +124,35 @@ def _measurement_of_run(entry: BaselineEntry, run: dict[str, float], *, adjust: 
     return measurement
 
 
+def _shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baselines", type=Path, default=ROOT / "baselines", help="baseline folder (default: baselines/)")
     parser.add_argument("--assumed-spread", type=float, default=NoisePolicy().assumed_spread, help="default: 0.05")
-    parser.add_argument("--weight", type=int, default=NoisePolicy().assumed_spread_weight,
-                        help="degrees of freedom the assumed spread counts as (default: the plugin's)")
+    parser.add_argument(
+        "--weight",
+        type=int,
+        default=NoisePolicy().assumed_spread_weight,
+        help="degrees of freedom the assumed spread counts as (default: the plugin's)",
+    )
     arguments = parser.parse_args()
     policy = NoisePolicy(assumed_spread=arguments.assumed_spread, assumed_spread_weight=arguments.weight)
 
-    print(f"Noise band (±%) against recorded runs k, runs spread {policy.assumed_spread:.0%}, "
-          f"assumed spread {policy.assumed_spread:.0%} counted as {policy.assumed_spread_weight} degrees of freedom")
+    print(
+        f"Noise band (±%) against recorded runs k, runs spread {policy.assumed_spread:.0%}, "
+        f"assumed spread {policy.assumed_spread:.0%} counted as {policy.assumed_spread_weight} degrees of freedom"
+    )
     print(f"{'k':>3}  {'0.99 now':>9}  {'0.999 now':>9}  {'0.99 before':>11}  {'0.999 before':>12}")
     for runs, now, before in band_table(policy):
-        print(f"{runs:>3}  {now[0.99] * 100:>9.1f}  {now[0.999] * 100:>9.1f}  "
-              f"{before[0.99] * 100:>11.1f}  {before[0.999] * 100:>12.1f}")
+        print(
+            f"{runs:>3}  {now[0.99] * 100:>9.1f}  {now[0.999] * 100:>9.1f}  "
+            f"{before[0.99] * 100:>11.1f}  {before[0.999] * 100:>12.1f}"
+        )
     print()
-    print(f"Left-one-out over {arguments.baselines.relative_to(ROOT) if arguments.baselines.is_relative_to(ROOT) else arguments.baselines}"
-          " (each recorded run judged against the others, threshold 0%):")
+    print(f"Left-one-out over {_shown(arguments.baselines)} (each recorded run judged against the others, threshold 0%):")
     for adjust in (True, False):
         for confidence in CONFIDENCES:
             tally = left_one_out(arguments.baselines, replace(policy, confidence=confidence), adjust=adjust)

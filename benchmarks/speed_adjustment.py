@@ -52,9 +52,9 @@ def measure(slowdown: float) -> dict:
     import torch
     from transformers import BertConfig, BertModel
 
+    from pytest_modelperf.core.timing import TimingOptions
     from pytest_modelperf.measure.calibration import time_with_reference, with_reference
     from pytest_modelperf.measure.latency import latency_from_seconds
-    from pytest_modelperf.core.timing import TimingOptions
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -77,7 +77,10 @@ def measure(slowdown: float) -> dict:
 def run_worker(slowdown: float) -> dict:
     completed = subprocess.run(
         [sys.executable, __file__, "--worker", str(slowdown)],
-        capture_output=True, text=True, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -104,7 +107,9 @@ def main() -> int:
     parser.add_argument("--baseline-runs", type=int, default=4, help="processes the baseline is recorded from (default: 4)")
     parser.add_argument("--repeats", type=int, default=2, help="processes per machine state and slowdown (default: 2)")
     parser.add_argument("--json", type=Path, default=None, help="also write every measurement to this JSON file")
-    parser.add_argument("--rejudge", type=Path, default=None, help="judge the measurements a --json file saved, measuring nothing")
+    parser.add_argument(
+        "--rejudge", type=Path, default=None, help="judge the measurements a --json file saved, measuring nothing"
+    )
     arguments = parser.parse_args()
     if arguments.worker is not None:
         print(json.dumps(measure(arguments.worker)))
@@ -127,16 +132,21 @@ def record(baseline_runs: int, repeats: int) -> dict:
     baseline = []
     for index in range(baseline_runs):
         baseline.append(run_worker(1.0))
-        print(f"baseline run {index + 1}: {baseline[-1]['value']:.1f} ms, reference "
-              f"{baseline[-1]['summary']['reference']:.2f} ms", flush=True)
+        print(
+            f"baseline run {index + 1}: {baseline[-1]['value']:.1f} ms, reference {baseline[-1]['summary']['reference']:.2f} ms",
+            flush=True,
+        )
     runs = []
     for state, competitors in STATES.items():
         with with_competitors(competitors):
             for repeat in range(repeats):
                 for slowdown in FORWARDS_PER_ROUND:
                     runs.append({"state": state, "slowdown": slowdown, "repeat": repeat, "measurement": run_worker(slowdown)})
-                    print(f"{state:9s} {slowdown:4.2f}x: {runs[-1]['measurement']['value']:7.1f} ms, reference "
-                          f"{runs[-1]['measurement']['summary']['reference']:.2f} ms", flush=True)
+                    print(
+                        f"{state:9s} {slowdown:4.2f}x: {runs[-1]['measurement']['value']:7.1f} ms, reference "
+                        f"{runs[-1]['measurement']['summary']['reference']:.2f} ms",
+                        flush=True,
+                    )
     print(f"\n{len(runs)} judged processes plus {baseline_runs} baseline runs in {time.perf_counter() - started:.0f}s\n")
     return {"baseline": baseline, "runs": runs}
 
@@ -161,13 +171,22 @@ def judge_all(saved: dict) -> list[dict]:
             policy = NoisePolicy(confidence=confidence)
             adjusted = judge(current, check, baseline, policy)
             as_is = judge(replace(current, reference=()), check, baseline, policy)
-            rows.append({
-                "state": run["state"], "slowdown": run["slowdown"], "repeat": run["repeat"], "confidence": confidence,
-                "change": as_is.change, "adjusted_change": adjusted.adjusted_change,
-                "adjusted_failed": adjusted.failed, "unadjusted_failed": as_is.failed,
-            })
-        print(f"{run['state']:9s} {run['slowdown']:4.2f}x: {current.value:7.1f} ms, change {rows[-1]['change'] * 100:+6.1f}%, "
-              f"at this speed {_percent(rows[-1]['adjusted_change'])}")
+            rows.append(
+                {
+                    "state": run["state"],
+                    "slowdown": run["slowdown"],
+                    "repeat": run["repeat"],
+                    "confidence": confidence,
+                    "change": as_is.change,
+                    "adjusted_change": adjusted.adjusted_change,
+                    "adjusted_failed": adjusted.failed,
+                    "unadjusted_failed": as_is.failed,
+                }
+            )
+        print(
+            f"{run['state']:9s} {run['slowdown']:4.2f}x: {current.value:7.1f} ms, change {rows[-1]['change'] * 100:+6.1f}%, "
+            f"at this speed {_percent(rows[-1]['adjusted_change'])}"
+        )
     return rows
 
 

@@ -33,8 +33,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="suite runs in a row (default: 5)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
-    parser.add_argument("--skip-prepare-timing", action="store_true",
-                        help="do not time preparation from nothing (it fine-tunes every fine-tuned model again)")
+    parser.add_argument(
+        "--skip-prepare-timing",
+        action="store_true",
+        help="do not time preparation from nothing (it fine-tunes every fine-tuned model again)",
+    )
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments for the suite runs")
     arguments = parser.parse_args()
     environment = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -47,27 +50,54 @@ def main() -> int:
             figures["prepare_cached_s"] = timed(command, environment)
         print(f"preparation: {figures['prepare_cold_s']:.1f}s from nothing, {figures['prepare_cached_s']:.1f}s cached")
 
-    subprocess.run([sys.executable, "-m", "pytest_modelperf.cli.main", "prepare"], cwd=ROOT, env=environment, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "pytest_modelperf.cli.main", "prepare"],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     runs = []
     for index in range(1, arguments.runs + 1):
         with tempfile.TemporaryDirectory(prefix="modelperf-run-") as scratch:
             report = Path(scratch) / "run.json"
             started = time.perf_counter()
             completed = subprocess.run(
-                [sys.executable, "-m", "pytest", "perf_tests", "-q", "-p", "no:cacheprovider",
-                 f"--modelperf-json={report}", *arguments.pytest_args],
-                cwd=ROOT, env=environment, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "perf_tests",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    f"--modelperf-json={report}",
+                    *arguments.pytest_args,
+                ],
+                cwd=ROOT,
+                env=environment,
+                capture_output=True,
+                text=True,
             )
             seconds = time.perf_counter() - started
             reruns = json.loads(report.read_text()).get("reruns", []) if report.exists() else []
         summary = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
         counts = {("error" if kind.startswith("error") else kind): int(n) for n, kind in OUTCOMES.findall(summary)}
         transient = [rerun for rerun in reruns if not rerun["reproduced"]]
-        runs.append({"run": index, "seconds": round(seconds, 1), "exit_code": completed.returncode, **counts,
-                     "passed_on_rerun": transient})
-        print(f"suite run {index}/{arguments.runs}: {seconds:.0f}s, exit {completed.returncode}, {counts}, "
-              f"{len(transient)} passed only on re-run", flush=True)
+        runs.append(
+            {
+                "run": index,
+                "seconds": round(seconds, 1),
+                "exit_code": completed.returncode,
+                **counts,
+                "passed_on_rerun": transient,
+            }
+        )
+        print(
+            f"suite run {index}/{arguments.runs}: {seconds:.0f}s, exit {completed.returncode}, {counts}, "
+            f"{len(transient)} passed only on re-run",
+            flush=True,
+        )
         for rerun in transient:
             changes = ", ".join(f"{f['metric']} {f['change']:+.1%}" for f in rerun["first_failures"] if f["change"] is not None)
             print(f"  re-run: {rerun['nodeid']} (first attempt: {changes})", flush=True)
@@ -78,7 +108,11 @@ def main() -> int:
     failures = sum(run.get("failed", 0) + run.get("error", 0) for run in runs)
     slowest = max(run["seconds"] for run in runs) if runs else 0.0
     verdicts = [
-        *([("preparation within 5 minutes", figures["prepare_cold_s"] <= PREPARE_BUDGET_S)] if "prepare_cold_s" in figures else []),
+        *(
+            [("preparation within 5 minutes", figures["prepare_cold_s"] <= PREPARE_BUDGET_S)]
+            if "prepare_cold_s" in figures
+            else []
+        ),
         ("every suite run within 10 minutes", slowest <= SUITE_BUDGET_S),
         (f"no failure in {len(runs)} runs in a row", failures == 0 and all(run["exit_code"] == 0 for run in runs)),
     ]

@@ -42,4 +42,6 @@ def test_bert_tiny_needs_less_memory_than_bert_small(modelperf):
     baseline: catches a memory measurement that reads the process, not the forward pass."""
     tiny = modelperf.measure_host_memory(modelperf.load_registered("bert-tiny"), batch_size=8, sequence_length=128, rounds=3)
     small = modelperf.measure_host_memory(modelperf.load_registered("bert-small"), batch_size=8, sequence_length=128, rounds=3)
-    modelperf.check(modelperf.ratio(small, tiny, name="host memory of bert-small over bert-tiny [8x128]"), threshold="10%", limit="2x")
+    modelperf.check(
+        modelperf.ratio(small, tiny, name="host memory of bert-small over bert-tiny [8x128]"), threshold="10%", limit="2x"
+    )

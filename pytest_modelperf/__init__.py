@@ -7,9 +7,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .core.baseline_entry import BaselineEntry  # noqa: E402
-from .core.measurement import Direction, Measurement  # noqa: E402
-from .core.verdict import Outcome, Verdict  # noqa: E402
-from .render.csv_table import results_frame  # noqa: E402
+from .core.baseline_entry import BaselineEntry
+from .core.measurement import Direction, Measurement
+from .core.verdict import Outcome, Verdict
+from .render.csv_table import results_frame
 
 __all__ = ["BaselineEntry", "Direction", "Measurement", "Outcome", "Verdict", "__version__", "results_frame"]

@@ -68,9 +68,7 @@ class ModelPerf:
         self, checkpoint: str | os.PathLike[str], *, task: str = "auto", device: str | None = None, dtype: str | None = None
     ) -> LoadedModel:
         """A model and tokenizer, loaded once per session for each (checkpoint, task, device, dtype)."""
-        return self._session.models.get(
-            checkpoint, task=task, device=self._resolve_device(device), dtype=dtype or self.dtype
-        )
+        return self._session.models.get(checkpoint, task=task, device=self._resolve_device(device), dtype=dtype or self.dtype)
 
     def load_registered(self, name: str, *, device: str | None = None, dtype: str | None = None) -> LoadedModel:
         """A model of the registry by name: its offline checkpoint (prepared if needed), or with
@@ -95,8 +93,11 @@ class ModelPerf:
         workload = Workload(batch_size, sequence_length)
         seconds, reference = self._time_forward(model, workload)
         latency = _latency(
-            name or LATENCY.named(workload.label), seconds, statistic,
-            context=workload_context(model, workload), notes=model_notes(model),
+            name or LATENCY.named(workload.label),
+            seconds,
+            statistic,
+            context=workload_context(model, workload),
+            notes=model_notes(model),
         )
         measurement = with_reference(latency, reference)
         if benchmark is not None:
@@ -198,9 +199,7 @@ class ModelPerf:
             pytest.skip(f"GPU memory needs a CUDA device; {model.name} is on {model.device}")
         return measure_gpu_memory(model, Workload(batch_size, sequence_length))
 
-    def measure_cell(
-        self, cell: Cell, *, measures: Sequence[str] = MEASURE_GROUPS, memory_rounds: int = 5
-    ) -> CellMeasurements:
+    def measure_cell(self, cell: Cell, *, measures: Sequence[str] = MEASURE_GROUPS, memory_rounds: int = 5) -> CellMeasurements:
         """One cell of a sweep (``sweep_cells``), measured as ``modelperf sweep`` measures it.
 
         Returns the cell's ``latency`` (ms), ``throughput`` (samples/s), ``host_memory`` and, on
@@ -215,8 +214,12 @@ class ModelPerf:
         else:
             model = self.load(os.path.expanduser(cell.model) if kind == LOCAL else cell.model)
         result = measure_cell(
-            model, cell, groups=measures, timing=self.timing,
-            calibrate=self._session.settings.calibrate, memory_rounds=memory_rounds,
+            model,
+            cell,
+            groups=measures,
+            timing=self.timing,
+            calibrate=self._session.settings.calibrate,
+            memory_rounds=memory_rounds,
         )
         if result.status.startswith("skipped"):
             pytest.skip(f"{cell.id}: {result.status}")
@@ -247,8 +250,17 @@ class ModelPerf:
         score keeps its per-example outcomes, so its comparison knows its sampling noise.
         """
         return measure_accuracy(
-            model, dataset, split=split, metrics=metrics, limit=limit, max_length=max_length, doc_stride=doc_stride,
-            text_column=text_column, text_pair_column=text_pair_column, label_column=label_column, batch_size=batch_size,
+            model,
+            dataset,
+            split=split,
+            metrics=metrics,
+            limit=limit,
+            max_length=max_length,
+            doc_stride=doc_stride,
+            text_column=text_column,
+            text_pair_column=text_pair_column,
+            label_column=label_column,
+            batch_size=batch_size,
             online=self._session.settings.online,
         )
 
@@ -335,8 +347,12 @@ class ModelPerf:
         parts = measurements_to_check(measurement)
         checks = [  # every argument error before any verdict counts
             check_of(
-                part, threshold=threshold, limit=limit, statistic=statistic,
-                marker_threshold=self._options.threshold, run_threshold=self._session.settings.threshold,
+                part,
+                threshold=threshold,
+                limit=limit,
+                statistic=statistic,
+                marker_threshold=self._options.threshold,
+                run_threshold=self._session.settings.threshold,
             )
             for part in parts
         ]
@@ -372,4 +388,3 @@ def _statistic(name: str) -> str:
     if not is_known_statistic(name):
         raise ValueError(f"unknown statistic {name!r}; use mean, median, min, max, std, iqr or pNN")
     return name
-

@@ -21,9 +21,12 @@ FAST = (
     "--modelperf-min-rounds=3",
     "--modelperf-max-rounds=20",
     "--modelperf-max-time=0.05",
-    "-o", "modelperf_warmup_rounds=1",
-    "-o", "modelperf_warmup_time=0",
-    "-p", "no:cacheprovider",
+    "-o",
+    "modelperf_warmup_rounds=1",
+    "-o",
+    "modelperf_warmup_time=0",
+    "-p",
+    "no:cacheprovider",
 )
 
 
@@ -35,11 +38,17 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pytest_modelperf.models.checkpoints import build_checkpoint
 
     config = BertConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=128, num_labels=2,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=2,
     )
     directory, _ = build_checkpoint(
-        config, tmp_path_factory.mktemp("ckpt") / "tiny-bert", task="sequence-classification",
+        config,
+        tmp_path_factory.mktemp("ckpt") / "tiny-bert",
+        task="sequence-classification",
         tokenizer="bert-base-uncased",
     )
     return directory
@@ -64,8 +73,8 @@ def run(pytester: pytest.Pytester, tiny_checkpoint: Path):
 def topic_classifier() -> Path:
     """BERT-tiny fine-tuned on the built-in topics set: the registry's ``bert-tiny-topics``,
     shared with the main job through the registry's checkpoint cache (trained once)."""
-    from pytest_modelperf.quality.prepare import registry_checkpoint
     from pytest_modelperf.models.registry import load_registry
+    from pytest_modelperf.quality.prepare import registry_checkpoint
 
     registry = load_registry(Path(__file__).resolve().parent.parent / "perf_tests" / "models.toml")
     return Path(registry_checkpoint(registry, "bert-tiny-topics"))
@@ -74,8 +83,8 @@ def topic_classifier() -> Path:
 @pytest.fixture(scope="session")
 def question_answerer() -> Path:
     """all-MiniLM-L6-v2 fine-tuned on the built-in facts-qa set: the registry's ``minilm-qa``."""
-    from pytest_modelperf.quality.prepare import registry_checkpoint
     from pytest_modelperf.models.registry import load_registry
+    from pytest_modelperf.quality.prepare import registry_checkpoint
 
     registry = load_registry(Path(__file__).resolve().parent.parent / "perf_tests" / "models.toml")
     return Path(registry_checkpoint(registry, "minilm-qa"))

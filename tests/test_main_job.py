@@ -62,12 +62,19 @@ ACCURACY = "perf_tests/test_accuracy.py::test_accuracy[bert-tiny-topics]"
 FINE_TUNE = "perf_tests/test_accuracy.py::test_fine_tune[bert-tiny-topics]"
 BESIDE = "perf_tests/test_accuracy.py::test_size_and_speed_beside_accuracy[bert-tiny-topics]"
 EXPECTED = {
-    (FACTS, "parameters"), (FACTS, "artefact_size"),
-    (SINGLE, "latency[1x128]"), (BATCH, "latency[8x128]"), (SENTENCE, "sentence_latency"),
-    (HOST_MEMORY, "host_memory[8x128]"), (THROUGHPUT, "throughput[32x128]"),
+    (FACTS, "parameters"),
+    (FACTS, "artefact_size"),
+    (SINGLE, "latency[1x128]"),
+    (BATCH, "latency[8x128]"),
+    (SENTENCE, "sentence_latency"),
+    (HOST_MEMORY, "host_memory[8x128]"),
+    (THROUGHPUT, "throughput[32x128]"),
     *((ACCURACY, name) for name in QUALITY),
-    (FINE_TUNE, "fine_tune.time"), (FINE_TUNE, "fine_tune.throughput"), (FINE_TUNE, "fine_tune.peak_host_memory"),
-    (BESIDE, "parameters"), (BESIDE, "speed of bert-tiny-topics over bert-tiny [1x128]"),
+    (FINE_TUNE, "fine_tune.time"),
+    (FINE_TUNE, "fine_tune.throughput"),
+    (FINE_TUNE, "fine_tune.peak_host_memory"),
+    (BESIDE, "parameters"),
+    (BESIDE, "speed of bert-tiny-topics over bert-tiny [1x128]"),
 }
 DETERMINISTIC = {(FACTS, "parameters"), (FACTS, "artefact_size"), (BESIDE, "parameters")}
 
@@ -75,7 +82,8 @@ DETERMINISTIC = {(FACTS, "parameters"), (FACTS, "artefact_size"), (BESIDE, "para
 def optional(nodeid: str, name: str) -> bool:
     """Checks that run only on a GPU: the GPU memory grid, and a fine-tune's GPU memory."""
     return nodeid.startswith("perf_tests/test_memory.py::test_gpu_memory[bert-tiny-") or (nodeid, name) == (
-        FINE_TUNE, "fine_tune.peak_gpu_memory"
+        FINE_TUNE,
+        "fine_tune.peak_gpu_memory",
     )
 
 
@@ -117,7 +125,9 @@ def worse_by(result: dict[str, Any], committed: dict[str, Any]) -> dict[str, flo
         "as measured": as_measured,
         "at the reference's speed": as_measured / slowdown if as_measured is not None and slowdown is not None else None,
         "at the plugin's speed": factor(result["current"], result.get("judged_against")),
-        "best round": factor(measurement["summary"].get("max" if higher else "min"), committed["summary"].get("max" if higher else "min")),
+        "best round": factor(
+            measurement["summary"].get("max" if higher else "min"), committed["summary"].get("max" if higher else "min")
+        ),
     }
     return {how: value for how, value in estimates.items() if value is not None}
 
@@ -127,9 +137,23 @@ def test_perf_suite_runs_on_bert_tiny(tmp_path: Path) -> None:
     shutil.copytree(COMMITTED, baselines)
     report = tmp_path / "perf.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "perf_tests", "-k", "bert-tiny", "-p", "no:cacheprovider", "-rfE",
-         f"--modelperf-baseline-dir={baselines}", f"--modelperf-json={report}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "perf_tests",
+            "-k",
+            "bert-tiny",
+            "-p",
+            "no:cacheprovider",
+            "-rfE",
+            f"--modelperf-baseline-dir={baselines}",
+            f"--modelperf-json={report}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     output = completed.stdout[-6000:] + completed.stderr[-3000:]
@@ -142,9 +166,11 @@ def test_perf_suite_runs_on_bert_tiny(tmp_path: Path) -> None:
         key = (result["nodeid"], result["measurement"]["name"])
         assert key not in results, f"{key} was checked twice in one test"
         results[key] = result
-    assert EXPECTED <= results.keys(), f"missing checks: {sorted(EXPECTED - results.keys())}"
+    assert results.keys() >= EXPECTED, f"missing checks: {sorted(EXPECTED - results.keys())}"
     assert all(optional(*key) for key in results.keys() - EXPECTED), f"unexpected checks: {sorted(results.keys() - EXPECTED)}"
-    models = {model for r in results.values() for model in r["measurement"]["context"]["model"].split(" / ")}  # a ratio names both
+    models = {
+        model for r in results.values() for model in r["measurement"]["context"]["model"].split(" / ")
+    }  # a ratio names both
     assert models == {"bert-tiny", "bert-tiny-topics"}
     assert results[(ACCURACY, "accuracy[topics/validation]")]["current"] > 70  # a trained model, far above chance (25)
     assert results[(FACTS, "parameters")]["current"] == 4_386_436  # BERT-tiny, 4 labels: the published count
@@ -154,7 +180,9 @@ def test_perf_suite_runs_on_bert_tiny(tmp_path: Path) -> None:
         committed = committed_entries(*key)
         assert committed, f"{key}: no committed baseline in {COMMITTED}"
         for hardware, entry in committed.items():
-            assert results[key]["current"] == entry["summary"]["value"], f"{key}: {results[key]['current']} != {entry['summary']['value']} committed for {hardware}"
+            assert results[key]["current"] == entry["summary"]["value"], (
+                f"{key}: {results[key]['current']} != {entry['summary']['value']} committed for {hardware}"
+            )
 
     # The deterministic fine-tune: its scores wherever the committed entry is of the same device kind and dtype.
     compared = 0
@@ -162,12 +190,17 @@ def test_perf_suite_runs_on_bert_tiny(tmp_path: Path) -> None:
         result = results[(ACCURACY, name)]
         context = result["measurement"]["context"]
         for hardware, entry in committed_entries(ACCURACY, name).items():
-            if (device_kind(entry["context"]["device"]), entry["context"]["dtype"]) != (device_kind(context["device"]), context["dtype"]):
+            if (device_kind(entry["context"]["device"]), entry["context"]["dtype"]) != (
+                device_kind(context["device"]),
+                context["dtype"],
+            ):
                 continue
             compared += 1
             committed_score = entry["summary"]["value"]
             if hardware == result["hardware_key"]:  # the same answers; the files keep 6 significant digits
-                assert math.isclose(result["current"], committed_score, abs_tol=1e-3), f"{name}: {result['current']} != {committed_score} committed for {hardware}"
+                assert math.isclose(result["current"], committed_score, abs_tol=1e-3), (
+                    f"{name}: {result['current']} != {committed_score} committed for {hardware}"
+                )
             else:
                 assert abs(result["current"] - committed_score) <= QUALITY_TOLERANCE, (
                     f"{name}: {result['current']} on {result['hardware_key']}, {committed_score} committed for {hardware}"
@@ -190,11 +223,15 @@ def test_perf_suite_runs_on_bert_tiny(tmp_path: Path) -> None:
             (entry,) = [e for hardware, e in committed_entries(*key).items() if hardware == result["hardware_key"]]
             estimates = worse_by(result, entry)
             assert estimates, f"{key}: no estimate of the change"
-            assert min(estimates.values()) < TIMING_FACTOR, f"{key}: {TIMING_FACTOR}x or more worse than committed by every estimate: {estimates}"
+            assert min(estimates.values()) < TIMING_FACTOR, (
+                f"{key}: {TIMING_FACTOR}x or more worse than committed by every estimate: {estimates}"
+            )
             if result["outcome"] in ("regression", "over limit"):
                 tolerated.add(result["nodeid"])
         else:
-            assert result["outcome"] in ("pass", "improvement"), f"{key}: {result['outcome']} ({result['detail']}), {result['current']} against {result['baseline']}"
+            assert result["outcome"] in ("pass", "improvement"), (
+                f"{key}: {result['outcome']} ({result['detail']}), {result['current']} against {result['baseline']}"
+            )
     unexplained = failed_tests - tolerated
     assert not unexplained, f"failed for something other than a tolerated timing verdict: {sorted(unexplained)}\n{output}"
     assert (completed.returncode == 1) == bool(failed_tests), output

@@ -37,30 +37,46 @@ COMPARE_HEADERS = ("metric", "A", "B", *HEADERS[3:])
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``compare`` to the ``modelperf`` command's subcommands."""
     compare = commands.add_parser(
-        "compare", help="compare a run with a base run or with the baselines; exit 1 on a regression (needs no registry)",
+        "compare",
+        help="compare a run with a base run or with the baselines; exit 1 on a regression (needs no registry)",
         description="Judge the checks of a --modelperf-json export (B) against another export (A) or the committed "
         "baselines, with the plugin's comparison. Exit status: 0 no regression, 1 a regression, 2 bad input.",
     )
-    compare.add_argument("runs", nargs="+", metavar="RUN", help="A.json B.json (base run, new run), or B.json alone to compare with the baselines")
     compare.add_argument(
-        "--baselines", type=Path, default=None, metavar="DIR",
+        "runs", nargs="+", metavar="RUN", help="A.json B.json (base run, new run), or B.json alone to compare with the baselines"
+    )
+    compare.add_argument(
+        "--baselines",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="compare B.json with the baselines in DIR (default: modelperf_baseline_dir in ./pyproject.toml's "
         f"[tool.pytest.ini_options], else {DEFAULT_BASELINE_DIR})",
     )
     compare.add_argument(
-        "--threshold", type=_threshold, default=None, metavar="Q",
+        "--threshold",
+        type=_threshold,
+        default=None,
+        metavar="Q",
         help="replace the threshold of every sampled check that has one, e.g. 5%% or 2ms (an absolute one applies to "
         "metrics of its kind; exact metrics such as parameter counts stay exact; default: each check's threshold in B)",
     )
     compare.add_argument(
-        "--confidence", type=_confidence, default=None, metavar="P",
+        "--confidence",
+        type=_confidence,
+        default=None,
+        metavar="P",
         help="one-sided confidence of the noise band (default: B's --modelperf-confidence, recorded in the export)",
     )
     compare.add_argument(
-        "--fail-on", choices=[what.value for what in FailOn], default=FailOn.REGRESSION.value,
+        "--fail-on",
+        choices=[what.value for what in FailOn],
+        default=FailOn.REGRESSION.value,
         help="what makes the command exit 1: regression (also a limit crossed), improvement, or any (default: regression)",
     )
-    compare.add_argument("--markdown", type=Path, default=None, metavar="PATH", help="also write the comparison to PATH as Markdown")
+    compare.add_argument(
+        "--markdown", type=Path, default=None, metavar="PATH", help="also write the comparison to PATH as Markdown"
+    )
     compare.set_defaults(command=run)
 
 
@@ -109,7 +125,9 @@ def _configured_baseline_dir(directory: Path) -> Path:
     configured = DEFAULT_BASELINE_DIR
     if pyproject.is_file():
         try:
-            options = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("pytest", {}).get("ini_options", {})
+            options = (
+                tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("pytest", {}).get("ini_options", {})
+            )
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise CompareError(f"{pyproject}: cannot be read: {error}") from None
         value = options.get("modelperf_baseline_dir", configured)

@@ -168,9 +168,7 @@ class _Judged:
         )
 
 
-def _judge_all(
-    new: RunExport, lookup: Lookup, threshold: Quantity | None, policy: NoisePolicy | None
-) -> _Judged:
+def _judge_all(new: RunExport, lookup: Lookup, threshold: Quantity | None, policy: NoisePolicy | None) -> _Judged:
     policy = policy or new.noise or NoisePolicy()
     checks: list[ComparedCheck] = []
     added: dict[EntryKey, None] = {}

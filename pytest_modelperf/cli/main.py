@@ -38,7 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelperf", description="Model performance regression testing.")
     parser.add_argument(
-        "--registry", type=Path, default=None,
+        "--registry",
+        type=Path,
+        default=None,
         help="the model registry TOML (default: [tool.modelperf] registry in ./pyproject.toml)",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")

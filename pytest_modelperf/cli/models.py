@@ -26,5 +26,5 @@ def run(arguments: argparse.Namespace) -> int:
         rows.append((spec.name, spec.task, spec.checkpoint or "-", offline, spec.description))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+        print("  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
     return 0

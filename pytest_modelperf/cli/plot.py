@@ -20,13 +20,17 @@ SWEEP_FILE = "sweep.csv"
 def register(commands: Any) -> None:
     """Add the ``plot`` command to the ``modelperf`` sub-command parsers."""
     plot = commands.add_parser(
-        "plot", help="draw a sweep's plots (PNG and SVG)",
+        "plot",
+        help="draw a sweep's plots (PNG and SVG)",
         description="Draw each measure of a sweep against sequence length and against batch size, one line per model.",
     )
     plot.add_argument("sweep", type=Path, metavar="SWEEP", help=f"a folder holding {SWEEP_FILE}, or a {SWEEP_FILE} file")
     plot.add_argument("--log", action="store_true", help="log y axis, and log2 x axis where the sizes are powers of two")
     plot.add_argument(
-        "--output", type=Path, default=None, metavar="DIR",
+        "--output",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="where the plots go (default: a plots folder beside the sweep.csv)",
     )
     plot.set_defaults(command=run_plot)

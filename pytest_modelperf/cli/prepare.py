@@ -29,11 +29,16 @@ def register(commands: Any) -> None:
     prepare = commands.add_parser("prepare", help="build the offline checkpoints of registry models")
     prepare.add_argument("names", nargs="*", metavar="NAME", help="models to prepare (default: all)")
     prepare.add_argument(
-        "--checkpoint-dir", type=Path, default=None, metavar="DIR",
+        "--checkpoint-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="build into DIR instead of the registry's checkpoint_dir (e.g. a CI cache)",
     )
     prepare.add_argument(
-        "--device", default="auto", metavar="DEVICE",
+        "--device",
+        default="auto",
+        metavar="DEVICE",
         help="where fine-tuned models are trained: auto (CUDA when present), cpu, cuda or cuda:N (default: auto)",
     )
     prepare.set_defaults(command=run)

@@ -24,7 +24,9 @@ from ..measure.cell import GPU_NVML, HOST_MEMORY, MEASURE_GROUPS, THROUGHPUT, TI
 DEFAULT_MAX_BATCH = 4096
 # The flags that bad grid input is reported under.
 CLI_ARGUMENTS: Mapping[str, str] = {
-    "models": "--models", "batch_sizes": "--batch-sizes", "sequence_lengths": "--sequence-lengths",
+    "models": "--models",
+    "batch_sizes": "--batch-sizes",
+    "sequence_lengths": "--sequence-lengths",
 }
 
 
@@ -46,30 +48,47 @@ def register(commands: Any) -> None:
         ),
     )
     sweep.add_argument(
-        "--models", nargs="+", required=True, metavar="MODEL",
+        "--models",
+        nargs="+",
+        required=True,
+        metavar="MODEL",
         help="registry names, local checkpoint folders, or hub ids written org/name",
     )
     sweep.add_argument("--batch-sizes", nargs="+", type=_positive_int, default=[8], metavar="N", help="batch sizes (default: 8)")
     sweep.add_argument(
-        "--sequence-lengths", nargs="+", type=_positive_int, default=[8, 32, 128, 512], metavar="N",
+        "--sequence-lengths",
+        nargs="+",
+        type=_positive_int,
+        default=[8, 32, 128, 512],
+        metavar="N",
         help="sequence lengths in tokens (default: 8 32 128 512)",
     )
     sweep.add_argument("--output", type=Path, required=True, metavar="DIR", help="the folder the sweep's files are written into")
     sweep.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     sweep.add_argument("--dtype", default="float32", help="float32, float16 or bfloat16 (default: float32)")
     sweep.add_argument(
-        "--measures", nargs="+", choices=MEASURE_GROUPS, default=list(MEASURE_GROUPS), metavar="MEASURE",
+        "--measures",
+        nargs="+",
+        choices=MEASURE_GROUPS,
+        default=list(MEASURE_GROUPS),
+        metavar="MEASURE",
         help="what to measure: time, throughput, memory (default: all three)",
     )
     sweep.add_argument(
         "--largest-batch", action="store_true", help="also search the largest batch that fits, per model and sequence length"
     )
     sweep.add_argument(
-        "--max-batch", type=_positive_int, default=None, metavar="N",
+        "--max-batch",
+        type=_positive_int,
+        default=None,
+        metavar="N",
         help=f"with --largest-batch: the largest batch to try (default: {DEFAULT_MAX_BATCH})",
     )
     sweep.add_argument(
-        "--memory-budget", type=_positive_number, default=None, metavar="MB",
+        "--memory-budget",
+        type=_positive_number,
+        default=None,
+        metavar="MB",
         help="with --largest-batch: a batch whose peak memory exceeds MB (10^6 bytes) does not fit "
         "(default: the device's memory on CUDA, half the available host memory on the CPU)",
     )
@@ -79,7 +98,10 @@ def register(commands: Any) -> None:
     for flag, default in (("--min-rounds", defaults.min_rounds), ("--max-rounds", defaults.max_rounds)):
         timing.add_argument(flag, type=_integer, default=default, metavar="N", help=f"default: {default}")
     timing.add_argument(
-        "--max-time", type=_number, default=defaults.max_time, metavar="S",
+        "--max-time",
+        type=_number,
+        default=defaults.max_time,
+        metavar="S",
         help=f"stop timing a cell after S seconds once --min-rounds are done (default: {defaults.max_time})",
     )
     warmup_rounds, warmup_time = defaults.warmup_rounds, defaults.warmup_time
@@ -192,13 +214,15 @@ def summary_table(result: Any) -> str:
     lines = [header]
     for cell in result.cells:
         values = {row["measure"]: row["value"] for row in tidy_rows(cell)}
-        lines.append((
-            cell.cell.id,
-            cell.status if len(cell.status) <= 60 else cell.status[:57] + "...",
-            _figure(values.get(TIME), 1e3, ".3f"),
-            _figure(values.get(THROUGHPUT), 1.0, ".1f"),
-            _figure(values.get(memory), 1.0, ".1f"),
-        ))
+        lines.append(
+            (
+                cell.cell.id,
+                cell.status if len(cell.status) <= 60 else cell.status[:57] + "...",
+                _figure(values.get(TIME), 1e3, ".3f"),
+                _figure(values.get(THROUGHPUT), 1.0, ".1f"),
+                _figure(values.get(memory), 1.0, ".1f"),
+            )
+        )
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
     return "\n".join("  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in lines)
 
@@ -265,4 +289,3 @@ def _number(text: str) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
-

@@ -178,7 +178,11 @@ def _judge_unavailable(measurement: Measurement, check: Check, baseline: Baselin
         if check.threshold is None:
             return Verdict(measurement, check, Outcome.PASS, current)
         return Verdict(
-            measurement, check, Outcome.IMPROVEMENT, current, math.nan,
+            measurement,
+            check,
+            Outcome.IMPROVEMENT,
+            current,
+            math.nan,
             detail=f"measured now; the baseline was N/A ({baseline.unavailable})",
         )
 
@@ -192,7 +196,11 @@ def _judge_unavailable(measurement: Measurement, check: Check, baseline: Baselin
         return Verdict(measurement, check, Outcome.NO_BASELINE, current, detail=f"N/A ({reason})")
     if baseline.unavailable is not None and is_fault(reason):
         return Verdict(
-            measurement, check, Outcome.REGRESSION, current, math.nan,
+            measurement,
+            check,
+            Outcome.REGRESSION,
+            current,
+            math.nan,
             detail=f"N/A ({reason}): a measuring fault fails against any baseline (it was N/A: {baseline.unavailable})",
         )
     if baseline.unavailable is not None:

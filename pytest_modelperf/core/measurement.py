@@ -286,5 +286,3 @@ def _zero_divisor(denominator: Measurement, per_round: bool) -> str | None:
         zero_round = next((index for index, value in enumerate(denominator.samples, start=1) if value == 0), None)
         return None if zero_round is None else f"{DIVISION_BY_ZERO}: {which} measured 0 in round {zero_round}"
     return f"{DIVISION_BY_ZERO}: {which} measured 0" if denominator.value == 0 else None
-
-

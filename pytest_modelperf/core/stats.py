@@ -79,9 +79,7 @@ def quantile_sketch(samples: Sequence[float]) -> list[float]:
     return [_interpolate(ordered, level) for level in QUANTILE_LEVELS]
 
 
-def bootstrap_relative_std(
-    samples: Sequence[float], name: str, *, resamples: int = 400, seed: int = 0
-) -> float:
+def bootstrap_relative_std(samples: Sequence[float], name: str, *, resamples: int = 400, seed: int = 0) -> float:
     """Relative standard error of a statistic, estimated by bootstrap resampling.
 
     The relative form (standard error divided by the statistic) is what a comparison

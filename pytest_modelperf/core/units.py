@@ -144,7 +144,7 @@ def _number_and_unit(text: object, what: str) -> tuple[float, str]:
 def format_value(value: float, unit: str) -> str:
     """A compact human rendering: 3 significant digits, integers exactly."""
     if unit == "count":
-        return f"{int(round(value)):,}"
+        return f"{round(value):,}"
     if unit == "x":
         return f"{value:.3g}x"
     if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):

@@ -88,7 +88,7 @@ def time_with_reference(
         return time_rounds(work, device, timing), []
     clock = ReferenceClock(cached_reference_work())
     seconds, _ = time_interleaved([work, clock], device, timing)
-    return seconds, clock.seconds[-len(seconds):]  # the calls before these were its warm-up
+    return seconds, clock.seconds[-len(seconds) :]  # the calls before these were its warm-up
 
 
 def with_reference(measurement: Measurement, reference_seconds: Sequence[float], *, identity: str | None = None) -> Measurement:

@@ -223,8 +223,12 @@ def unless_out_of_memory(
     notes = model_notes(loaded)
     missing = [
         Measurement.not_available(
-            measure.named(workload.label), OUT_OF_MEMORY,
-            unit=measure.unit, direction=measure.direction, context=context, notes=notes,
+            measure.named(workload.label),
+            OUT_OF_MEMORY,
+            unit=measure.unit,
+            direction=measure.direction,
+            context=context,
+            notes=notes,
         )
         for measure in measures
     ]

@@ -9,7 +9,7 @@ import platform
 import re
 import subprocess
 from dataclasses import dataclass
-from functools import lru_cache, cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +77,7 @@ def hardware_key(device: str, dtype: str) -> str:
 @cache
 def _git_commit(root: str) -> str:
     try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False
-        )
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return ""
     return result.stdout.strip() if result.returncode == 0 else ""

@@ -29,8 +29,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ..core.measurement import Measurement
 from ..core.extras import MissingExtra
+from ..core.measurement import Measurement
 from . import nvml
 from .catalogue import GPU_NVML_DEVICE, GPU_NVML_PROCESS, GPU_PEAK_ALLOCATED, GPU_PEAK_RESERVED, HOST_MEMORY, Measure
 
@@ -98,7 +98,7 @@ class _Sampler:
     def sample(self) -> None:
         try:
             value = self._read()
-        except Exception as error:  # noqa: BLE001 - a failing reading is reported, never raised in a thread
+        except Exception as error:
             self.error = str(error)
             return
         self.peak = value if self.peak is None else max(self.peak, value)
@@ -312,7 +312,7 @@ def run_unless_out_of_memory(work: Any, device: str) -> tuple[Any, str | None]:
     """
     try:
         return work(), None
-    except Exception as error:  # noqa: BLE001 - narrowed just below
+    except Exception as error:
         if not is_out_of_memory(error):
             raise
     release_device_memory(device)

@@ -71,9 +71,7 @@ def handle_for_torch_device(index: int) -> Any:
             pass
     if os.environ.get("CUDA_DEVICE_ORDER") == "PCI_BUS_ID" and "CUDA_VISIBLE_DEVICES" not in os.environ:
         return pynvml.nvmlDeviceGetHandleByIndex(index)
-    raise NvmlUnavailable(
-        f"cannot match torch device cuda:{index} to an NVML device; set CUDA_DEVICE_ORDER=PCI_BUS_ID"
-    )
+    raise NvmlUnavailable(f"cannot match torch device cuda:{index} to an NVML device; set CUDA_DEVICE_ORDER=PCI_BUS_ID")
 
 
 def _pci_bus_id(properties: Any) -> str | None:
@@ -101,9 +99,7 @@ def process_used_bytes(handle: Any, pid: int | None = None) -> int:
                 total += int(process.usedGpuMemory)
                 found = True
     if not found:
-        raise NvmlUnavailable(
-            f"NVML lists no memory for process {pid} (inside a container NVML may see host PIDs only)"
-        )
+        raise NvmlUnavailable(f"NVML lists no memory for process {pid} (inside a container NVML may see host PIDs only)")
     return total
 
 

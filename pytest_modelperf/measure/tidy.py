@@ -21,8 +21,23 @@ from .catalogue import Measure, measure_named, sweep_measure
 from .cell import OK, CellMeasurements
 
 TIDY_COLUMNS: tuple[str, ...] = (
-    "model", "label", "batch_size", "sequence_length", "measure", "unit", "value", "status",
-    "median", "mean", "min", "max", "stdev", "iqr", "rounds", "device", "dtype",
+    "model",
+    "label",
+    "batch_size",
+    "sequence_length",
+    "measure",
+    "unit",
+    "value",
+    "status",
+    "median",
+    "mean",
+    "min",
+    "max",
+    "stdev",
+    "iqr",
+    "rounds",
+    "device",
+    "dtype",
 )
 STATISTIC_COLUMNS: tuple[str, ...] = ("median", "mean", "min", "max", "stdev", "iqr")
 _STATISTICS: Mapping[str, str] = {"stdev": "std"}  # column -> core.stats' name, where they differ
@@ -35,8 +50,13 @@ def tidy_rows(result: CellMeasurements) -> list[dict[str, Any]]:
         measurement_row(
             result.by_measure.get(measure),
             sweep_measure(measure),
-            model=cell.model, label=cell.label, batch_size=cell.batch_size, sequence_length=cell.sequence_length,
-            device=result.device, dtype=result.dtype, status=result.status_of(measure),
+            model=cell.model,
+            label=cell.label,
+            batch_size=cell.batch_size,
+            sequence_length=cell.sequence_length,
+            device=result.device,
+            dtype=result.dtype,
+            status=result.status_of(measure),
         )
         for measure in result.measures
     ]
@@ -56,9 +76,15 @@ def context_row(measurement: Measurement) -> dict[str, Any] | None:
         return None
     model = str(context["model"])
     return measurement_row(
-        measurement, measure,
-        model=model, label=model, batch_size=int(context["batch_size"]), sequence_length=int(context["sequence_length"]),
-        device=str(context.get("device", "")), dtype=str(context.get("dtype", "")), status=measurement.unavailable or OK,
+        measurement,
+        measure,
+        model=model,
+        label=model,
+        batch_size=int(context["batch_size"]),
+        sequence_length=int(context["sequence_length"]),
+        device=str(context.get("device", "")),
+        dtype=str(context.get("dtype", "")),
+        status=measurement.unavailable or OK,
     )
 
 
@@ -77,8 +103,15 @@ def measurement_row(
     """The tidy row of one measurement (None: not measured); its figures only where ``status`` is ``ok``."""
     row: dict[str, Any] = dict.fromkeys(TIDY_COLUMNS)
     row.update(
-        model=model, label=label, batch_size=batch_size, sequence_length=sequence_length,
-        measure=measure.sweep_id, unit=measure.table_unit, status=status, device=device, dtype=dtype,
+        model=model,
+        label=label,
+        batch_size=batch_size,
+        sequence_length=sequence_length,
+        measure=measure.sweep_id,
+        unit=measure.table_unit,
+        status=status,
+        device=device,
+        dtype=dtype,
     )
     if status != OK or measurement is None or measurement.unavailable is not None:
         return row

@@ -52,9 +52,7 @@ def synthetic_inputs(loaded: LoadedModel, workload: Workload, *, seed: int = 0) 
     config = loaded.config
     limit = getattr(config, "max_position_embeddings", None)
     if limit is not None and workload.sequence_length > limit:
-        raise ValueError(
-            f"sequence_length {workload.sequence_length} exceeds {loaded.name}'s max_position_embeddings ({limit})"
-        )
+        raise ValueError(f"sequence_length {workload.sequence_length} exceeds {loaded.name}'s max_position_embeddings ({limit})")
     vocab_size = int(config.vocab_size)
     generator = torch.Generator().manual_seed(seed)
     low = _first_ordinary_id(loaded.tokenizer, vocab_size)

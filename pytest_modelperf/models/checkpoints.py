@@ -49,7 +49,9 @@ _MAX_NAME_LENGTH = 100
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 # What save_pretrained (model and tokenizer) writes: a folder of older modelperf versions is
 # adopted only when it holds nothing else.
-_SAVED_FILE = re.compile(r".+\.(json|safetensors)|vocab\.txt|merges\.txt|spiece\.model|tokenizer\.model|sentencepiece\.bpe\.model")
+_SAVED_FILE = re.compile(
+    r".+\.(json|safetensors)|vocab\.txt|merges\.txt|spiece\.model|tokenizer\.model|sentencepiece\.bpe\.model"
+)
 
 
 class PrepareRefused(RuntimeError):
@@ -165,15 +167,20 @@ def check_replaceable(destination: Path) -> None:
     if not os.path.lexists(destination):
         return
     if destination.is_symlink():
-        raise PrepareRefused(f"{destination}: is a symbolic link; modelperf replaces only folders it made. "
-                             f"Remove the link, or point checkpoint_dir at another folder")
+        raise PrepareRefused(
+            f"{destination}: is a symbolic link; modelperf replaces only folders it made. "
+            f"Remove the link, or point checkpoint_dir at another folder"
+        )
     if not destination.is_dir():
-        raise PrepareRefused(f"{destination}: is a file, not a folder modelperf made; move it away or point "
-                             f"checkpoint_dir at another folder")
+        raise PrepareRefused(
+            f"{destination}: is a file, not a folder modelperf made; move it away or point checkpoint_dir at another folder"
+        )
     problem = _not_ours(destination)
     if problem is not None:
-        raise PrepareRefused(f"{destination}: {problem}; modelperf will not replace it. If it holds nothing you need, "
-                             f"delete it by hand and prepare again; otherwise point checkpoint_dir at another folder")
+        raise PrepareRefused(
+            f"{destination}: {problem}; modelperf will not replace it. If it holds nothing you need, "
+            f"delete it by hand and prepare again; otherwise point checkpoint_dir at another folder"
+        )
 
 
 def _not_ours(folder: Path) -> str | None:
@@ -237,8 +244,11 @@ def _made_by_an_older_version(folder: Path) -> bool:
         return False
     if STAND_IN_MARKER in entries:
         recipe = _recorded_recipe(folder)
-        return isinstance(recipe, dict) and set(recipe) == {"config", "task", "tokenizer", "seed", "transformers"} \
+        return (
+            isinstance(recipe, dict)
+            and set(recipe) == {"config", "task", "tokenizer", "seed", "transformers"}
             and recipe["task"] in TASKS
+        )
     if FINETUNE_MARKER in entries:
         return recorded_fine_tune(folder)
     return False

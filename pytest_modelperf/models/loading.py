@@ -120,7 +120,9 @@ def detect_task(config: Any) -> str:
     return "feature-extraction"
 
 
-def load_model(checkpoint: str | os.PathLike[str], *, task: str = "auto", device: str = "cpu", dtype: str = "float32") -> LoadedModel:
+def load_model(
+    checkpoint: str | os.PathLike[str], *, task: str = "auto", device: str = "cpu", dtype: str = "float32"
+) -> LoadedModel:
     """Load a checkpoint onto ``device`` in ``dtype`` and time it (synchronised on CUDA)."""
     import torch
     import transformers
@@ -202,9 +204,11 @@ def unreadable_weights(name: str, local: bool) -> str | None:
         try:
             with safe_open(weights, framework="pt"):
                 pass
-        except Exception as error:  # noqa: BLE001 - safetensors raises its own SafetensorError and OSError
-            return (f"{weights.name} is truncated or corrupt ({error}); save the checkpoint again, or for a folder "
-                    f"modelperf prepared, delete it and run modelperf prepare")
+        except Exception as error:
+            return (
+                f"{weights.name} is truncated or corrupt ({error}); save the checkpoint again, or for a folder "
+                f"modelperf prepared, delete it and run modelperf prepare"
+            )
     return None
 
 
@@ -229,8 +233,14 @@ def _load_tokenizer(name: str, local_only: bool) -> Any | None:
 
 
 TOKENIZER_FILES: tuple[str, ...] = (
-    "tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt", "spiece.model",
-    "tokenizer.model", "sentencepiece.bpe.model",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "spiece.model",
+    "tokenizer.model",
+    "sentencepiece.bpe.model",
 )
 
 
@@ -242,7 +252,7 @@ def artefact_bytes(name: str, local: bool) -> int | None:
             from huggingface_hub import snapshot_download
 
             folder = Path(snapshot_download(name, local_files_only=True))
-        except Exception:  # noqa: BLE001 - any failure means "size unknown", not an error
+        except Exception:
             return None
     sizes = [path.stat().st_size for path in loaded_weight_files(folder)]
     return sum(sizes) if sizes else None
@@ -254,8 +264,10 @@ def loaded_weight_files(folder: Path) -> list[Path]:
 
     Not every weight-like file below it: a trainer's output folder also holds optimizer states
     and ``checkpoint-N/`` copies, several times the model's size."""
-    for index_name, single_name in (("model.safetensors.index.json", "model.safetensors"),
-                                    ("pytorch_model.bin.index.json", "pytorch_model.bin")):
+    for index_name, single_name in (
+        ("model.safetensors.index.json", "model.safetensors"),
+        ("pytorch_model.bin.index.json", "pytorch_model.bin"),
+    ):
         index = folder / index_name
         if index.is_file():
             return [folder / shard for shard in sorted(_shards(index)) if (folder / shard).is_file()]

@@ -41,8 +41,11 @@ def offline_checkpoint(spec: ModelSpec, checkpoint_dir: Path) -> Prepared:
         return Prepared(spec.name, recipe.path, False, 0.0, stand_in=False)
     started = time.perf_counter()
     path, built = build_checkpoint(
-        recipe.build_config(**_head(spec.task)), checkpoint_folder(checkpoint_dir, spec.name),
-        task=spec.task, tokenizer=recipe.tokenizer, seed=recipe.seed,
+        recipe.build_config(**_head(spec.task)),
+        checkpoint_folder(checkpoint_dir, spec.name),
+        task=spec.task,
+        tokenizer=recipe.tokenizer,
+        seed=recipe.seed,
     )
     return Prepared(spec.name, path, built, time.perf_counter() - started, stand_in=True)
 

@@ -170,12 +170,14 @@ def _check_folder_names(models_data: Mapping[str, Any], where: _Where) -> None:
     for name in models_data:
         problem = folder_name_problem(name)
         if problem is not None:
-            raise where.error(model_key(name), f"not a plain folder name ({problem}); a model is prepared into "
-                                               f"checkpoint_dir/<name>")
+            raise where.error(
+                model_key(name), f"not a plain folder name ({problem}); a model is prepared into checkpoint_dir/<name>"
+            )
         other = seen.setdefault(name.casefold(), name)
         if other != name:
-            raise where.error(model_key(name), f"the same folder as {model_key(other)} on a case-insensitive file system; "
-                                               f"rename one")
+            raise where.error(
+                model_key(name), f"the same folder as {model_key(other)} on a case-insensitive file system; rename one"
+            )
 
 
 def model_key(name: str) -> str:
@@ -213,8 +215,22 @@ def registry_from_pyproject(directory: Path) -> Path | None:
 
 
 _MODEL_KEYS = {"checkpoint", "task", "description", "offline", "reference_parameters", "finetune"}
-_FINETUNE_KEYS = {"from", "dataset", "epochs", "learning_rate", "batch_size", "max_length", "doc_stride", "warmup_ratio",
-                  "weight_decay", "seed", "limit", "group_by_length", "freeze", "dropout"}
+_FINETUNE_KEYS = {
+    "from",
+    "dataset",
+    "epochs",
+    "learning_rate",
+    "batch_size",
+    "max_length",
+    "doc_stride",
+    "warmup_ratio",
+    "weight_decay",
+    "seed",
+    "limit",
+    "group_by_length",
+    "freeze",
+    "dropout",
+}
 _OFFLINE_KEYS = {"architecture", "config", "tokenizer", "seed", "pretrained", "path"}
 _REFERENCE_KEYS = {"task", "num_labels", "count"}
 
@@ -228,7 +244,9 @@ def _model(name: str, data: Mapping[str, Any], where: _Where) -> ModelSpec:
     if "finetune" in data:
         stray = sorted(set(data) & {"checkpoint", "offline", "reference_parameters"})
         if stray:
-            raise where.error(f"{prefix}.{stray[0]}", "a fine-tuned model is made from finetune.from; it takes task, description and finetune")
+            raise where.error(
+                f"{prefix}.{stray[0]}", "a fine-tuned model is made from finetune.from; it takes task, description and finetune"
+            )
         return ModelSpec(
             name=name,
             checkpoint="",
@@ -277,7 +295,12 @@ def _offline(data: Mapping[str, Any], prefix: str, where: _Where) -> OfflineReci
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise where.error(f"{prefix}.seed", f"expected a non-negative integer, got {seed!r}")
-    recipe = OfflineRecipe(architecture=architecture, config=dict(where.table(data, "config", prefix=prefix, default={})), tokenizer=tokenizer, seed=seed)
+    recipe = OfflineRecipe(
+        architecture=architecture,
+        config=dict(where.table(data, "config", prefix=prefix, default={})),
+        tokenizer=tokenizer,
+        seed=seed,
+    )
     _validate_config(architecture, recipe.config, prefix, where)
     return recipe
 
@@ -288,16 +311,28 @@ def _finetune(data: Mapping[str, Any], prefix: str, where: _Where) -> FineTuneRe
     dataset = where.text(data, "dataset", prefix=prefix)
     numbers: dict[str, Any] = {}
     for key, kind, minimum in (
-        ("epochs", float, 0.0), ("learning_rate", float, 0.0), ("warmup_ratio", float, -1.0), ("weight_decay", float, -1.0),
-        ("batch_size", int, 0), ("max_length", int, 0), ("doc_stride", int, 0), ("seed", int, -1), ("limit", int, 0),
+        ("epochs", float, 0.0),
+        ("learning_rate", float, 0.0),
+        ("warmup_ratio", float, -1.0),
+        ("weight_decay", float, -1.0),
+        ("batch_size", int, 0),
+        ("max_length", int, 0),
+        ("doc_stride", int, 0),
+        ("seed", int, -1),
+        ("limit", int, 0),
     ):
         if key not in data:
             continue
         value = data[key]
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not is_number or (kind is int and not isinstance(value, int)) or value <= minimum:
-            expected = "a positive integer" if kind is int and minimum == 0 else "a non-negative integer" if kind is int else (
-                "a positive number" if minimum == 0 else "a non-negative number")
+            expected = (
+                "a positive integer"
+                if kind is int and minimum == 0
+                else "a non-negative integer"
+                if kind is int
+                else ("a positive number" if minimum == 0 else "a non-negative number")
+            )
             raise where.error(f"{prefix}.{key}", f"expected {expected}, got {value!r}")
         numbers[key] = kind(value)
     if "group_by_length" in data:
@@ -325,12 +360,18 @@ def _check_base(spec: ModelSpec, models: Mapping[str, ModelSpec], where: _Where)
     base = models.get(spec.finetune.base)
     if base is None or base.fine_tuned:
         others = ", ".join(name for name, other in models.items() if not other.fine_tuned)
-        raise where.error(f"{prefix}.from", f"{spec.finetune.base!r} is not a model of this registry that is not itself fine-tuned ({others})")
+        raise where.error(
+            f"{prefix}.from", f"{spec.finetune.base!r} is not a model of this registry that is not itself fine-tuned ({others})"
+        )
     dataset = BUILTIN_DATASETS.get(spec.finetune.dataset)
     if dataset is None:
-        raise where.error(f"{prefix}.dataset", f"{spec.finetune.dataset!r} is not one of the built-in datasets ({', '.join(BUILTIN_DATASETS)})")
+        raise where.error(
+            f"{prefix}.dataset", f"{spec.finetune.dataset!r} is not one of the built-in datasets ({', '.join(BUILTIN_DATASETS)})"
+        )
     if dataset.task != spec.task:
-        raise where.error(f"{prefix}.dataset", f"{spec.finetune.dataset!r} is a {dataset.task} dataset; the model's task is {spec.task}")
+        raise where.error(
+            f"{prefix}.dataset", f"{spec.finetune.dataset!r} is a {dataset.task} dataset; the model's task is {spec.task}"
+        )
 
 
 def _validate_config(architecture: str, config: Mapping[str, Any], prefix: str, where: _Where) -> None:
@@ -377,11 +418,13 @@ class _Where:
 
     def text(self, data: Mapping[str, Any], key: str, *, prefix: str = "", default: str | None = None) -> str:
         name, value = self._value(data, key, prefix, default)
-        if not isinstance(value, str) or not value.strip() and value != default:
+        if not isinstance(value, str) or (not value.strip() and value != default):
             raise self.error(name, f"expected a non-empty string, got {value!r}")
         return value
 
-    def table(self, data: Mapping[str, Any], key: str, *, prefix: str = "", default: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    def table(
+        self, data: Mapping[str, Any], key: str, *, prefix: str = "", default: Mapping[str, Any] | None = None
+    ) -> Mapping[str, Any]:
         name, value = self._value(data, key, prefix, default)
         if not isinstance(value, dict):
             raise self.error(name, f"expected a table, got {type(value).__name__}")

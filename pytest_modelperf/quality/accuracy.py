@@ -50,11 +50,27 @@ def measure_accuracy(
     data = load_eval_dataset(source, split=split, limit=limit)
     if model.task == "sequence-classification":
         return evaluate_classification(
-            model, data, source=source, split=split, metrics=metrics or CLASSIFICATION_METRICS,
-            text_column=text_column, text_pair_column=text_pair_column, label_column=label_column,
-            max_length=length, batch_size=batch_size, online=online, notes=notes,
+            model,
+            data,
+            source=source,
+            split=split,
+            metrics=metrics or CLASSIFICATION_METRICS,
+            text_column=text_column,
+            text_pair_column=text_pair_column,
+            label_column=label_column,
+            max_length=length,
+            batch_size=batch_size,
+            online=online,
+            notes=notes,
         )
     settings = QaSettings(max_length=length, doc_stride=doc_stride, batch_size=batch_size)
     return evaluate_question_answering(
-        model, data, source=source, split=split, metrics=metrics or QA_METRICS, settings=settings, online=online, notes=notes,
+        model,
+        data,
+        source=source,
+        split=split,
+        metrics=metrics or QA_METRICS,
+        settings=settings,
+        online=online,
+        notes=notes,
     )

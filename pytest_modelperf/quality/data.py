@@ -39,7 +39,9 @@ def load_eval_dataset(source: Any, *, split: str = "validation", limit: int | No
     elif isinstance(source, str):
         dataset = _hub(source, split)
     else:
-        raise DataError(f"dataset: expected a built-in name, a file path, a hub id or a datasets.Dataset, got {type(source).__name__}")
+        raise DataError(
+            f"dataset: expected a built-in name, a file path, a hub id or a datasets.Dataset, got {type(source).__name__}"
+        )
     if limit is not None:
         if limit < 1:
             raise DataError(f"limit must be at least 1, got {limit}")
@@ -61,7 +63,8 @@ def require_columns(dataset: Any, columns: list[str], source: Any) -> None:
     missing = [column for column in columns if column not in dataset.column_names]
     if missing:
         raise DataError(
-            f"dataset {describe_source(source)}: no column {', '.join(map(repr, missing))}; it has {', '.join(dataset.column_names)}"
+            f"dataset {describe_source(source)}: no column {', '.join(map(repr, missing))}; "
+            f"it has {', '.join(dataset.column_names)}"
         )
 
 

@@ -19,7 +19,7 @@ from ..core.measurement import Direction, Measurement
 from ..models.loading import LoadedModel
 from .data import describe_source, example_ids, require_columns
 from .metrics import load_metric
-from .qa import QaSettings, predict_answers
+from .qa import DEFAULT_QA_SETTINGS, QaSettings, predict_answers
 
 CLASSIFICATION_METRICS: tuple[str, ...] = ("accuracy", "f1", "precision", "recall", "roc_auc")
 QA_METRICS: tuple[str, ...] = ("exact_match", "f1")
@@ -70,8 +70,11 @@ def evaluate_classification(
     references = _label_ids(loaded, dataset, label_column, source)
     started = time.perf_counter()
     predictions, probabilities = classify(
-        loaded, list(dataset[text_column]), list(dataset[text_pair_column]) if text_pair_column else None,
-        max_length=max_length, batch_size=batch_size,
+        loaded,
+        list(dataset[text_column]),
+        list(dataset[text_pair_column]) if text_pair_column else None,
+        max_length=max_length,
+        batch_size=batch_size,
     )
     seconds = time.perf_counter() - started
     ids = tuple(example_ids(dataset))
@@ -93,7 +96,11 @@ def evaluate_classification(
                 module, scores_in, options = load_metric(metric, online=online), [row[1] for row in probabilities], {}
                 rows = tuple((score,) for score in scores_in)
             else:
-                module, scores_in, options = load_metric(metric, config_name="multiclass", online=online), probabilities, {"multi_class": "ovr"}
+                module, scores_in, options = (
+                    load_metric(metric, config_name="multiclass", online=online),
+                    probabilities,
+                    {"multi_class": "ovr"},
+                )
                 rows = tuple(tuple(row) for row in probabilities)
             value = module.compute(references=references, prediction_scores=scores_in, **options)[metric]
             outcomes = ExampleOutcomes(metric, ids, tuple(map(float, predictions)), tuple(map(float, references)), rows, options)
@@ -101,9 +108,13 @@ def evaluate_classification(
             arguments = {} if metric == "accuracy" else {"average": average}
             if metric in ("precision", "recall"):
                 arguments["zero_division"] = 0
-            value = load_metric(metric, online=online).compute(predictions=predictions, references=references, **arguments)[metric]
+            value = load_metric(metric, online=online).compute(predictions=predictions, references=references, **arguments)[
+                metric
+            ]
             options = {"average": average} if metric != "accuracy" else {}
-            outcomes = ExampleOutcomes(metric, ids, tuple(map(float, predictions)), tuple(map(float, references)), options=options)
+            outcomes = ExampleOutcomes(
+                metric, ids, tuple(map(float, predictions)), tuple(map(float, references)), options=options
+            )
         scores[metric] = _score(metric, source, split, 100.0 * float(value), outcomes, context, notes)
     return Quality(scores, seconds, len(ids), context)
 
@@ -115,7 +126,7 @@ def evaluate_question_answering(
     source: Any,
     split: str,
     metrics: Sequence[str] = QA_METRICS,
-    settings: QaSettings = QaSettings(),
+    settings: QaSettings = DEFAULT_QA_SETTINGS,
     online: bool = False,
     notes: Sequence[str] = (),
 ) -> Quality:
@@ -126,22 +137,27 @@ def evaluate_question_answering(
     if loaded.tokenizer is None:
         raise ValueError(f"{loaded.name} has no tokenizer; evaluating it on text needs one")
     ids = tuple(example_ids(dataset))
-    rows = [{"id": example_id, "question": q, "context": c} for example_id, q, c in zip(ids, dataset["question"], dataset["context"])]
+    rows = [
+        {"id": example_id, "question": question, "context": context}
+        for example_id, question, context in zip(ids, dataset["question"], dataset["context"], strict=True)
+    ]
     started = time.perf_counter()
     predicted = predict_answers(loaded.model, loaded.tokenizer, rows, settings, device=loaded.device)
     seconds = time.perf_counter() - started
     answers = [answer["text"] for answer in dataset["answers"]]
     computed = load_metric("squad", online=online).compute(
         predictions=[{"id": i, "prediction_text": predicted[i]} for i in ids],
-        references=[{"id": i, "answers": a} for i, a in zip(ids, dataset["answers"])],
+        references=[{"id": i, "answers": a} for i, a in zip(ids, dataset["answers"], strict=True)],
     )
     per_example = {
-        "exact_match": tuple(exact_match(predicted[i], texts) for i, texts in zip(ids, answers)),
-        "f1": tuple(token_f1(predicted[i], texts) for i, texts in zip(ids, answers)),
+        "exact_match": tuple(exact_match(predicted[i], texts) for i, texts in zip(ids, answers, strict=True)),
+        "f1": tuple(token_f1(predicted[i], texts) for i, texts in zip(ids, answers, strict=True)),
     }
     context = _context(loaded, source, split, len(ids), max_length=settings.max_length, doc_stride=settings.doc_stride)
     scores = {
-        metric: _score(metric, source, split, float(computed[metric]), ExampleOutcomes("mean", ids, per_example[metric]), context, notes)
+        metric: _score(
+            metric, source, split, float(computed[metric]), ExampleOutcomes("mean", ids, per_example[metric]), context, notes
+        )
         for metric in metrics
     }
     return Quality(scores, seconds, len(ids), context)
@@ -162,21 +178,23 @@ def classify(
     probabilities: list[list[float]] = []
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
-            chunk = list(texts[start:start + batch_size])
-            pair_chunk = list(pairs[start:start + batch_size]) if pairs is not None else None
-            encoded = loaded.tokenizer(chunk, pair_chunk, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+            chunk = list(texts[start : start + batch_size])
+            pair_chunk = list(pairs[start : start + batch_size]) if pairs is not None else None
+            encoded = loaded.tokenizer(
+                chunk, pair_chunk, truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+            )
             inputs = {key: value.to(loaded.device) for key, value in encoded.items() if key in accepted}
             logits = loaded.model(**inputs).logits.float()
             finite = torch.isfinite(logits).all(dim=-1).cpu().tolist()
             probabilities.extend(torch.softmax(logits, dim=-1).cpu().tolist())
-            predictions.extend(label if ok else None for label, ok in zip(logits.argmax(dim=-1).cpu().tolist(), finite))
+            labels = logits.argmax(dim=-1).cpu().tolist()
+            predictions.extend(label if ok else None for label, ok in zip(labels, finite, strict=True))
     return predictions, probabilities
 
 
 def _non_finite_note(broken: int, total: int) -> str:
     return (
-        f"{broken} of {total} examples gave non-finite logits (NaN or inf, e.g. an overflow in half precision) "
-        "and count as wrong"
+        f"{broken} of {total} examples gave non-finite logits (NaN or inf, e.g. an overflow in half precision) and count as wrong"
     )
 
 
@@ -202,7 +220,13 @@ def _label_ids(loaded: LoadedModel, dataset: Any, label_column: str, source: Any
 
 
 def _score(
-    metric: str, source: Any, split: str, value: float, outcomes: ExampleOutcomes, context: Mapping[str, Any], notes: Sequence[str]
+    metric: str,
+    source: Any,
+    split: str,
+    value: float,
+    outcomes: ExampleOutcomes,
+    context: Mapping[str, Any],
+    notes: Sequence[str],
 ) -> Measurement:
     return Measurement(
         name=f"{metric}[{_dataset_label(source)}/{split}]",

@@ -141,7 +141,11 @@ def _train(
     freeze_parameters(model, recipe.freeze)
     model.to(device)
     model.train()
-    features = _classification_features(tokenizer, train, recipe) if task == "sequence-classification" else _qa_features(tokenizer, train, recipe)
+    features = (
+        _classification_features(tokenizer, train, recipe)
+        if task == "sequence-classification"
+        else _qa_features(tokenizer, train, recipe)
+    )
     accepted = set(_forward_parameters(model))
     features = {key: value for key, value in features.items() if key in accepted}
     count = len(next(iter(features.values())))
@@ -208,7 +212,9 @@ def _qa_features(tokenizer: Any, train: Any, recipe: FineTuneRecipe) -> dict[str
     return training_features(tokenizer, list(train["question"]), list(train["context"]), list(train["answers"]), settings)
 
 
-def _batches(features: Mapping[str, Sequence[Any]], recipe: FineTuneRecipe, total_steps: int, tokenizer: Any) -> Iterator[dict[str, Any]]:
+def _batches(
+    features: Mapping[str, Sequence[Any]], recipe: FineTuneRecipe, total_steps: int, tokenizer: Any
+) -> Iterator[dict[str, Any]]:
     """Shuffled batches, reshuffled each epoch (seeded), padded per batch, for ``total_steps`` steps."""
     import torch
 
@@ -242,12 +248,12 @@ def _epoch_batches(lengths: Sequence[int], recipe: FineTuneRecipe, rng: random.R
     rng.shuffle(order)
     size = recipe.batch_size
     if not recipe.group_by_length:
-        return [order[start:start + size] for start in range(0, len(order), size)]
+        return [order[start : start + size] for start in range(0, len(order), size)]
     pool = size * _POOL_BATCHES
     batches: list[list[int]] = []
     for start in range(0, len(order), pool):
-        ranked = sorted(order[start:start + pool], key=lengths.__getitem__, reverse=True)
-        batches.extend(ranked[i:i + size] for i in range(0, len(ranked), size))
+        ranked = sorted(order[start : start + pool], key=lengths.__getitem__, reverse=True)
+        batches.extend(ranked[i : i + size] for i in range(0, len(ranked), size))
     rng.shuffle(batches)
     return batches
 
@@ -289,8 +295,10 @@ def freeze_parameters(model: Any, prefixes: Sequence[str]) -> int:
             unmatched.difference_update(matched)
     if unmatched:
         modules = sorted({name.removeprefix(base).split(".")[0] for name, _ in model.named_parameters()})
-        raise ValueError(f"finetune.freeze: {sorted(unmatched)[0]!r} names no parameters of {type(model).__name__} "
-                         f"(its modules: {', '.join(modules)})")
+        raise ValueError(
+            f"finetune.freeze: {sorted(unmatched)[0]!r} names no parameters of {type(model).__name__} "
+            f"(its modules: {', '.join(modules)})"
+        )
     if not any(parameter.requires_grad for parameter in model.parameters()):
         raise ValueError("finetune.freeze leaves no parameter to train")
     return frozen

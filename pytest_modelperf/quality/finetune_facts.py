@@ -35,7 +35,11 @@ def fine_tune_facts(model: LoadedModel, *, calibrate: bool) -> FineTuneFacts | N
     if recorded is None:
         return None
     context = {
-        "device": recorded.device, "dtype": "float32", "model": model.name, "task": model.task, "examples": recorded.examples,
+        "device": recorded.device,
+        "dtype": "float32",
+        "model": model.name,
+        "task": model.task,
+        "examples": recorded.examples,
     }
 
     def single(measure: catalogue.Measure, value: float) -> Measurement:

@@ -54,11 +54,24 @@ class _PositiveRate(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
         return _info(self._description, _LABELS)
 
-    def _compute(self, predictions: Any, references: Any, labels: Any = None, pos_label: int = 1, average: str = "binary",
-                 sample_weight: Any = None, zero_division: Any = "warn") -> dict[str, Any]:
+    def _compute(
+        self,
+        predictions: Any,
+        references: Any,
+        labels: Any = None,
+        pos_label: int = 1,
+        average: str = "binary",
+        sample_weight: Any = None,
+        zero_division: Any = "warn",
+    ) -> dict[str, Any]:
         score = getattr(_sklearn_metrics(), f"{self.name}_score")(
-            references, predictions, labels=labels, pos_label=pos_label, average=average,
-            sample_weight=sample_weight, zero_division=zero_division,
+            references,
+            predictions,
+            labels=labels,
+            pos_label=pos_label,
+            average=average,
+            sample_weight=sample_weight,
+            zero_division=zero_division,
         )
         return {self.name: _scalar_or_array(score)}
 
@@ -75,8 +88,15 @@ class F1(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
         return _info("F1: the harmonic mean of precision and recall.", _LABELS)
 
-    def _compute(self, predictions: Any, references: Any, labels: Any = None, pos_label: int = 1, average: str = "binary",
-                 sample_weight: Any = None) -> dict[str, Any]:
+    def _compute(
+        self,
+        predictions: Any,
+        references: Any,
+        labels: Any = None,
+        pos_label: int = 1,
+        average: str = "binary",
+        sample_weight: Any = None,
+    ) -> dict[str, Any]:
         score = _sklearn_metrics().f1_score(
             references, predictions, labels=labels, pos_label=pos_label, average=average, sample_weight=sample_weight
         )
@@ -90,11 +110,24 @@ class RocAuc(evaluate.Metric):
         scores = datasets.Sequence(datasets.Value("float")) if self.config_name == "multiclass" else datasets.Value("float")
         return _info("Area under the ROC curve.", {"prediction_scores": scores, "references": datasets.Value("int32")})
 
-    def _compute(self, references: Any, prediction_scores: Any, average: str = "macro", sample_weight: Any = None,
-                 max_fpr: float | None = None, multi_class: str = "raise", labels: Any = None) -> dict[str, float]:
+    def _compute(
+        self,
+        references: Any,
+        prediction_scores: Any,
+        average: str = "macro",
+        sample_weight: Any = None,
+        max_fpr: float | None = None,
+        multi_class: str = "raise",
+        labels: Any = None,
+    ) -> dict[str, float]:
         score = _sklearn_metrics().roc_auc_score(
-            references, prediction_scores, average=average, sample_weight=sample_weight,
-            max_fpr=max_fpr, multi_class=multi_class, labels=labels,
+            references,
+            prediction_scores,
+            average=average,
+            sample_weight=sample_weight,
+            max_fpr=max_fpr,
+            multi_class=multi_class,
+            labels=labels,
         )
         return {"roc_auc": float(score)}
 
@@ -117,7 +150,10 @@ class Squad(evaluate.Metric):
 
     def _compute(self, predictions: Any, references: Any) -> dict[str, float]:
         answers = {reference["id"]: reference["answers"]["text"] for reference in references}
-        scored = [(exact_match(p["prediction_text"], answers[p["id"]]), token_f1(p["prediction_text"], answers[p["id"]])) for p in predictions]
+        scored = [
+            (exact_match(p["prediction_text"], answers[p["id"]]), token_f1(p["prediction_text"], answers[p["id"]]))
+            for p in predictions
+        ]
         count = len(scored) or 1
         return {
             "exact_match": 100.0 * sum(em for em, _ in scored) / count,
@@ -155,4 +191,6 @@ def load_metric(name: str, *, config_name: str | None = None, online: bool = Fal
         return evaluate.load(name, config_name)
     except Exception as error:  # evaluate raises bare connection and file errors
         local = f"; built in offline: {', '.join(LOCAL_METRICS)}" if name not in LOCAL_METRICS else ""
-        raise RuntimeError(f"metric {name!r} could not be loaded with evaluate.load ({type(error).__name__}: {error}){local}") from error
+        raise RuntimeError(
+            f"metric {name!r} could not be loaded with evaluate.load ({type(error).__name__}: {error}){local}"
+        ) from error

@@ -29,7 +29,12 @@ def registry_checkpoint(
 
 
 def fine_tuned_checkpoint(
-    registry: Registry, spec: ModelSpec, *, online: bool = False, device: str = "cpu", report: Callable[[str], None] = lambda line: None
+    registry: Registry,
+    spec: ModelSpec,
+    *,
+    online: bool = False,
+    device: str = "cpu",
+    report: Callable[[str], None] = lambda line: None,
 ) -> Prepared:
     """The fine-tuned checkpoint of ``spec``, trained now unless an identical recipe is cached."""
     assert spec.finetune is not None
@@ -67,8 +72,10 @@ def _state(result: Prepared) -> str:
     """What preparing a model did, in a few words."""
     if result.built and result.fine_tune is not None:
         stats = result.fine_tune
-        return (f"fine-tuned in {stats.seconds:.1f}s ({stats.samples_per_second:.1f} samples/s, "
-                f"peak host memory +{stats.peak_host_memory_mb:.0f} MB, final loss {stats.final_loss:.3f})")
+        return (
+            f"fine-tuned in {stats.seconds:.1f}s ({stats.samples_per_second:.1f} samples/s, "
+            f"peak host memory +{stats.peak_host_memory_mb:.0f} MB, final loss {stats.final_loss:.3f})"
+        )
     if result.built:
         return f"built in {result.seconds:.1f}s"
     if result.stand_in or result.fine_tune is not None:

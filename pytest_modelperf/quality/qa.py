@@ -47,6 +47,9 @@ class QaSettings:
     batch_size: int = 16
 
 
+DEFAULT_QA_SETTINGS = QaSettings()
+
+
 @dataclass(frozen=True)
 class _Span:
     score: float
@@ -69,9 +72,7 @@ def training_features(
     """
     _require_fast(tokenizer)
     if not (len(questions) == len(contexts) == len(answers)):
-        raise ValueError(
-            f"questions, contexts and answers differ in length: {len(questions)}, {len(contexts)}, {len(answers)}"
-        )
+        raise ValueError(f"questions, contexts and answers differ in length: {len(questions)}, {len(contexts)}, {len(answers)}")
     if not questions:
         return {"input_ids": [], "attention_mask": [], "start_positions": [], "end_positions": []}
     encoding = _windows(tokenizer, questions, contexts, settings, padding=False)
@@ -91,7 +92,7 @@ def predict_answers(
     model: Any,
     tokenizer: Any,
     examples: Sequence[Mapping[str, Any]] | datasets.Dataset,
-    settings: QaSettings = QaSettings(),
+    settings: QaSettings = DEFAULT_QA_SETTINGS,
     *,
     device: str = "cpu",
 ) -> dict[str, str]:
@@ -121,7 +122,7 @@ def predict_answers(
 
     return {
         example_id: "" if span is None else contexts[example][span.start_char : span.end_char]
-        for example, (example_id, span) in enumerate(zip(ids, best))
+        for example, (example_id, span) in enumerate(zip(ids, best, strict=True))
     }
 
 
@@ -255,12 +256,7 @@ def _best_span(
     ends = np.argsort(end_logits)[::-1][: settings.n_best]
     in_context = _context_tokens(encoding, window)
     start, end = starts[:, None], ends[None, :]
-    valid = (
-        in_context[start]
-        & in_context[end]
-        & (end >= start)
-        & (end - start + 1 <= settings.max_answer_length)
-    )
+    valid = in_context[start] & in_context[end] & (end >= start) & (end - start + 1 <= settings.max_answer_length)
     if not valid.any():
         return None
     scores = np.where(valid, start_logits[start] + end_logits[end], -np.inf)

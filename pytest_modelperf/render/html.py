@@ -19,8 +19,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from ..core.version import installed_version
 from ..core.verdict import Outcome
+from ..core.version import installed_version
 from ..storage.atomic_files import atomic_write_text
 from .cells import HEADERS, describe_rerun, verdict_row
 from .run_plots import run_figures

@@ -218,9 +218,7 @@ def line_plot(
     return _draw_line_plot(sweep, plan, log=log, baseline=base, styles=_series_styles(sweep))
 
 
-def _checked_pair(
-    frame: pd.DataFrame, baseline: pd.DataFrame | None, source: str
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _checked_pair(frame: pd.DataFrame, baseline: pd.DataFrame | None, source: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The checked sweep and baseline, each row named by its series the same way in both."""
     sweep = check_sweep(frame, source)
     mixed = sweep[["device", "dtype"]].drop_duplicates().shape[0] > 1
@@ -249,10 +247,7 @@ def _series_styles(sweep: pd.DataFrame) -> dict[str, _Style]:
     """A colour and marker per series that stay the same on every plot of the sweep."""
     names = sorted(set(sweep["series"]))
     palette = _matplotlib().colormaps["tab10" if len(names) <= 10 else "tab20"]
-    return {
-        name: _Style(palette(index % palette.N), MARKERS[index % len(MARKERS)])
-        for index, name in enumerate(names)
-    }
+    return {name: _Style(palette(index % palette.N), MARKERS[index % len(MARKERS)]) for index, name in enumerate(names)}
 
 
 def _draw_line_plot(
@@ -270,8 +265,13 @@ def _draw_line_plot(
         style = styles[name]
         series = series.sort_values(plan.against)
         (line,) = axes.plot(
-            series[plan.against], series["value"], color=style.colour, marker=style.marker, markersize=6,
-            linewidth=1.8, label=_plain(name),
+            series[plan.against],
+            series["value"],
+            color=style.colour,
+            marker=style.marker,
+            markersize=6,
+            linewidth=1.8,
+            label=_plain(name),
         )
         handles.append(line)
         labels.append(_plain(name))
@@ -325,8 +325,15 @@ def _draw_baseline(axes: Any, cells: pd.DataFrame, styles: Mapping[str, _Style],
             continue
         series = series.sort_values(plan.against)
         axes.plot(
-            series[plan.against], series["value"], color=styles[name].colour, linestyle="--", linewidth=1.4,
-            marker=styles[name].marker, markersize=5, markerfacecolor="none", alpha=0.8,
+            series[plan.against],
+            series["value"],
+            color=styles[name].colour,
+            linestyle="--",
+            linewidth=1.4,
+            marker=styles[name].marker,
+            markersize=5,
+            markerfacecolor="none",
+            alpha=0.8,
         )
         drew = True
     return drew
@@ -375,15 +382,31 @@ def _mark_failures(axes: Any, failures: pd.DataFrame, plan: PlannedPlot, styles:
         for index, (_, row) in enumerate(group.sort_values("series").iterrows()):
             shift = (index - (count - 1) / 2) * 10  # points
             transform = offset_copy(top, fig=figure, x=shift, y=0, units="points")
-            axes.plot([x], [0.955], transform=transform, marker="x", markersize=9, markeredgewidth=2.2,
-                      color=styles[row["series"]].colour, linestyle="none", clip_on=False)
+            axes.plot(
+                [x],
+                [0.955],
+                transform=transform,
+                marker="x",
+                markersize=9,
+                markeredgewidth=2.2,
+                color=styles[row["series"]].colour,
+                linestyle="none",
+                clip_on=False,
+            )
         reasons = sorted({_short_status(status) for status in group["status"]})
         # At the right edge the reason is right-aligned, so that it stays inside the plot
         # instead of running under the legend.
         at_edge = x >= rightmost or math.isclose(x, rightmost, rel_tol=0.02)
         axes.annotate(
-            _plain(" / ".join(reasons)), xy=(x, 0.955), xycoords=top, xytext=(5 * (count - 1) + 4 if at_edge else 0, -9),
-            textcoords="offset points", ha="right" if at_edge else "center", va="top", fontsize=8, color="0.25",
+            _plain(" / ".join(reasons)),
+            xy=(x, 0.955),
+            xycoords=top,
+            xytext=(5 * (count - 1) + 4 if at_edge else 0, -9),
+            textcoords="offset points",
+            ha="right" if at_edge else "center",
+            va="top",
+            fontsize=8,
+            color="0.25",
         )
 
 
@@ -448,8 +471,14 @@ def quality_scatter(
         # Labels point inwards, so that those of the outermost models stay inside the plot.
         side = 1 if len(x) == 1 or x_value <= middle else -1
         axes.annotate(
-            _plain(_text(label)), xy=(x_value, y_value), xytext=(side * (math.sqrt(area) / 2 + 4), 0), textcoords="offset points",
-            ha="left" if side > 0 else "right", va="center", fontsize=9, zorder=4,
+            _plain(_text(label)),
+            xy=(x_value, y_value),
+            xytext=(side * (math.sqrt(area) / 2 + 4), 0),
+            textcoords="offset points",
+            ha="left" if side > 0 else "right",
+            va="center",
+            fontsize=9,
+            zorder=4,
             bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.75},
         )
     if log:
@@ -466,8 +495,15 @@ def quality_scatter(
         handles = [axes.scatter([], [], s=area, color="0.6", alpha=0.6, edgecolors="0.2") for area, _ in size_legend]
         diameter = math.sqrt(max(area for area, _ in size_legend)) / 9  # in font sizes, for the spacing
         axes.legend(
-            handles, [text for _, text in size_legend], title="parameters", loc="upper left", bbox_to_anchor=(1.02, 1.0),
-            frameon=False, labelspacing=max(1.0, 0.75 * diameter), handletextpad=max(0.8, diameter / 2), borderpad=1.0,
+            handles,
+            [text for _, text in size_legend],
+            title="parameters",
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            frameon=False,
+            labelspacing=max(1.0, 0.75 * diameter),
+            handletextpad=max(0.8, diameter / 2),
+            borderpad=1.0,
             fontsize=9,
         )
     return figure
@@ -547,7 +583,7 @@ def svg_markup(figure: Figure) -> str:
         text = figure_bytes(figure, "svg", text_as_paths=False).decode("utf-8")
     finally:
         close_figure(figure)
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
 def save_figure(figure: Figure, stem: str | os.PathLike[str]) -> list[Path]:

@@ -136,12 +136,14 @@ def quality_table(measurements: Sequence[Measurement], current: pd.DataFrame) ->
     models = sorted(set(scores[metric]) & set(latency))
     if not models:
         return None
-    table = pd.DataFrame({
-        "label": models,
-        "latency_ms": [latency[m] for m in models],
-        "score": [scores[metric][m] for m in models],
-        "parameters": [parameters.get(m, math.nan) for m in models],
-    })
+    table = pd.DataFrame(
+        {
+            "label": models,
+            "latency_ms": [latency[m] for m in models],
+            "score": [scores[metric][m] for m in models],
+            "parameters": [parameters.get(m, math.nan) for m in models],
+        }
+    )
     return table, metric, f"latency at {batch_size}\N{MULTIPLICATION SIGN}{sequence_length} (ms), lower is better"
 
 

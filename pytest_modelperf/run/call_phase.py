@@ -77,10 +77,7 @@ def judged_call(item: pytest.Item) -> Generator[None, object, object]:
 def failing_verdicts(item: pytest.Item, session: ModelPerfSession) -> list[Verdict]:
     """The verdicts of the current attempt that fail the test; a missing baseline does under missing=fail."""
     missing_fails = marker_options(item).missing_policy(session.settings) is MissingPolicy.FAIL
-    return [
-        v for v in attempt_verdicts(item)
-        if session.fails(v) or (missing_fails and v.outcome is Outcome.NO_BASELINE)
-    ]
+    return [v for v in attempt_verdicts(item) if session.fails(v) or (missing_fails and v.outcome is Outcome.NO_BASELINE)]
 
 
 def raise_for_failures(item: pytest.Item, session: ModelPerfSession) -> None:

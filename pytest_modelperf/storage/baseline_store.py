@@ -66,9 +66,7 @@ class BaselineFile:
     unknown_fields: dict[str, Any] = field(default_factory=dict)  # top-level fields this version does not know
     # Each entry as read, beside the entry parsed from it: while that entry stands, it is written
     # back exactly as read, so fields this version does not know survive at any depth.
-    as_read: dict[tuple[str, str], tuple[BaselineEntry, dict[str, Any]]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    as_read: dict[tuple[str, str], tuple[BaselineEntry, dict[str, Any]]] = field(default_factory=dict, repr=False, compare=False)
 
     def put(self, test: str, measurement: str, entry: BaselineEntry, environment: Mapping[str, Any]) -> None:
         """Record an entry; a re-recorded entry is written as this version knows it."""
@@ -200,11 +198,7 @@ class JsonBaselineStore:
         baseline_file = self.read(self.path_for(hardware_key, module))
         if baseline_file is None:
             return []
-        return [
-            EntryKey(hardware_key, module, test, name)
-            for test, entries in baseline_file.tests.items()
-            for name in entries
-        ]
+        return [EntryKey(hardware_key, module, test, name) for test, entries in baseline_file.tests.items() for name in entries]
 
     def apply(
         self,

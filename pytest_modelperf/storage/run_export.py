@@ -92,7 +92,9 @@ def parse_export(data: Any, path: Path) -> RunExport:
                 f"{path}: this is a baseline file, not a --modelperf-json export; "
                 "to compare a run with the committed baselines, pass --baselines DIR"
             )
-        raise ExportError(f"{path}: not a modelperf export: it has no 'results' field (write one with pytest --modelperf-json PATH)")
+        raise ExportError(
+            f"{path}: not a modelperf export: it has no 'results' field (write one with pytest --modelperf-json PATH)"
+        )
     non_finite = find_non_finite(data)
     if non_finite is not None:
         raise FormatError(non_finite[0], f"not a finite number ({non_finite[1]})")
@@ -180,7 +182,9 @@ def _noise_policy(data: Any) -> NoisePolicy | None:
     if not isinstance(resamples, int) or isinstance(resamples, bool) or resamples < 1:
         raise FormatError("noise.bootstrap_resamples", f"expected a positive whole number, got {resamples!r}")
     try:
-        return NoisePolicy(enabled=enabled, confidence=float(confidence), assumed_spread=float(spread), bootstrap_resamples=resamples)
+        return NoisePolicy(
+            enabled=enabled, confidence=float(confidence), assumed_spread=float(spread), bootstrap_resamples=resamples
+        )
     except ValueError as error:
         raise FormatError("noise", str(error)) from None
 

@@ -80,7 +80,7 @@ def _gpu_info(device: str) -> dict[str, Any]:
     }
     try:
         facts = nvml.device_facts(nvml.handle_for_torch_device(index))
-    except Exception:  # noqa: BLE001 - NVML's own errors included: these facts are recorded where they can be read
+    except Exception:
         return info
     if "power_limit_watts" in facts:
         info["gpu_power_watts"] = facts["power_limit_watts"]

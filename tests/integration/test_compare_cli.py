@@ -59,7 +59,7 @@ def test_a_regression_exits_1_with_the_table_and_an_unchanged_run_exits_0(
     assert lines[step + 1].split()[:8] == ["step", "(median)", "10", "ms", "30", "ms", "+200.0%", "+10%,"]
     assert lines[step + 1].split()[-1] == "REGRESSION"
     assert "step (median): worse than the baseline beyond the threshold and the noise band" in lines[step + 2]
-    model_rows = lines[model + 1:model + 3]
+    model_rows = lines[model + 1 : model + 3]
     assert [row.split()[0] for row in model_rows] == ["latency[1x16]", "parameters"]
     assert all(row.split()[-1] == "pass" for row in model_rows)
     assert lines[-1] == (

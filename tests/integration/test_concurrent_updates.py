@@ -10,8 +10,15 @@ import pytest
 
 # The conftest's fast timing options, for runs in their own processes.
 FAST = (
-    "--modelperf-min-rounds=3", "--modelperf-max-rounds=20", "--modelperf-max-time=0.05",
-    "-o", "modelperf_warmup_rounds=1", "-o", "modelperf_warmup_time=0", "-p", "no:cacheprovider",
+    "--modelperf-min-rounds=3",
+    "--modelperf-max-rounds=20",
+    "--modelperf-max-time=0.05",
+    "-o",
+    "modelperf_warmup_rounds=1",
+    "-o",
+    "modelperf_warmup_time=0",
+    "-p",
+    "no:cacheprovider",
 )
 
 # Each test checks (so its session has read the baseline file, finding none), then waits
@@ -44,11 +51,12 @@ def test_two_sessions_updating_one_file_at_once_keep_both_entries(pytester: pyte
     sessions = [
         pytester.popen(
             [sys.executable, "-m", "pytest", *FAST, f"test_perf.py::{name}", "--modelperf-update"],
-            stdout=pytester.path.joinpath(f"{name}.out").open("w"), stderr=subprocess.STDOUT,
+            stdout=pytester.path.joinpath(f"{name}.out").open("w"),
+            stderr=subprocess.STDOUT,
         )
         for name in ("test_a", "test_b")
     ]
-    for session, name in zip(sessions, ("test_a", "test_b")):
+    for session, name in zip(sessions, ("test_a", "test_b"), strict=True):
         session.wait(timeout=600)
         assert session.returncode == 0, pytester.path.joinpath(f"{name}.out").read_text()
     (path,) = (pytester.path / "baselines").rglob("test_perf.json")

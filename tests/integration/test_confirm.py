@@ -37,12 +37,14 @@ def test_a_slow_spell_that_does_not_reproduce_passes_and_is_reported(pytester, r
     monkeypatch.setenv("SLOW_ATTEMPTS", "1")
     result = run("-k", "test_fast", "-s")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([
-        "*attempt 1",
-        "attempt 2",
-        "*1 test(s) failed on noisy measurements once and passed when re-run:*",
-        "*test_perf.py::test_fast: not reproduced: the first attempt failed (latency (median) +99.8%), 1 re-run passed*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*attempt 1",
+            "attempt 2",
+            "*1 test(s) failed on noisy measurements once and passed when re-run:*",
+            "*test_perf.py::test_fast: not reproduced: the first attempt failed (latency (median) +99.8%), 1 re-run passed*",
+        ]
+    )
 
 
 def test_without_confirmation_the_first_attempt_decides(pytester, run, monkeypatch):
@@ -58,17 +60,21 @@ def test_a_real_regression_fails_after_reproducing_on_every_rerun(pytester, run,
     monkeypatch.setenv("SLOW_ATTEMPTS", "all")
     result = run("-k", "test_fast", "-s", "--modelperf-confirm=2")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*attempt 3",
-        "*latency (median)*10 ms*20 ms*+99.8%*REGRESSION*",
-        "*confirmed: the failure reproduced on 2 re-runs (first attempt: latency (median) +99.8%)*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*attempt 3",
+            "*latency (median)*10 ms*20 ms*+99.8%*REGRESSION*",
+            "*confirmed: the failure reproduced on 2 re-runs (first attempt: latency (median) +99.8%)*",
+        ]
+    )
     result.stdout.no_fnmatch_line("attempt 4")
 
 
 def test_the_marker_sets_the_number_of_reruns(pytester, run, monkeypatch):
     recorded(pytester, run, monkeypatch)
-    pytester.makepyfile(test_perf=FLAKY.replace("def test_fast", "import pytest\n@pytest.mark.modelperf(confirm=0)\ndef test_fast"))
+    pytester.makepyfile(
+        test_perf=FLAKY.replace("def test_fast", "import pytest\n@pytest.mark.modelperf(confirm=0)\ndef test_fast")
+    )
     monkeypatch.setenv("SLOW_ATTEMPTS", "1")
     run("-k", "test_fast").assert_outcomes(failed=1)
 
@@ -90,12 +96,20 @@ def test_only_the_last_attempt_is_reported_and_recorded(pytester, run, monkeypat
     result.assert_outcomes(passed=1)
     payload = json.loads((pytester.path / "out.json").read_text())
     assert [r["outcome"] for r in payload["results"]] == ["pass"]
-    assert payload["reruns"] == [{
-        "nodeid": "test_perf.py::test_fast",
-        "reruns": 1,
-        "reproduced": False,
-        "first_failures": [{"metric": "latency (median)", "change": payload["reruns"][0]["first_failures"][0]["change"], "outcome": "regression"}],
-    }]
+    assert payload["reruns"] == [
+        {
+            "nodeid": "test_perf.py::test_fast",
+            "reruns": 1,
+            "reproduced": False,
+            "first_failures": [
+                {
+                    "metric": "latency (median)",
+                    "change": payload["reruns"][0]["first_failures"][0]["change"],
+                    "outcome": "regression",
+                }
+            ],
+        }
+    ]
     assert payload["reruns"][0]["first_failures"][0]["change"] > 0.9
     stored = json.loads(next(pytester.path.glob("baselines/*/test_perf.json")).read_text())
     runs = stored["tests"]["test_fast"]["latency"]["runs"]
@@ -103,10 +117,12 @@ def test_only_the_last_attempt_is_reported_and_recorded(pytester, run, monkeypat
 
 
 def test_a_skip_after_a_transient_failure_is_a_skip(pytester, run, monkeypatch):
-    pytester.makepyfile(test_perf=FLAKY.replace(
-        'modelperf.check(modelperf.record("latency", samples, unit="ms"))',
-        'modelperf.check(modelperf.record("latency", samples, unit="ms"))\n    import pytest\n    pytest.skip("no GPU")',
-    ))
+    pytester.makepyfile(
+        test_perf=FLAKY.replace(
+            'modelperf.check(modelperf.record("latency", samples, unit="ms"))',
+            'modelperf.check(modelperf.record("latency", samples, unit="ms"))\n    import pytest\n    pytest.skip("no GPU")',
+        )
+    )
     monkeypatch.setenv("SLOW_ATTEMPTS", "")
     run("--modelperf-update").assert_outcomes(passed=1, skipped=1)
     monkeypatch.setenv("SLOW_ATTEMPTS", "1")
@@ -142,11 +158,13 @@ def test_a_test_using_pytest_benchmark_is_confirmed_and_benchmarked_once(pyteste
     monkeypatch.setenv("SLOW_ATTEMPTS", "1")
     result = run("-k", "test_fast", "-s", "--benchmark-json", "bench.json")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([
-        "*attempt 1",
-        "attempt 2",
-        "*test_perf.py::test_fast: not reproduced: the first attempt failed (latency (median) +99.8%), 1 re-run passed*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*attempt 1",
+            "attempt 2",
+            "*test_perf.py::test_fast: not reproduced: the first attempt failed (latency (median) +99.8%), 1 re-run passed*",
+        ]
+    )
     (entry,) = json.loads((pytester.path / "bench.json").read_text())["benchmarks"]
     assert entry["name"] == "test_fast"
 

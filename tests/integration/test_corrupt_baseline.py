@@ -60,9 +60,7 @@ def test_a_nan_in_the_baseline_fails_the_test_naming_the_file_and_the_field(pyte
     path.write_text(json.dumps(stored, indent=2).replace('"PLACEHOLDER"', "NaN"))
     result = run()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        [f"*baseline file {path}: field tests.test_a.latency.summary.median: not a finite number (NaN)*"]
-    )
+    result.stdout.fnmatch_lines([f"*baseline file {path}: field tests.test_a.latency.summary.median: not a finite number (NaN)*"])
 
 
 def test_an_infinite_baseline_is_not_overwritten_by_update_missing(pytester, run):

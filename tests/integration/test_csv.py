@@ -37,10 +37,32 @@ def test_the_csv_has_one_row_per_check_and_is_written_when_a_test_fails(project,
 
     assert len(frame) == 4
     assert list(frame.columns[:10]) == [
-        "nodeid", "module", "test", "hardware_key", "model", "measurement", "metric", "statistic", "unit", "direction",
+        "nodeid",
+        "module",
+        "test",
+        "hardware_key",
+        "model",
+        "measurement",
+        "metric",
+        "statistic",
+        "unit",
+        "direction",
     ]
-    for column in ("current", "baseline", "change", "threshold", "outcome", "noise_band", "device", "dtype",
-                   "batch_size", "sequence_length", "environment", "env_torch", "env_python"):
+    for column in (
+        "current",
+        "baseline",
+        "change",
+        "threshold",
+        "outcome",
+        "noise_band",
+        "device",
+        "dtype",
+        "batch_size",
+        "sequence_length",
+        "environment",
+        "env_torch",
+        "env_python",
+    ):
         assert column in frame.columns, column
     rows = frame.set_index("measurement")
     assert rows.loc["step", "outcome"] == "regression" and bool(rows.loc["step", "failed"])

@@ -23,7 +23,9 @@ def test_fine_tune(modelperf):
 @pytest.fixture(scope="module")
 def tuned(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     recipe = FineTuneRecipe(base="tiny", dataset="topics", epochs=1, batch_size=8, max_length=32, limit=64)
-    return fine_tune(recipe, str(tiny_checkpoint), tmp_path_factory.mktemp("tuned") / "tiny-topics", task="sequence-classification").path
+    return fine_tune(
+        recipe, str(tiny_checkpoint), tmp_path_factory.mktemp("tuned") / "tiny-topics", task="sequence-classification"
+    ).path
 
 
 def rewrite_stats(checkpoint: Path, *, time_factor: float, machine_factor: float) -> None:
@@ -47,11 +49,22 @@ def test_the_fine_tune_records_the_machines_speed_through_it(tuned: Path) -> Non
     # The speed adjustment excuses a slow machine but never convicts alone: the same time on a
     # faster machine passes, a time beyond the threshold as measured fails at any machine speed.
     [(1.0, 1.0, True), (2.0, 2.0, True), (2.0, 1.0, False), (1.0, 0.5, True), (2.0, 0.5, False)],
-    ids=["unchanged", "slow-machine", "slower-fine-tune", "same-time-on-a-faster-machine", "slower-fine-tune-on-a-faster-machine"],
+    ids=[
+        "unchanged",
+        "slow-machine",
+        "slower-fine-tune",
+        "same-time-on-a-faster-machine",
+        "slower-fine-tune-on-a-faster-machine",
+    ],
 )
 def test_a_fine_tune_slower_only_because_the_machine_was_slower_passes(
-    pytester: pytest.Pytester, run, monkeypatch: pytest.MonkeyPatch, tuned: Path,
-    time_factor: float, machine_factor: float, passes: bool,
+    pytester: pytest.Pytester,
+    run,
+    monkeypatch: pytest.MonkeyPatch,
+    tuned: Path,
+    time_factor: float,
+    machine_factor: float,
+    passes: bool,
 ) -> None:
     checkpoint = Path(shutil.copytree(tuned, pytester.path / "tuned"))
     monkeypatch.setenv("MODEL", str(checkpoint))
@@ -66,7 +79,9 @@ def test_a_fine_tune_slower_only_because_the_machine_was_slower_passes(
         result.stdout.fnmatch_lines(["*fine_tune.time*"])
 
 
-def test_without_calibration_the_time_is_compared_as_recorded(pytester: pytest.Pytester, run, monkeypatch: pytest.MonkeyPatch, tuned: Path) -> None:
+def test_without_calibration_the_time_is_compared_as_recorded(
+    pytester: pytest.Pytester, run, monkeypatch: pytest.MonkeyPatch, tuned: Path
+) -> None:
     checkpoint = Path(shutil.copytree(tuned, pytester.path / "tuned"))
     monkeypatch.setenv("MODEL", str(checkpoint))
     pytester.makepyfile(test_perf=TESTS)
@@ -76,7 +91,9 @@ def test_without_calibration_the_time_is_compared_as_recorded(pytester: pytest.P
     run("--modelperf-calibrate=false").assert_outcomes(failed=1)
 
 
-def test_a_checkpoint_not_fine_tuned_here_is_skipped_with_the_reason(pytester: pytest.Pytester, run, monkeypatch: pytest.MonkeyPatch, tiny_checkpoint: Path) -> None:
+def test_a_checkpoint_not_fine_tuned_here_is_skipped_with_the_reason(
+    pytester: pytest.Pytester, run, monkeypatch: pytest.MonkeyPatch, tiny_checkpoint: Path
+) -> None:
     monkeypatch.setenv("MODEL", str(tiny_checkpoint))
     pytester.makepyfile(test_perf=TESTS)
     result = run("-rs")

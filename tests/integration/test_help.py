@@ -5,8 +5,16 @@ import sys
 def test_options_appear_in_one_group(pytester):
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*model performance regression testing (pytest-modelperf)*"])
-    for option in ("--modelperf-update", "--modelperf-update-missing", "--modelperf-add-run", "--modelperf-prune",
-                   "--modelperf-json", "--modelperf-threshold", "--modelperf-device", "--modelperf-markdown"):
+    for option in (
+        "--modelperf-update",
+        "--modelperf-update-missing",
+        "--modelperf-add-run",
+        "--modelperf-prune",
+        "--modelperf-json",
+        "--modelperf-threshold",
+        "--modelperf-device",
+        "--modelperf-markdown",
+    ):
         assert option in result.stdout.str()
 
 

@@ -35,8 +35,12 @@ def test_slow(modelperf, case):
 REVIEWS = "text,label\n" + "".join(
     f"{text},{label}\n"
     for text, label in [
-        ("a fine and lovely film", 1), ("dull and far too long", 0), ("I enjoyed every minute", 1),
-        ("the plot made no sense", 0), ("great acting throughout", 1), ("a waste of an evening", 0),
+        ("a fine and lovely film", 1),
+        ("dull and far too long", 0),
+        ("I enjoyed every minute", 1),
+        ("the plot made no sense", 0),
+        ("great acting throughout", 1),
+        ("a waste of an evening", 0),
     ]
 )
 

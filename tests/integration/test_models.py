@@ -50,8 +50,11 @@ def test_all(modelperf):
     run("--modelperf-json", "again.json")
     again = {r["measurement"]["name"]: r for r in json.loads((pytester.path / "again.json").read_text())["results"]}
     assert again["parameters"]["outcome"] == again["artefact_size"]["outcome"] == "pass"
-    assert all(r["baseline"] is not None and r["noise_band"] is not None
-               for name, r in again.items() if name not in ("parameters", "artefact_size"))
+    assert all(
+        r["baseline"] is not None and r["noise_band"] is not None
+        for name, r in again.items()
+        if name not in ("parameters", "artefact_size")
+    )
 
 
 def test_gpu_memory_skips_on_cpu_with_a_reason(model_test, run):
@@ -99,7 +102,11 @@ def test_hub(modelperf):
 """)
     result = run()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*checkpoint 'google/bert_uncased_L-2_H-128_A-2': not a local directory, and not in the local hub cache while the hub is offline*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*checkpoint 'google/bert_uncased_L-2_H-128_A-2': not a local directory, and not in the local hub cache while the hub is offline*"
+        ]
+    )
 
 
 def test_latency_is_reported_to_pytest_benchmark(model_test, run, pytester, monkeypatch):

@@ -23,12 +23,27 @@ def write_sweep(folder: Path) -> Path:
         for sequence_length in (32, 128, 512, 1024):
             oom = model == "bert" and sequence_length == 1024
             value = None if oom else round(scale * sequence_length / 1000, 4)
-            rows.append({
-                "model": f"SupriyaArun/{model}-base-uncased-finetuned-squad", "label": model, "batch_size": 32,
-                "sequence_length": sequence_length, "measure": "time", "unit": "s", "value": value,
-                "status": "out of memory" if oom else "ok", "median": value, "mean": value, "min": value, "max": value,
-                "stdev": None, "iqr": None, "rounds": None if oom else 10, "device": "cuda", "dtype": "float16",
-            })
+            rows.append(
+                {
+                    "model": f"SupriyaArun/{model}-base-uncased-finetuned-squad",
+                    "label": model,
+                    "batch_size": 32,
+                    "sequence_length": sequence_length,
+                    "measure": "time",
+                    "unit": "s",
+                    "value": value,
+                    "status": "out of memory" if oom else "ok",
+                    "median": value,
+                    "mean": value,
+                    "min": value,
+                    "max": value,
+                    "stdev": None,
+                    "iqr": None,
+                    "rounds": None if oom else 10,
+                    "device": "cuda",
+                    "dtype": "float16",
+                }
+            )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "sweep.csv"
     pd.DataFrame(rows, columns=TIDY_COLUMNS).to_csv(path, index=False)
@@ -57,7 +72,7 @@ def test_plot_a_sweep_file_to_an_output_folder_with_log_axes(tmp_path: Path) -> 
     assert main(["plot", str(path), "--log", "--output", str(tmp_path / "docs")]) == 0
     written = sorted(p.name for p in (tmp_path / "docs").iterdir())
     assert written == ["time_vs_sequence_length_b32.png", "time_vs_sequence_length_b32.svg"]
-    linear = (tmp_path / "results" / "plots")
+    linear = tmp_path / "results" / "plots"
     assert not linear.exists(), "--output replaces the default folder"
 
 
@@ -106,8 +121,13 @@ def test_the_plots_read_the_rows_the_sweep_writes() -> None:
 
     def latency(sequence_length: int) -> Measurement:
         context = {"model": "org/bert", "batch_size": 8, "sequence_length": sequence_length, "device": "cpu", "dtype": "float32"}
-        return Measurement.from_samples(f"latency[8x{sequence_length}]", [sequence_length / 10] * 5, unit="ms",
-                                        direction=Direction.LOWER_IS_BETTER, context=context)
+        return Measurement.from_samples(
+            f"latency[8x{sequence_length}]",
+            [sequence_length / 10] * 5,
+            unit="ms",
+            direction=Direction.LOWER_IS_BETTER,
+            context=context,
+        )
 
     frame = pd.DataFrame([context_row(latency(32)), context_row(latency(64))], columns=TIDY_COLUMNS)
     (plan,) = planned_plots(check_sweep(frame))
@@ -127,7 +147,11 @@ def test_the_command_runs_headless_as_a_process(tmp_path: Path) -> None:
     write_sweep(tmp_path / "results")
     result = subprocess.run(
         [sys.executable, "-m", "pytest_modelperf.cli.main", "plot", "results", "--output", "out"],
-        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
         env={**os.environ, "MPLBACKEND": "TkAgg"},  # a GUI backend it must never start
     )
     assert result.returncode == 0, result.stderr
@@ -141,5 +165,7 @@ def test_without_matplotlib_plot_says_which_extra_to_install(
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
     assert main(["plot", "results"]) == 2
     error = capsys.readouterr().err.strip()
-    assert error == "modelperf: error: drawing plots needs matplotlib, which is not installed: pip install 'pytest-modelperf[plots]'"
+    assert (
+        error == "modelperf: error: drawing plots needs matplotlib, which is not installed: pip install 'pytest-modelperf[plots]'"
+    )
     assert not (tmp_path / "results" / "plots").exists()

@@ -25,8 +25,9 @@ from pytest_modelperf.models.loading import STAND_IN_MARKER, CheckpointError, lo
 def tiny_config() -> Any:
     from transformers import BertConfig
 
-    return BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                      max_position_embeddings=64)
+    return BertConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=64
+    )
 
 
 def build(destination: Path, *, seed: int = 0) -> tuple[Path, bool]:
@@ -53,6 +54,7 @@ def umask() -> Iterator[None]:
 
 
 # -- only a folder modelperf made is replaced ---------------------------------------------------
+
 
 def test_a_folder_without_the_marker_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
     mine = user_folder(tmp_path / "ckpts" / "tiny")
@@ -139,6 +141,7 @@ def test_a_file_in_place_of_the_folder_is_refused_and_kept(tmp_path: Path) -> No
 
 # -- folders prepared before the marker existed ----------------------------------------------
 
+
 def strip_marker(folder: Path) -> Path:
     (folder / PREPARED_MARKER).unlink()
     return folder
@@ -184,10 +187,21 @@ def test_a_fine_tune_from_an_older_version_is_adopted(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"weights")
     record = {
-        "recipe": {"base": "bert-tiny", "dataset": "topics"}, "base_checkpoint": "sha256:00", "task": "sequence-classification",
-        "dataset_version": 1, "transformers": "5.0.0",
-        "stats": {"seconds": 1.0, "samples_per_second": 2.0, "examples": 2, "steps": 1, "final_loss": 0.5,
-                  "peak_host_memory_mb": 1.0, "peak_gpu_memory_mb": None, "device": "cpu"},
+        "recipe": {"base": "bert-tiny", "dataset": "topics"},
+        "base_checkpoint": "sha256:00",
+        "task": "sequence-classification",
+        "dataset_version": 1,
+        "transformers": "5.0.0",
+        "stats": {
+            "seconds": 1.0,
+            "samples_per_second": 2.0,
+            "examples": 2,
+            "steps": 1,
+            "final_loss": 0.5,
+            "peak_host_memory_mb": 1.0,
+            "peak_gpu_memory_mb": None,
+            "device": "cpu",
+        },
     }
     (folder / FINETUNE_MARKER).write_text(json.dumps(record))
     check_replaceable(folder)
@@ -198,6 +212,7 @@ def test_a_fine_tune_from_an_older_version_is_adopted(tmp_path: Path) -> None:
 
 
 # -- checkpoint_dir --------------------------------------------------------------------------
+
 
 def test_a_checkpoint_dir_that_is_a_file_is_refused_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "ckpts").write_text("a file")
@@ -222,6 +237,7 @@ def test_a_checkpoint_dir_that_links_elsewhere_is_filled_there(tmp_path: Path) -
 
 # -- what killed prepares leave behind -------------------------------------------------------
 
+
 @pytest.fixture
 def gone_pid() -> int:
     """The id of a process that has ended."""
@@ -245,7 +261,14 @@ def staging_folder(parent: Path, name: str, pid: int, *, marked: bool = True, su
     folder.mkdir(parents=True)
     (folder / "model.safetensors").write_bytes(b"half")
     if marked:
-        marker = {"made_by": "pytest-modelperf", "model": name, "kind": "stand-in", "host": socket.gethostname(), "pid": pid, "files": {}}
+        marker = {
+            "made_by": "pytest-modelperf",
+            "model": name,
+            "kind": "stand-in",
+            "host": socket.gethostname(),
+            "pid": pid,
+            "files": {},
+        }
         (folder / PREPARED_MARKER).write_text(json.dumps(marker))
     return folder
 
@@ -262,7 +285,9 @@ def test_the_next_prepare_removes_a_replaced_folder_a_killed_prepare_had_not_yet
     assert not left.exists()
 
 
-def test_an_up_to_date_checkpoint_in_a_folder_that_cannot_be_locked_still_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_up_to_date_checkpoint_in_a_folder_that_cannot_be_locked_still_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import errno
 
     import filelock
@@ -290,7 +315,9 @@ def test_folders_that_only_look_like_staging_are_kept(tmp_path: Path, gone_pid: 
     older_version.mkdir()
     build(tmp_path / "tiny")
     assert unmarked.exists() and other_model.exists() and older_version.exists()
-    assert not [path for path in tmp_path.iterdir() if path.name.endswith(".modelperf-staging") and path not in (unmarked, other_model)]
+    assert not [
+        path for path in tmp_path.iterdir() if path.name.endswith(".modelperf-staging") and path not in (unmarked, other_model)
+    ]
 
 
 def test_another_models_staging_folder_is_kept_even_when_its_name_extends_this_ones(
@@ -311,8 +338,12 @@ def test_two_prepares_of_one_model_at_once_both_succeed(tmp_path: Path) -> None:
         "print(build_checkpoint(config, Path(sys.argv[1]), task='masked-lm', tokenizer='bert-base-uncased')[1])"
     )
     destination = tmp_path / "tiny"
-    processes = [subprocess.Popen([sys.executable, "-c", script, str(destination)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(2)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(destination)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outcomes = [process.communicate(timeout=300) for process in processes]
     assert [process.returncode for process in processes] == [0, 0], [err[-2000:] for _, err in outcomes]
     assert sorted(out.strip() for out, _ in outcomes) == ["False", "True"], "the second waits, then finds it up to date"
@@ -322,13 +353,15 @@ def test_two_prepares_of_one_model_at_once_both_succeed(tmp_path: Path) -> None:
 
 # -- permissions and loading -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("mask", "folder_mode", "file_mode"), [(0o022, 0o755, 0o644), (0o002, 0o775, 0o664)])
 def test_prepared_folders_follow_the_umask(tmp_path: Path, umask: None, mask: int, folder_mode: int, file_mode: int) -> None:
     os.umask(mask)
     destination, _ = build(tmp_path / "tiny")
     assert destination.stat().st_mode & 0o777 == folder_mode
     assert {path.name: path.stat().st_mode & 0o777 for path in destination.iterdir()} == dict.fromkeys(
-        [path.name for path in destination.iterdir()], file_mode)
+        [path.name for path in destination.iterdir()], file_mode
+    )
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
@@ -345,8 +378,11 @@ def test_a_registry_built_in_code_cannot_prepare_outside_its_checkpoint_dir(tmp_
     from pytest_modelperf.models.registry import ModelSpec, OfflineRecipe, RegistryError
 
     (tmp_path / "keep.txt").write_text("the folder above checkpoint_dir\n")
-    recipe = OfflineRecipe(architecture="bert", tokenizer="bert-base-uncased",
-                           config={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64})
+    recipe = OfflineRecipe(
+        architecture="bert",
+        tokenizer="bert-base-uncased",
+        config={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64},
+    )
     spec = ModelSpec(name="..", checkpoint="x", task="masked-lm", offline=recipe)
     with pytest.raises(RegistryError, match=r"model '\.\.': not a plain folder name"):
         offline_checkpoint(spec, tmp_path / "ckpts")
@@ -354,6 +390,7 @@ def test_a_registry_built_in_code_cannot_prepare_outside_its_checkpoint_dir(tmp_
 
 
 # -- fine-tuned models -----------------------------------------------------------------------
+
 
 def tiny_fine_tune(base: Path, destination: Path) -> Any:
     from pytest_modelperf.models.fine_tune_record import FineTuneRecipe
@@ -378,7 +415,9 @@ def test_a_fine_tune_into_a_folder_it_did_not_make_is_refused_before_training(
     assert (mine / "NOTES.md").exists()
 
 
-def test_a_fine_tuned_folder_carries_the_marker_and_is_reused_while_its_recipe_holds(tmp_path: Path, tiny_checkpoint: Path) -> None:
+def test_a_fine_tuned_folder_carries_the_marker_and_is_reused_while_its_recipe_holds(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
     tuned = tiny_fine_tune(tiny_checkpoint, tmp_path / "tuned")
     marker = json.loads((tuned.path / PREPARED_MARKER).read_text())
     assert tuned.built and marker["kind"] == "fine-tune" and FINETUNE_MARKER in marker["files"]
@@ -403,7 +442,10 @@ def test_a_corrupt_fine_tune_base_is_an_error_naming_it(tmp_path: Path) -> None:
 def test_a_corrupt_tokenizer_is_a_load_error_naming_it_not_a_silent_fallback(tmp_path: Path) -> None:
     destination, _ = build(tmp_path / "tiny")
     (destination / "tokenizer.json").write_text("{not json")
-    with pytest.raises(CheckpointError, match=rf"checkpoint '{destination}': its tokenizer \(tokenizer.json, tokenizer_config.json\) cannot be read"):
+    with pytest.raises(
+        CheckpointError,
+        match=rf"checkpoint '{destination}': its tokenizer \(tokenizer.json, tokenizer_config.json\) cannot be read",
+    ):
         load_model(destination)
 
 
@@ -432,10 +474,14 @@ build_checkpoint(config, Path(sys.argv[1]), task="masked-lm", tokenizer="bert-ba
 def test_a_prepare_killed_half_way_keeps_the_old_checkpoint_and_the_next_one_cleans_up(tmp_path: Path) -> None:
     destination, _ = build(tmp_path / "tiny")
     first = (destination / "model.safetensors").read_bytes()
-    killed = subprocess.run([sys.executable, "-c", KILLED_HALF_WAY, str(destination), "1"], capture_output=True, text=True, timeout=300)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_HALF_WAY, str(destination), "1"], capture_output=True, text=True, timeout=300
+    )
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert (destination / "model.safetensors").read_bytes() == first
-    assert [path.name.endswith(".modelperf-staging") for path in tmp_path.iterdir() if path.is_dir() and path != destination] == [True]
+    assert [path.name.endswith(".modelperf-staging") for path in tmp_path.iterdir() if path.is_dir() and path != destination] == [
+        True
+    ]
     assert build(destination, seed=1)[1]
     assert not [path for path in tmp_path.iterdir() if path.is_dir() and path != destination]
 

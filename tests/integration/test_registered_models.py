@@ -59,11 +59,13 @@ def test_a_users_own_folder_where_a_model_would_be_prepared_fails_the_test_and_i
 def test_a_registered_model_goes_by_its_registry_name_whatever_its_folder_is_called(pytester, run, tiny_checkpoint):
     registry = f'[models.tiny-alias]\ncheckpoint = "example-org/tiny"\ntask = "sequence-classification"\noffline = {{ path = "{tiny_checkpoint}" }}\n'
     pytester.makefile(".toml", pyproject='[tool.modelperf]\nregistry = "models.toml"\n', models=registry)
-    pytester.makepyfile(test_alias="""
+    pytester.makepyfile(
+        test_alias="""
 def test_alias(modelperf):
     model = modelperf.load_registered("tiny-alias")
     assert model.name == "tiny-alias" and model.checkpoint.endswith("tiny-bert")
-""")
+"""
+    )
     run().assert_outcomes(passed=1)
 
 

@@ -13,10 +13,12 @@ def test_the_header_names_the_hardware_key_the_baseline_folder_and_torchs_thread
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("-p", "no:cacheprovider", "--modelperf-device=cpu", "--modelperf-baseline-dir=perf/baselines")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([
-        f"modelperf: hardware key {hardware_key('cpu', 'float32')} (device cpu), baselines in perf/baselines",
-        f"modelperf: torch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"modelperf: hardware key {hardware_key('cpu', 'float32')} (device cpu), baselines in perf/baselines",
+            f"modelperf: torch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s)",
+        ]
+    )
 
 
 def test_the_key_follows_the_dtype(pytester: pytest.Pytester):
@@ -30,6 +32,6 @@ def test_a_device_that_is_not_there_is_said_so_and_the_run_goes_on(pytester: pyt
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("-p", "no:cacheprovider", "--modelperf-device=tpu")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([
-        "modelperf: hardware key unknown (unknown device 'tpu'; use auto, cpu, cuda or cuda:N), baselines in baselines"
-    ])
+    result.stdout.fnmatch_lines(
+        ["modelperf: hardware key unknown (unknown device 'tpu'; use auto, cpu, cuda or cuda:N), baselines in baselines"]
+    )

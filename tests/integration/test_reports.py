@@ -23,7 +23,11 @@ def test_json_export_holds_every_check(pytester, run, monkeypatch):
     assert result["environment"] in data["environments"]
     assert result["metric"] == "latency (median)" and result["threshold"] == "10%"
     assert data["noise"] == {
-        "enabled": True, "confidence": 0.99, "assumed_spread": 0.05, "assumed_spread_weight": 6, "bootstrap_resamples": 400,
+        "enabled": True,
+        "confidence": 0.99,
+        "assumed_spread": 0.05,
+        "assumed_spread_weight": 6,
+        "bootstrap_resamples": 400,
     }
 
 

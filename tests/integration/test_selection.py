@@ -56,9 +56,11 @@ def test_unselected_tests_are_neither_orphans_nor_pruned(recorded, run, selectio
     result = run(*selection, *PRUNE)
     result.assert_outcomes(passed=1)
     result.stdout.no_fnmatch_line("*orphaned*")
-    result.stdout.fnmatch_lines([
-        "*--modelperf-prune left test_perf.py alone: this run selected 1 of its 3 tests; select the whole module to prune it*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*--modelperf-prune left test_perf.py alone: this run selected 1 of its 3 tests; select the whole module to prune it*",
+        ]
+    )
     assert stored_tests(recorded) == {"test_a", "test_b", "test_c"}
 
 
@@ -90,7 +92,9 @@ def test_a_test_removed_from_a_fully_selected_module_is_reported_and_pruned(reco
     # Naming every test of the module by node id selects all of it, as running the file does.
     every_test = ("test_perf.py::test_a", "test_perf.py::test_b", "test_perf.py::test_renamed")
     result = run(*every_test)
-    result.stdout.fnmatch_lines(["*1 orphaned baseline entry reported*", "*test_perf.py::test_c parameters * the test no longer exists*"])
+    result.stdout.fnmatch_lines(
+        ["*1 orphaned baseline entry reported*", "*test_perf.py::test_c parameters * the test no longer exists*"]
+    )
     result = run("-k", "test", *PRUNE)  # a keyword that deselects nothing
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*1 orphaned baseline entry removed*"])
@@ -112,14 +116,16 @@ def test_latency(modelperf, batch):
 
 
 def test_an_unselected_method_of_a_class_is_not_an_orphan(pytester, run):
-    pytester.makepyfile(test_perf="""
+    pytester.makepyfile(
+        test_perf="""
 class TestModel:
     def test_a(self, modelperf):
         modelperf.check(modelperf.record("latency", [10.0] * 20, unit="ms"))
 
     def test_b(self, modelperf):
         modelperf.check(modelperf.record("memory", 100.0, unit="MB", deterministic=True))
-""")
+"""
+    )
     run("--modelperf-update").assert_outcomes(passed=2)
     result = run("test_perf.py::TestModel::test_a", *PRUNE)
     result.assert_outcomes(passed=1)

@@ -49,8 +49,13 @@ def assert_no_traceback(result: pytest.RunResult) -> None:
 def test_an_unwritable_baseline_folder_is_one_line_and_the_reports_are_still_written(pytester, run):
     pytester.makepyfile(test_perf=TESTS)
     (pytester.path / "blocker").write_text("a file where the baseline folder should be\n")
-    result = run("--modelperf-update", "--modelperf-baseline-dir=blocker/baselines",
-                 "--modelperf-json=run.json", "--modelperf-csv=run.csv", "--modelperf-markdown=summary.md")
+    result = run(
+        "--modelperf-update",
+        "--modelperf-baseline-dir=blocker/baselines",
+        "--modelperf-json=run.json",
+        "--modelperf-csv=run.csv",
+        "--modelperf-markdown=summary.md",
+    )
     result.assert_outcomes(passed=2)
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
     (line,) = error_lines(result)

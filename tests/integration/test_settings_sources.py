@@ -20,10 +20,12 @@ def test_the_command_line_beats_the_ini_key_which_beats_the_default(pytester: py
     pytester.makeini("[pytest]\nmodelperf_confirm = 3\nmodelperf_json = out/run.json\n")
     result = pytester.runpytest("-s", "-p", "no:cacheprovider", "--modelperf-confirm=2", "--modelperf-csv=run.csv")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([
-        "*confirm=2 max_time=2.0 warmup_rounds=3",
-        f"csv=run.csv json={pytester.path / 'out' / 'run.json'}",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*confirm=2 max_time=2.0 warmup_rounds=3",
+            f"csv=run.csv json={pytester.path / 'out' / 'run.json'}",
+        ]
+    )
 
 
 def test_timing_ini_keys_have_command_line_options_too(pytester: pytest.Pytester):

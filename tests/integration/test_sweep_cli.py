@@ -15,7 +15,17 @@ from pytest_modelperf.cli.main import main
 from pytest_modelperf.sweep import load_sweep
 
 FAST = [
-    "--min-rounds", "2", "--max-rounds", "3", "--max-time", "0", "--warmup-rounds", "1", "--warmup-time", "0", "--no-progress",
+    "--min-rounds",
+    "2",
+    "--max-rounds",
+    "3",
+    "--max-time",
+    "0",
+    "--warmup-rounds",
+    "1",
+    "--warmup-time",
+    "0",
+    "--no-progress",
 ]
 
 REGISTRY = """
@@ -52,8 +62,23 @@ def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(
 ) -> None:
     output = tmp_path / "results"
     code = sweep(
-        "--models", str(tiny_checkpoint), "--batch-sizes", "2", "1", "--sequence-lengths", "16", "256", "--output", str(output),
-        "--device", "cpu", "--largest-batch", "--max-batch", "4", "--memory-budget", "100000",
+        "--models",
+        str(tiny_checkpoint),
+        "--batch-sizes",
+        "2",
+        "1",
+        "--sequence-lengths",
+        "16",
+        "256",
+        "--output",
+        str(output),
+        "--device",
+        "cpu",
+        "--largest-batch",
+        "--max-batch",
+        "4",
+        "--memory-budget",
+        "100000",
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -62,8 +87,10 @@ def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(
     assert f"modelperf sweep: wrote {output / 'sweep.csv'}" in captured.out
     table = [line.split() for line in captured.out.splitlines() if line.startswith("tiny-bert-")]
     assert [line[:2] for line in table] == [
-        ["tiny-bert-b1-s16", "ok"], ["tiny-bert-b1-s256", "skipped:"],
-        ["tiny-bert-b2-s16", "ok"], ["tiny-bert-b2-s256", "skipped:"],
+        ["tiny-bert-b1-s16", "ok"],
+        ["tiny-bert-b1-s256", "skipped:"],
+        ["tiny-bert-b2-s16", "ok"],
+        ["tiny-bert-b2-s256", "skipped:"],
     ]
     largest = "4 (every batch up to --max-batch 4 fits; limit: 100000 MB budget)"
     assert f"largest batch of tiny-bert at sequence length 16: {largest}" in captured.out
@@ -80,7 +107,11 @@ def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(
     assert rows(output / "largest_batch.csv")[1:] == [
         [str(tiny_checkpoint), "16", "4", "", "100000 MB budget", "every batch up to --max-batch 4 fits"],
         [
-            str(tiny_checkpoint), "256", "", "", "100000 MB budget",
+            str(tiny_checkpoint),
+            "256",
+            "",
+            "",
+            "100000 MB budget",
             "skipped: sequence length 256 exceeds tiny-bert's max_position_embeddings (128)",
         ],
     ]
@@ -93,8 +124,16 @@ def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(
 
 def test_an_existing_sweep_needs_force(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     arguments = [
-        "--models", str(tiny_checkpoint), "--batch-sizes", "1", "--sequence-lengths", "8",
-        "--output", str(tmp_path), "--measures", "time",
+        "--models",
+        str(tiny_checkpoint),
+        "--batch-sizes",
+        "1",
+        "--sequence-lengths",
+        "8",
+        "--output",
+        str(tmp_path),
+        "--measures",
+        "time",
     ]
     assert sweep(*arguments) == 0
     capsys.readouterr()
@@ -198,9 +237,26 @@ def test_a_real_out_of_memory_cell_is_na_under_a_memory_cap(tiny_checkpoint: Pat
     command = shutil.which("modelperf", path=str(Path(sys.executable).parent))
     assert command is not None
     completed = subprocess.run(
-        [command, "sweep", "--models", str(tiny_checkpoint), "--batch-sizes", "1", "16384", "--sequence-lengths", "128",
-         "--measures", "time", "--output", str(tmp_path), *FAST],
-        preexec_fn=limit_memory, capture_output=True, text=True, timeout=300,
+        [
+            command,
+            "sweep",
+            "--models",
+            str(tiny_checkpoint),
+            "--batch-sizes",
+            "1",
+            "16384",
+            "--sequence-lengths",
+            "128",
+            "--measures",
+            "time",
+            "--output",
+            str(tmp_path),
+            *FAST,
+        ],
+        preexec_fn=limit_memory,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr
     assert rows(tmp_path / "time.csv")[2] == [str(tiny_checkpoint), "16384", "128", "N/A"]

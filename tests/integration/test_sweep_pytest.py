@@ -29,10 +29,12 @@ def test_cells_run_as_parameters_and_their_baselines_are_recorded_then_compared(
     pytester.makepyfile(test_sweep=TESTS.format(checkpoint=str(tiny_checkpoint)))
     recorded = run("--modelperf-update", "-v")
     recorded.assert_outcomes(passed=2, skipped=2)
-    recorded.stdout.fnmatch_lines([
-        "*test_sweep.py::test_cell?tiny-bert-b1-s8? PASSED*",
-        "*test_sweep.py::test_cell?tiny-bert-b1-s256? SKIPPED*",
-    ])
+    recorded.stdout.fnmatch_lines(
+        [
+            "*test_sweep.py::test_cell?tiny-bert-b1-s8? PASSED*",
+            "*test_sweep.py::test_cell?tiny-bert-b1-s256? SKIPPED*",
+        ]
+    )
     (baseline,) = (pytester.path / "baselines").rglob("test_sweep.json")
     tests = json.loads(baseline.read_text())["tests"]
     assert set(tests) == {"test_cell[tiny-bert-b1-s8]", "test_cell[tiny-bert-b2-s8]"}
@@ -41,9 +43,11 @@ def test_cells_run_as_parameters_and_their_baselines_are_recorded_then_compared(
 
     compared = run("--modelperf-json=report.json", "-rs")
     compared.assert_outcomes(passed=2, skipped=2)
-    compared.stdout.fnmatch_lines([
-        "*tiny-bert-b1-s256: skipped: sequence length 256 exceeds tiny-bert's max_position_embeddings (128)*",
-    ])
+    compared.stdout.fnmatch_lines(
+        [
+            "*tiny-bert-b1-s256: skipped: sequence length 256 exceeds tiny-bert's max_position_embeddings (128)*",
+        ]
+    )
     results = json.loads((pytester.path / "report.json").read_text())["results"]
     assert len(results) == 4
     assert {result["outcome"] for result in results} <= {"pass", "improvement"}, "every check found its cell's baseline"

@@ -86,10 +86,12 @@ def test_orphans_are_reported_and_pruned_on_request(pytester, run):
     run("--modelperf-update").assert_outcomes(passed=2)
     pytester.makepyfile(test_perf=TESTS.replace("def test_b", "def test_renamed"))
     result = run()
-    result.stdout.fnmatch_lines([
-        "*1 orphaned baseline entry reported (remove them with --modelperf-update --modelperf-prune)*",
-        "*test_perf.py::test_b memory * the test no longer exists*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*1 orphaned baseline entry reported (remove them with --modelperf-update --modelperf-prune)*",
+            "*test_perf.py::test_b memory * the test no longer exists*",
+        ]
+    )
     _, data = stored(pytester)
     assert "test_b" in data["tests"]
     result = run("--modelperf-update", "--modelperf-prune")
@@ -117,11 +119,14 @@ def test_other_hardware_keys_are_never_touched(pytester, run):
 
 
 def test_update_accepts_a_regression_but_not_a_broken_limit(pytester, run, monkeypatch):
-    pytester.makepyfile(test_perf=TESTS + """
+    pytester.makepyfile(
+        test_perf=TESTS
+        + """
 def test_slo(modelperf):
     latency = modelperf.record("slo_latency", [float(os.environ.get("A", "10"))] * 20, unit="ms")
     modelperf.check(latency, threshold="10%", limit="20ms")
-""")
+"""
+    )
     run("--modelperf-update").assert_outcomes(passed=3)
     monkeypatch.setenv("A", "30")
     result = run("--modelperf-update")

@@ -32,7 +32,9 @@ def umask() -> Iterator[Callable[[int], int]]:
 
 
 @pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
-def test_a_new_file_follows_the_umask_like_an_ordinary_write(tmp_path: Path, umask: Callable[[int], int], mask: int, mode: int) -> None:
+def test_a_new_file_follows_the_umask_like_an_ordinary_write(
+    tmp_path: Path, umask: Callable[[int], int], mask: int, mode: int
+) -> None:
     umask(mask)
     atomic_write_text(tmp_path / "report.html", "<p>ok</p>")
     with open(tmp_path / "ordinary.html", "w") as stream:

@@ -35,7 +35,10 @@ ENVIRONMENTS = {"env-a": {"python": "3.11", "torch": "2.3"}, "env-b": {"python":
 
 def sampled(median: float, *, environment: str = "env-a", previous: BaselineEntry | None = None) -> BaselineEntry:
     measurement = Measurement.from_samples(
-        "latency", [median - 1.0, median, median + 1.0], unit="ms", direction=Direction.LOWER_IS_BETTER,
+        "latency",
+        [median - 1.0, median, median + 1.0],
+        unit="ms",
+        direction=Direction.LOWER_IS_BETTER,
         context={"device": "cpu"},
     )
     return BaselineEntry.from_measurement(measurement, environment=environment, recorded="2024-05-01", previous=previous)
@@ -50,8 +53,13 @@ def exact(value: float, *, environment: str = "env-a") -> BaselineEntry:
 def non_finite_entry() -> BaselineEntry:
     """An entry holding NaN, built directly: measurements turn NaN into "unavailable" first."""
     return BaselineEntry(
-        unit="count", direction=Direction.LOWER_IS_BETTER, deterministic=True, statistic="value",
-        summary={"value": math.nan}, environment="env-a", recorded="2024-05-01",
+        unit="count",
+        direction=Direction.LOWER_IS_BETTER,
+        deterministic=True,
+        statistic="value",
+        summary={"value": math.nan},
+        environment="env-a",
+        recorded="2024-05-01",
     )
 
 
@@ -121,9 +129,9 @@ def test_round_trip_in_a_fresh_store(tmp_path: Path) -> None:
 
 def test_round_trip_of_unrounded_values(tmp_path: Path) -> None:
     entry = BaselineEntry.from_measurement(
-        Measurement.from_samples("latency", [1.23456789, 2.3456789, 3.456789], unit="ms",
-                                 direction=Direction.LOWER_IS_BETTER),
-        environment="env-a", recorded="d",
+        Measurement.from_samples("latency", [1.23456789, 2.3456789, 3.456789], unit="ms", direction=Direction.LOWER_IS_BETTER),
+        environment="env-a",
+        recorded="d",
     )
     size = exact(12.3456789123)
     JsonBaselineStore(tmp_path).apply({key(): entry, key(measurement="size"): size}, [], ENVIRONMENTS)
@@ -275,7 +283,8 @@ def test_environment_without_description_is_written_empty(tmp_path: Path) -> Non
 def test_removals(tmp_path: Path) -> None:
     JsonBaselineStore(tmp_path).apply(
         {key("test_a", "latency"): sampled(1.0), key("test_a", "parameters"): exact(3), key("test_b", "latency"): sampled(2.0)},
-        [], ENVIRONMENTS,
+        [],
+        ENVIRONMENTS,
     )
     results = JsonBaselineStore(tmp_path).apply(
         {}, [key("test_a", "latency"), key("test_b", "latency"), key("test_c", "latency")], ENVIRONMENTS
@@ -352,7 +361,10 @@ def test_valid_file_data_parses(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "field"),
     [
-        (lambda d: d["tests"]["test_a"]["latency"]["summary"].__setitem__("median", "fast"), "tests.test_a.latency.summary.median"),
+        (
+            lambda d: d["tests"]["test_a"]["latency"]["summary"].__setitem__("median", "fast"),
+            "tests.test_a.latency.summary.median",
+        ),
         (lambda d: d["tests"]["test_a"]["latency"].__setitem__("direction", "up"), "tests.test_a.latency.direction"),
         (lambda d: d["tests"]["test_a"]["latency"].pop("unit"), "tests.test_a.latency.unit"),
         (lambda d: d["tests"]["test_a"]["latency"]["runs"].__setitem__(0, []), "tests.test_a.latency.runs[0]"),
@@ -531,7 +543,9 @@ def test_atomic_write_json_removes_its_temporary_file_when_the_rename_fails(
         raise OSError("disk on fire")
 
     monkeypatch.setattr(baselines.os, "replace", failing_replace)
-    with pytest.raises(StorageError, match=f"^{re.escape(str(path))}: cannot be written: disk on fire; the file was left as it was$"):
+    with pytest.raises(
+        StorageError, match=f"^{re.escape(str(path))}: cannot be written: disk on fire; the file was left as it was$"
+    ):
         atomic_write_json(path, {"value": 2})
     monkeypatch.undo()
     assert len(seen) == 1
@@ -596,8 +610,10 @@ def test_path_for_refuses_a_hardware_key_that_is_not_one_folder_name(tmp_path: P
 
 def test_apply_with_an_escaping_module_writes_nothing(tmp_path: Path) -> None:
     root = tmp_path / "baselines"
-    with pytest.raises(BaselineError, match="'../../outside.py'"):
-        JsonBaselineStore(root).apply({key(module=MODULE): sampled(1.0), key(module="../../outside.py"): sampled(2.0)}, [], ENVIRONMENTS)
+    with pytest.raises(BaselineError, match=re.escape("'../../outside.py'")):
+        JsonBaselineStore(root).apply(
+            {key(module=MODULE): sampled(1.0), key(module="../../outside.py"): sampled(2.0)}, [], ENVIRONMENTS
+        )
     assert list(tmp_path.rglob("*")) == []
 
 
@@ -626,9 +642,15 @@ def test_unknown_fields_nested_in_an_entry_survive_a_rewrite_for_another_test(tm
     from pytest_modelperf.core.example_outcomes import ExampleOutcomes
 
     quality = BaselineEntry.from_measurement(
-        Measurement("accuracy", "points", Direction.HIGHER_IS_BETTER, 50.0,
-                    examples=ExampleOutcomes("accuracy", ("a", "b"), (1.0, 0.0), (1.0, 1.0))),
-        environment="env-a", recorded="2024-05-01",
+        Measurement(
+            "accuracy",
+            "points",
+            Direction.HIGHER_IS_BETTER,
+            50.0,
+            examples=ExampleOutcomes("accuracy", ("a", "b"), (1.0, 0.0), (1.0, 1.0)),
+        ),
+        environment="env-a",
+        recorded="2024-05-01",
     )
     store = JsonBaselineStore(tmp_path)
     store.apply({key("test_q", "accuracy"): quality}, [], ENVIRONMENTS)
@@ -729,7 +751,9 @@ def fail_the_nth_fsync(monkeypatch: pytest.MonkeyPatch, n: int, error: OSError) 
     return calls
 
 
-def test_a_full_disk_while_writing_the_second_file_leaves_the_first_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_while_writing_the_second_file_leaves_the_first_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second = write_two_files(tmp_path)
     before = first.read_bytes(), second.read_bytes()
     fail_the_nth_fsync(monkeypatch, 2, OSError(errno.ENOSPC, "No space left on device"))
@@ -842,9 +866,8 @@ def test_apply_waits_for_the_lock_and_says_who_holds_it(tmp_path: Path) -> None:
     from filelock import FileLock
 
     store = JsonBaselineStore(tmp_path, lock_timeout=0.2)
-    with FileLock(store.lock_path):
-        with pytest.raises(StorageError) as info:
-            store.apply({key(): sampled(1.0)}, [], ENVIRONMENTS)
+    with FileLock(store.lock_path), pytest.raises(StorageError) as info:
+        store.apply({key(): sampled(1.0)}, [], ENVIRONMENTS)
     assert str(info.value) == (
         f"baseline file {store.path_for(HW, MODULE)}: cannot be written: another process has held the lock "
         f"{store.lock_path} for over 0.2 s; no baseline file was changed"
@@ -857,7 +880,9 @@ def test_apply_waits_for_the_lock_and_says_who_holds_it(tmp_path: Path) -> None:
 def test_a_lock_that_cannot_be_made_is_a_storage_error(tmp_path: Path) -> None:
     store = JsonBaselineStore(tmp_path)
     store.lock_path.mkdir(parents=True)
-    with pytest.raises(StorageError, match=f"^baseline file .*: cannot be written: cannot take the lock {re.escape(str(store.lock_path))}: "):
+    with pytest.raises(
+        StorageError, match=f"^baseline file .*: cannot be written: cannot take the lock {re.escape(str(store.lock_path))}: "
+    ):
         store.apply({key(): sampled(1.0)}, [], ENVIRONMENTS)
     assert not store.path_for(HW, MODULE).exists()
 
@@ -908,7 +933,9 @@ def test_two_processes_updating_one_file_at_once_keep_every_entry_of_both(tmp_pa
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(root), name, str(ready[name]), str(ready[other])],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for name, other in (("a", "b"), ("b", "a"))
     ]

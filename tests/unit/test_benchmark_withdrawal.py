@@ -8,7 +8,9 @@ from pytest_modelperf.run.benchmark_bridge import withdraw_from_benchmark
 
 
 def item_with(fixture: object, results: object) -> SimpleNamespace:
-    return SimpleNamespace(funcargs={"benchmark": fixture}, config=SimpleNamespace(_benchmarksession=SimpleNamespace(benchmarks=results)))
+    return SimpleNamespace(
+        funcargs={"benchmark": fixture}, config=SimpleNamespace(_benchmarksession=SimpleNamespace(benchmarks=results))
+    )
 
 
 def test_the_attempts_result_is_removed_and_the_fixture_can_be_used_again():

@@ -68,7 +68,7 @@ def test_topics_features() -> None:
     assert dataset.features["label"].names == list(TOPIC_LABELS)
     assert TOPIC_LABELS == ("world", "sports", "business", "science")
     lengths = [len(text.split()) for text in dataset["text"]]
-    assert 15 <= min(lengths) and max(lengths) <= 35
+    assert min(lengths) >= 15 and max(lengths) <= 35
 
 
 def test_facts_qa_features_match_squad() -> None:
@@ -112,8 +112,8 @@ def test_facts_qa_answers_point_at_their_text(split: str) -> None:
     for row in builtin_dataset("facts-qa", split):
         answers = row["answers"]
         assert len(answers["text"]) == len(answers["answer_start"]) == 1
-        for text, start in zip(answers["text"], answers["answer_start"]):
-            assert row["context"][start:start + len(text)] == text, row
+        for text, start in zip(answers["text"], answers["answer_start"], strict=True):
+            assert row["context"][start : start + len(text)] == text, row
             assert 1 <= len(text.split()) <= 5, text
 
 
@@ -121,7 +121,7 @@ def test_facts_qa_contexts_shape() -> None:
     dataset = builtin_dataset("facts-qa", "train")
     contexts = set(dataset["context"])
     words = [len(context.split()) for context in contexts]
-    assert 60 <= min(words) and max(words) <= 220
+    assert min(words) >= 60 and max(words) <= 220
     assert all(2 <= context.count("\n\n") + 1 <= 4 for context in contexts)
     phrasings = Counter(question.split()[0] for question in dataset["question"])
     assert {"Who", "When", "Where", "What", "How", "In"} <= set(phrasings)

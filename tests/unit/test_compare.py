@@ -3,6 +3,7 @@ and limits."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -393,7 +394,7 @@ def test_noise_band_grows_with_the_spread_between_runs() -> None:
         verdict = judge(measured(100.0), check("10%"), baseline_from_runs(runs), POLICY)
         assert verdict.noise_band is not None
         bands.append(verdict.noise_band)
-    assert all(a < b for a, b in zip(bands, bands[1:])), bands
+    assert all(a < b for a, b in itertools.pairwise(bands)), bands
 
 
 def test_noise_band_grows_with_the_spread_within_this_run() -> None:
@@ -456,7 +457,7 @@ def test_the_band_shrinks_as_runs_with_the_assumed_spread_accumulate(confidence:
         constant = Measurement.from_samples("latency", [100.0] * 10, unit="ms", direction=LOWER)
         verdict = judge(constant, check("10%"), baseline_from_runs(_runs_with_relative_spread(count, 0.05)), policy)
         bands.append(verdict.noise_band)
-    assert all(later < earlier for earlier, later in zip(bands, bands[1:])), bands
+    assert all(later < earlier for earlier, later in itertools.pairwise(bands)), bands
     # Hand-derived at 0.99 (table t): k=1: t(6) = 3.1427 * 0.05 * sqrt(2) = 0.22222;
     # k=2: t(7) = 2.9980 * 0.05 * sqrt(1.5) = 0.18359; k=10: t(15) = 2.6025 * 0.05 * sqrt(1.1) = 0.13648.
     # At 0.999: t(6) = 5.2076 -> 0.36823; t(7) = 4.7853 -> 0.29304; t(15) = 3.7328 -> 0.19575.
@@ -608,8 +609,16 @@ def test_baseline_in_an_incompatible_unit() -> None:
 # -- Verdict ---------------------------------------------------------------------------------------------------------
 
 
-def verdict(current: float, baseline: float | None, *, direction: Direction = LOWER, threshold: str | None = "10%",
-            limit: str | None = None, noise_band: float | None = None, unit: str = "ms") -> Verdict:
+def verdict(
+    current: float,
+    baseline: float | None,
+    *,
+    direction: Direction = LOWER,
+    threshold: str | None = "10%",
+    limit: str | None = None,
+    noise_band: float | None = None,
+    unit: str = "ms",
+) -> Verdict:
     measurement = Measurement.from_samples("latency", [current], unit=unit, direction=direction)
     return Verdict(measurement, check(threshold, limit), Outcome.PASS, current, baseline, noise_band)
 

@@ -57,7 +57,12 @@ def result(
 
 
 def export(*results: dict[str, Any], noise: dict[str, Any] | None = None, name: str = "run.json") -> RunExport:
-    data: dict[str, Any] = {"schema": 1, "started": "2026-01-01T00:00:00+00:00", "environments": {"env1": {"torch": "2.13.0"}}, "results": list(results)}
+    data: dict[str, Any] = {
+        "schema": 1,
+        "started": "2026-01-01T00:00:00+00:00",
+        "environments": {"env1": {"torch": "2.13.0"}},
+        "results": list(results),
+    }
     if noise is not None:
         data["noise"] = noise
     return parse_export(data, Path(name))
@@ -73,7 +78,10 @@ def outcomes(comparison) -> dict[str, Outcome]:
 def test_an_unchanged_run_passes_every_check() -> None:
     base = export(result("t.py::test_a", timing(10.0)), result("t.py::test_b", timing(20.0, "throughput_latency")))
     comparison = compare_runs(base, base)
-    assert outcomes(comparison) == {"t.py::test_a latency (median)": Outcome.PASS, "t.py::test_b throughput_latency (median)": Outcome.PASS}
+    assert outcomes(comparison) == {
+        "t.py::test_a latency (median)": Outcome.PASS,
+        "t.py::test_b throughput_latency (median)": Outcome.PASS,
+    }
     assert comparison.added == () and comparison.removed == ()
     assert comparison.failing() == []
     assert comparison.summary() == "2 check(s) compared: 0 regression(s), 0 improvement(s), 2 pass; 0 added, 0 removed"
@@ -100,7 +108,9 @@ def test_checks_are_matched_by_test_measurement_and_hardware_key() -> None:
 
 
 def test_runs_on_different_hardware_say_that_nothing_was_compared() -> None:
-    comparison = compare_runs(export(result("t.py::test_a", timing(10.0))), export(result("t.py::test_a", timing(10.0), hardware="other-hw")))
+    comparison = compare_runs(
+        export(result("t.py::test_a", timing(10.0))), export(result("t.py::test_a", timing(10.0), hardware="other-hw"))
+    )
     assert comparison.checks == () and len(comparison.added) == 1 and len(comparison.removed) == 1
     assert "the runs share no hardware key: amd-epyc-2c-float32 against other-hw" in comparison.summary()
 
@@ -166,8 +176,12 @@ def test_an_absolute_override_applies_only_to_metrics_of_its_kind() -> None:
 
 def test_the_checked_statistic_is_compared() -> None:
     base = timing(10.0, width=0.1)
-    tail = Measurement.from_samples("latency", [*timing(10.0, width=0.1).samples[:-3], 40.0, 40.0, 40.0], unit="ms", direction=LOWER)
-    comparison = compare_runs(export(result("t.py::test_a", base, statistic="p99")), export(result("t.py::test_a", tail, statistic="p99")))
+    tail = Measurement.from_samples(
+        "latency", [*timing(10.0, width=0.1).samples[:-3], 40.0, 40.0, 40.0], unit="ms", direction=LOWER
+    )
+    comparison = compare_runs(
+        export(result("t.py::test_a", base, statistic="p99")), export(result("t.py::test_a", tail, statistic="p99"))
+    )
     (check,) = comparison.checks
     assert check.verdict.metric == "latency (p99)"
     assert check.verdict.outcome is Outcome.REGRESSION
@@ -199,7 +213,10 @@ def test_an_exact_metric_that_changes_is_a_regression() -> None:
     def parameters(count: int) -> Measurement:
         return Measurement.exact("parameters", count, unit="count")
 
-    comparison = compare_runs(export(result("t.py::test_a", parameters(1000), threshold="0%")), export(result("t.py::test_a", parameters(1001), threshold="0%")))
+    comparison = compare_runs(
+        export(result("t.py::test_a", parameters(1000), threshold="0%")),
+        export(result("t.py::test_a", parameters(1001), threshold="0%")),
+    )
     (check,) = comparison.failing()
     assert check.verdict.noise_band is None
 
@@ -207,7 +224,9 @@ def test_an_exact_metric_that_changes_is_a_regression() -> None:
 def test_a_cell_that_ran_out_of_memory_in_the_new_run_is_a_regression() -> None:
     oom = Measurement.not_available("gpu_peak", "out of memory", unit="MB")
     measured = Measurement.exact("gpu_peak", 512, unit="MB")
-    comparison = compare_runs(export(result("t.py::test_a", measured, threshold="0%")), export(result("t.py::test_a", oom, threshold="0%")))
+    comparison = compare_runs(
+        export(result("t.py::test_a", measured, threshold="0%")), export(result("t.py::test_a", oom, threshold="0%"))
+    )
     (check,) = comparison.failing()
     assert "out of memory" in check.verdict.detail
 
@@ -250,7 +269,9 @@ def test_times_are_judged_at_the_machine_speed_of_each_run() -> None:
 
 def test_a_direction_that_changed_between_runs_is_an_error_naming_the_check() -> None:
     flipped = Measurement.from_samples("latency", timing(10.0).samples, unit="ms", direction=HIGHER)
-    with pytest.raises(CompareError, match=r"t\.py::test_a latency \[amd-epyc-2c-float32\]: latency: the baseline says lower_is_better"):
+    with pytest.raises(
+        CompareError, match=r"t\.py::test_a latency \[amd-epyc-2c-float32\]: latency: the baseline says lower_is_better"
+    ):
         compare_runs(export(result("t.py::test_a", timing(10.0))), export(result("t.py::test_a", flipped)))
 
 
@@ -260,16 +281,17 @@ def test_a_direction_that_changed_between_runs_is_an_error_naming_the_check() ->
 def test_a_run_is_judged_against_the_stored_baselines(tmp_path: Path) -> None:
     store = JsonBaselineStore(tmp_path)
     entry = BaselineEntry.from_measurement(timing(10.0), environment="e", recorded="2026-01-01")
-    store.apply(
-        {EntryKey(HW, "t.py", "test_a", "latency"): entry, EntryKey(HW, "t.py", "test_gone", "latency"): entry}, [], {}
-    )
+    store.apply({EntryKey(HW, "t.py", "test_a", "latency"): entry, EntryKey(HW, "t.py", "test_gone", "latency"): entry}, [], {})
     new = export(
         result("t.py::test_a", timing(30.0)),
         result("t.py::test_new", timing(10.0)),
         result("t.py::test_slo", timing(10.0), threshold=None, limit="1s"),
     )
     comparison = compare_with_baselines(new, JsonBaselineStore(tmp_path))
-    assert outcomes(comparison) == {"t.py::test_a latency (median)": Outcome.REGRESSION, "t.py::test_slo latency (median)": Outcome.PASS}
+    assert outcomes(comparison) == {
+        "t.py::test_a latency (median)": Outcome.REGRESSION,
+        "t.py::test_slo latency (median)": Outcome.PASS,
+    }
     assert comparison.added == (EntryKey(HW, "t.py", "test_new", "latency"),)
     assert comparison.removed == (EntryKey(HW, "t.py", "test_gone", "latency"),)
 

@@ -15,6 +15,7 @@ with scipy's t and chi-square quantiles, not the package's own.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -63,8 +64,12 @@ def simulated_rate(runs: int, slowdown: float, trials: int, rng: random.Random) 
     for _ in range(trials):
         values = [100.0 * (1 + SIGMA * rng.gauss(0.0, 1.0)) for _ in range(runs)]
         baseline = BaselineEntry(
-            unit="ms", direction=LOWER, deterministic=False, statistic="value",
-            summary={"value": values[-1]}, runs=tuple({"value": value} for value in values),
+            unit="ms",
+            direction=LOWER,
+            deterministic=False,
+            statistic="value",
+            summary={"value": values[-1]},
+            runs=tuple({"value": value} for value in values),
         )
         new = Measurement("latency", "ms", LOWER, slowdown * 100.0 * (1 + SIGMA * rng.gauss(0.0, 1.0)))
         failures += judge(new, ZERO_THRESHOLD, baseline, POLICY).outcome is Outcome.REGRESSION
@@ -104,4 +109,4 @@ def test_power_matches_the_analytic_power_and_grows_with_runs(slowdown: float) -
         powers.append(analytic)
         error = math.sqrt(max(analytic * (1 - analytic), 0.0025) / trials)
         assert abs(rate - analytic) <= 4 * error, (runs, rate, analytic)
-    assert all(later > earlier for earlier, later in zip(powers, powers[1:])) or min(powers) > 0.999
+    assert all(later > earlier for earlier, later in itertools.pairwise(powers)) or min(powers) > 0.999

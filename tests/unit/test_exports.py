@@ -21,8 +21,12 @@ def sampled() -> Measurement:
     return Measurement(
         **{
             **Measurement.from_samples(
-                "latency[1x128]", [3.0, 1.0, 2.0], unit="ms", direction=Direction.LOWER_IS_BETTER,
-                context={"model": "m", "batch_size": 1}, notes=("stand-in weights",),
+                "latency[1x128]",
+                [3.0, 1.0, 2.0],
+                unit="ms",
+                direction=Direction.LOWER_IS_BETTER,
+                context={"model": "m", "batch_size": 1},
+                notes=("stand-in weights",),
             ).__dict__,
             "reference": (5.0, 5.1, 4.9),
         }
@@ -35,8 +39,13 @@ def sampled() -> Measurement:
         sampled(),
         Measurement.exact("parameters", 4_386_436, unit="count"),
         Measurement("load_time", "s", Direction.LOWER_IS_BETTER, 0.25),
-        Measurement("accuracy[topics/validation]", "points", Direction.HIGHER_IS_BETTER, 50.0,
-                    examples=ExampleOutcomes("accuracy", ("a", "b"), (1.0, 0.0), (1.0, 1.0))),
+        Measurement(
+            "accuracy[topics/validation]",
+            "points",
+            Direction.HIGHER_IS_BETTER,
+            50.0,
+            examples=ExampleOutcomes("accuracy", ("a", "b"), (1.0, 0.0), (1.0, 1.0)),
+        ),
     ],
     ids=["sampled", "exact", "single", "quality"],
 )
@@ -70,12 +79,28 @@ def test_a_malformed_measurement_names_the_field(change: dict[str, Any], field: 
 
 def run_payload(**changes: Any) -> dict[str, Any]:
     result = {
-        "nodeid": "t.py::test_a", "hardware_key": "hw", "environment": "e", "measurement": sampled().to_dict(),
-        "statistic": "median", "outcome": "regression", "current": 2.0, "baseline": 1.0, "change": 1.0,
-        "noise_band": 0.2, "threshold": "10%", "limit": None, "detail": "",
+        "nodeid": "t.py::test_a",
+        "hardware_key": "hw",
+        "environment": "e",
+        "measurement": sampled().to_dict(),
+        "statistic": "median",
+        "outcome": "regression",
+        "current": 2.0,
+        "baseline": 1.0,
+        "change": 1.0,
+        "noise_band": 0.2,
+        "threshold": "10%",
+        "limit": None,
+        "detail": "",
     }
     result.update(changes)
-    return {"schema": 1, "started": "2026-01-01", "environments": {"e": {}}, "noise": {"enabled": True, "confidence": 0.999, "assumed_spread": 0.05}, "results": [result]}
+    return {
+        "schema": 1,
+        "started": "2026-01-01",
+        "environments": {"e": {}},
+        "noise": {"enabled": True, "confidence": 0.999, "assumed_spread": 0.05},
+        "results": [result],
+    }
 
 
 def write(tmp_path: Path, data: Any, name: str = "run.json") -> Path:
@@ -98,14 +123,20 @@ def test_an_export_is_read_with_its_checks_and_noise_policy(tmp_path: Path) -> N
     [
         ("{ not json", r"run\.json: not a modelperf export: not valid JSON \(line 1, column 3"),
         ([1, 2], r"run\.json: not a modelperf export: expected a JSON object, got list"),
-        ({"schema": 1, "hardware_key": "hw", "tests": {}}, r"run\.json: this is a baseline file, not a --modelperf-json export; .*--baselines DIR"),
+        (
+            {"schema": 1, "hardware_key": "hw", "tests": {}},
+            r"run\.json: this is a baseline file, not a --modelperf-json export; .*--baselines DIR",
+        ),
         ({"anything": 1}, r"run\.json: not a modelperf export: it has no 'results' field"),
         ({**run_payload(), "schema": 2}, r"run\.json: field schema: expected 1, got 2"),
         (run_payload(outcome="meh"), r"run\.json: field results\[0\]\.outcome: 'meh' is not one of pass, "),
         (run_payload(threshold="ten"), r"run\.json: field results\[0\]\.threshold: threshold: cannot parse 'ten'"),
         (run_payload(nodeid=None), r"run\.json: field results\[0\]\.nodeid: expected a string, got None"),
         (run_payload(measurement={"name": "x"}), r"run\.json: field results\[0\]\.measurement\.unit: missing"),
-        ({**run_payload(), "noise": {"enabled": True, "confidence": 2, "assumed_spread": 0.05}}, r"run\.json: field noise: confidence must be within"),
+        (
+            {**run_payload(), "noise": {"enabled": True, "confidence": 2, "assumed_spread": 0.05}},
+            r"run\.json: field noise: confidence must be within",
+        ),
     ],
     ids=["json", "list", "baseline-file", "no-results", "schema", "outcome", "threshold", "nodeid", "measurement", "noise"],
 )

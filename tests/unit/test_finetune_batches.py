@@ -54,7 +54,10 @@ def test_batches_pad_on_the_right_so_answer_positions_still_point_at_the_answer(
     left = transformers.AutoTokenizer.from_pretrained(bert_uncased_tokenizer_dir(), local_files_only=True, padding_side="left")
     short, long = left("Who?", "Ada wrote it."), left("Who wrote the long note?", "Many say that Ada wrote it on Monday.")
     features: dict[str, list[Any]] = {key: [short[key], long[key]] for key in short}
-    answer = [short["input_ids"].index(left.convert_tokens_to_ids("ada")), long["input_ids"].index(left.convert_tokens_to_ids("ada"))]
+    answer = [
+        short["input_ids"].index(left.convert_tokens_to_ids("ada")),
+        long["input_ids"].index(left.convert_tokens_to_ids("ada")),
+    ]
     features["start_positions"] = answer
     features["end_positions"] = answer
 

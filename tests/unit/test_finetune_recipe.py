@@ -13,8 +13,18 @@ from pytest_modelperf.quality.finetune import dropout_settings, fine_tune, freez
 
 
 def tiny_recipe(**changes: object) -> FineTuneRecipe:
-    return FineTuneRecipe(**{"base": "tiny", "dataset": "topics", "epochs": 1, "batch_size": 8, "max_length": 32,
-                             "limit": 16, "learning_rate": 1e-3, **changes})
+    return FineTuneRecipe(
+        **{
+            "base": "tiny",
+            "dataset": "topics",
+            "epochs": 1,
+            "batch_size": 8,
+            "max_length": 32,
+            "limit": 16,
+            "learning_rate": 1e-3,
+            **changes,
+        }
+    )
 
 
 def weights(checkpoint: Path) -> dict[str, torch.Tensor]:
@@ -23,8 +33,9 @@ def weights(checkpoint: Path) -> dict[str, torch.Tensor]:
 
 
 def small_classifier() -> transformers.BertForSequenceClassification:
-    return transformers.BertForSequenceClassification(transformers.BertConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64))
+    return transformers.BertForSequenceClassification(
+        transformers.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    )
 
 
 def test_frozen_parameters_keep_their_pretrained_values_and_the_rest_are_trained(tiny_checkpoint: Path, tmp_path: Path) -> None:
@@ -51,8 +62,11 @@ def test_a_frozen_prefix_may_name_the_whole_model_path() -> None:
 @pytest.mark.parametrize(
     ("prefixes", "message"),
     [
-        (["embedding"], "finetune.freeze: 'embedding' names no parameters of BertForSequenceClassification "
-                        "(its modules: classifier, embeddings, encoder, pooler)"),
+        (
+            ["embedding"],
+            "finetune.freeze: 'embedding' names no parameters of BertForSequenceClassification "
+            "(its modules: classifier, embeddings, encoder, pooler)",
+        ),
         (["encoder.layer.7"], "'encoder.layer.7' names no parameters"),
         (["embeddings", "encoder", "pooler", "classifier"], "finetune.freeze leaves no parameter to train"),
     ],
@@ -67,7 +81,11 @@ def test_a_freeze_that_cannot_be_done_is_refused_by_name(prefixes: list[str], me
 def test_dropout_sets_every_dropout_probability_the_architecture_has() -> None:
     assert dropout_settings(transformers.BertConfig(), 0.0) == {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
     assert dropout_settings(transformers.DistilBertConfig(), 0.05) == {
-        "dropout": 0.05, "attention_dropout": 0.05, "qa_dropout": 0.05, "seq_classif_dropout": 0.05}
+        "dropout": 0.05,
+        "attention_dropout": 0.05,
+        "qa_dropout": 0.05,
+        "seq_classif_dropout": 0.05,
+    }
 
 
 def test_a_fine_tune_without_dropout_saves_that_in_its_config(tiny_checkpoint: Path, tmp_path: Path) -> None:
@@ -82,5 +100,6 @@ def test_freeze_and_dropout_are_part_of_the_cached_recipe(tiny_checkpoint: Path,
     assert fine_tune(tiny_recipe(), str(tiny_checkpoint), destination, task="sequence-classification").built
     assert not fine_tune(tiny_recipe(), str(tiny_checkpoint), destination, task="sequence-classification").built
     assert fine_tune(tiny_recipe(freeze=("embeddings",)), str(tiny_checkpoint), destination, task="sequence-classification").built
-    assert fine_tune(tiny_recipe(freeze=("embeddings",), dropout=0.0), str(tiny_checkpoint), destination,
-                     task="sequence-classification").built
+    assert fine_tune(
+        tiny_recipe(freeze=("embeddings",), dropout=0.0), str(tiny_checkpoint), destination, task="sequence-classification"
+    ).built

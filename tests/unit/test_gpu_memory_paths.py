@@ -48,8 +48,10 @@ def test_gpu_memory_gives_each_reading_under_its_catalogue_name(tiny: Any, monke
     stand_in(monkeypatch, READINGS)
     memory = measure_gpu_memory(tiny, Workload(2, 16))
     assert [m.name for m in (memory.peak_allocated, memory.peak_reserved, memory.nvml_process, memory.nvml_device)] == [
-        "gpu_memory.peak_allocated[2x16]", "gpu_memory.peak_reserved[2x16]",
-        "gpu_memory.nvml_process[2x16]", "gpu_memory.nvml_device[2x16]",
+        "gpu_memory.peak_allocated[2x16]",
+        "gpu_memory.peak_reserved[2x16]",
+        "gpu_memory.nvml_process[2x16]",
+        "gpu_memory.nvml_device[2x16]",
     ]
     assert memory.peak_allocated.deterministic and not memory.peak_reserved.deterministic
     assert memory.peak_allocated.value == pytest.approx(100 * MIB / 1e6) and memory.peak_allocated.unit == "MB"
@@ -79,7 +81,9 @@ def test_a_cuda_cell_measures_every_gpu_figure(tiny: Any, monkeypatch: pytest.Mo
     result = measure_cell(on_cuda, Cell("tiny", "tiny", 2, 16), groups=["memory"], timing=FAST, memory_rounds=1)
     assert result.measures == ("host_memory_peak", "gpu_memory_allocated", "gpu_memory_reserved", "gpu_memory_nvml")
     assert [m.name for m in result.measurements] == [
-        "host_memory[2x16]", "gpu_memory.peak_allocated[2x16]", "gpu_memory.peak_reserved[2x16]",
+        "host_memory[2x16]",
+        "gpu_memory.peak_allocated[2x16]",
+        "gpu_memory.peak_reserved[2x16]",
     ]
     rows = {row["measure"]: row for row in tidy_rows(result)}
     assert rows["gpu_memory_allocated"]["value"] == pytest.approx(100 * MIB / 1e6)

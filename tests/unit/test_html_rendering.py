@@ -33,7 +33,10 @@ def context(model: str, batch_size: int | None = None, sequence_length: int | No
 def latency(model: str, batch_size: int, sequence_length: int, ms: float, **more: object) -> Measurement:
     samples = [ms * (1 + 0.001 * (i % 5)) for i in range(20)]
     return Measurement.from_samples(
-        f"latency[{batch_size}x{sequence_length}]", samples, unit="ms", direction=Direction.LOWER_IS_BETTER,
+        f"latency[{batch_size}x{sequence_length}]",
+        samples,
+        unit="ms",
+        direction=Direction.LOWER_IS_BETTER,
         context=context(model, batch_size, sequence_length, **more),
     )
 
@@ -106,7 +109,10 @@ def test_measurement_frames_hold_the_plottable_cells_once_with_their_baselines()
     current, baseline = measurement_frames(verdicts(records))
     cells = {(r.measure, r.batch_size, r.sequence_length): (r.status, r.value, r.unit) for r in current.itertuples()}
     assert cells.keys() == {
-        ("time", 1, 128), ("time", 8, 128), ("gpu_memory_allocated", 32, 512), ("gpu_memory_allocated", 32, 128),
+        ("time", 1, 128),
+        ("time", 8, 128),
+        ("gpu_memory_allocated", 32, 512),
+        ("gpu_memory_allocated", 32, 128),
     }
     assert cells[("time", 1, 128)] == ("ok", pytest.approx(0.012, rel=0.01), "s"), "a tidy row: in seconds, as in sweep.csv"
     status, value, _ = cells[("gpu_memory_allocated", 32, 512)]
@@ -117,11 +123,17 @@ def test_measurement_frames_hold_the_plottable_cells_once_with_their_baselines()
 
 def test_quality_table_takes_the_workload_and_score_most_models_share() -> None:
     records = [
-        record(latency("bert", 1, 128, 12.0)), record(latency("bert", 8, 128, 40.0)),
-        record(latency("tiny", 8, 128, 2.0)), record(latency("mini", 8, 128, 5.0)),
-        record(score("bert", "f1", 87.0)), record(score("tiny", "f1", 70.0)), record(score("mini", "f1", 76.0)),
-        record(score("bert", "accuracy", 88.0)), record(score("tiny", "accuracy", 71.0)),
-        record(parameters("bert", 109_483_778)), record(parameters("tiny", 4_386_436)),
+        record(latency("bert", 1, 128, 12.0)),
+        record(latency("bert", 8, 128, 40.0)),
+        record(latency("tiny", 8, 128, 2.0)),
+        record(latency("mini", 8, 128, 5.0)),
+        record(score("bert", "f1", 87.0)),
+        record(score("tiny", "f1", 70.0)),
+        record(score("mini", "f1", 76.0)),
+        record(score("bert", "accuracy", 88.0)),
+        record(score("tiny", "accuracy", 71.0)),
+        record(parameters("bert", 109_483_778)),
+        record(parameters("tiny", 4_386_436)),
     ]
     current, _ = measurement_frames(verdicts(records))
     found = quality_table([verdict.measurement for verdict in verdicts(records)], current)

@@ -80,30 +80,39 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_an_import_of_a_higher_layer_is_a_breach_naming_file_and_line(tmp_path):
-    root = _tree(tmp_path, {
-        "core/__init__.py": "",
-        "core/units.py": "import os\nfrom ..run.session import Session\n",
-        "run/__init__.py": "",
-        "run/session.py": "class Session: ...\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "core/__init__.py": "",
+            "core/units.py": "import os\nfrom ..run.session import Session\n",
+            "run/__init__.py": "",
+            "run/session.py": "class Session: ...\n",
+        },
+    )
     problems = layers.breaches(layers.all_imports(root))
     assert problems == ["pytest_modelperf/core/units.py:2: core imports run.session (top), a layer at or above it"]
 
 
 def test_an_import_hidden_in_a_function_still_counts_and_closes_a_cycle(tmp_path):
-    root = _tree(tmp_path, {
-        "models/__init__.py": "",
-        "models/loading.py": "from .checkpoints import build\n",
-        "models/checkpoints.py": "def build():\n    from .loading import load\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "models/__init__.py": "",
+            "models/loading.py": "from .checkpoints import build\n",
+            "models/checkpoints.py": "def build():\n    from .loading import load\n",
+        },
+    )
     problems = layers.breaches(layers.all_imports(root))
     assert problems == ["cycle: models.checkpoints -> models.loading -> models.checkpoints"]
 
 
 def test_torch_in_core_is_a_breach_even_under_type_checking(tmp_path):
-    root = _tree(tmp_path, {
-        "core/__init__.py": "",
-        "core/stats.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import torch\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "core/__init__.py": "",
+            "core/stats.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import torch\n",
+        },
+    )
     problems = layers.breaches(layers.all_imports(root))
     assert problems == ["pytest_modelperf/core/stats.py:3: core imports torch (typing)"]

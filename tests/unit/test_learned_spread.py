@@ -100,7 +100,9 @@ def test_the_spread_in_reference_units_is_kept_for_the_same_reference_only() -> 
     # sd 0.11547, relative 0.0558726
     assert same.earlier_spread["median in reference units"].relative == pytest.approx(0.0558726, abs=1e-6)
     other = BaselineEntry.from_measurement(
-        run(20.0, reference=5.0, identity="gemm384x4-single/torch-other/threads-1"), environment="e", recorded="d",
+        run(20.0, reference=5.0, identity="gemm384x4-single/torch-other/threads-1"),
+        environment="e",
+        recorded="d",
         replaced=before,
     )
     assert "median in reference units" not in other.earlier_spread

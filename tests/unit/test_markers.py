@@ -31,8 +31,11 @@ def test_arguments_are_parsed_to_what_they_mean():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"treshold": "5%"}, f"{WHERE}: unknown @pytest.mark.modelperf argument(s) treshold; known: confirm, device, dtype, "
-                             "max_rounds, max_time, min_rounds, missing, threshold, warmup_rounds, warmup_time"),
+        (
+            {"treshold": "5%"},
+            f"{WHERE}: unknown @pytest.mark.modelperf argument(s) treshold; known: confirm, device, dtype, "
+            "max_rounds, max_time, min_rounds, missing, threshold, warmup_rounds, warmup_time",
+        ),
         ({"confirm": -1}, f"{WHERE}: @pytest.mark.modelperf(confirm=...) must be a non-negative integer, got -1"),
         ({"confirm": True}, f"{WHERE}: @pytest.mark.modelperf(confirm=...) must be a non-negative integer, got True"),
         ({"missing": "error"}, f"{WHERE}: @pytest.mark.modelperf(missing=...) must be warn or fail, got 'error'"),

@@ -60,8 +60,14 @@ def test_an_unavailable_measurement_has_its_reason_and_no_figures() -> None:
 
 def test_a_single_reading_has_a_value_and_one_round() -> None:
     row = measurement_row(
-        Measurement("host_memory[1x8]", "MB", Direction.LOWER_IS_BETTER, 12.0), HOST_MEMORY,
-        model="m", label="m", batch_size=1, sequence_length=8, device="cpu", dtype="float32",
+        Measurement("host_memory[1x8]", "MB", Direction.LOWER_IS_BETTER, 12.0),
+        HOST_MEMORY,
+        model="m",
+        label="m",
+        batch_size=1,
+        sequence_length=8,
+        device="cpu",
+        dtype="float32",
     )
     assert (row["value"], row["rounds"], row["median"]) == (12.0, 1, None)
     assert LATENCY.table_unit == "s"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,11 @@ def without_pynvml(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("without_pynvml")
 def test_an_nvml_reading_names_the_gpu_extra() -> None:
-    with pytest.raises(MissingExtra, match=r"NVML's GPU readings \(what nvidia-smi shows\) needs nvidia-ml-py, which is not installed: "
-                       r"pip install 'pytest-modelperf\[gpu\]'"):
+    with pytest.raises(
+        MissingExtra,
+        match=r"NVML's GPU readings \(what nvidia-smi shows\) needs nvidia-ml-py, which is not installed: "
+        r"pip install 'pytest-modelperf\[gpu\]'",
+    ):
         nvml.device_used_bytes(object())
 
 

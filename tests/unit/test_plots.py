@@ -28,15 +28,37 @@ from pytest_modelperf.render.plots import (
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def cell(model: str, batch_size: int, sequence_length: int, measure: str, value: float | None, *,
-         status: str = "ok", unit: str | None = None, device: str = "cuda", dtype: str = "float32") -> dict[str, object]:
+def cell(
+    model: str,
+    batch_size: int,
+    sequence_length: int,
+    measure: str,
+    value: float | None,
+    *,
+    status: str = "ok",
+    unit: str | None = None,
+    device: str = "cuda",
+    dtype: str = "float32",
+) -> dict[str, object]:
     units = {"time": "s", "throughput": "samples/s"}
     return {
-        "model": f"org/{model}", "label": model, "batch_size": batch_size, "sequence_length": sequence_length,
-        "measure": measure, "unit": unit or units.get(measure, "MB"), "value": value, "status": status,
-        "median": value, "mean": value, "min": value, "max": value, "stdev": 0.0 if value is not None else None,
-        "iqr": 0.0 if value is not None else None, "rounds": 10 if value is not None else None,
-        "device": device, "dtype": dtype,
+        "model": f"org/{model}",
+        "label": model,
+        "batch_size": batch_size,
+        "sequence_length": sequence_length,
+        "measure": measure,
+        "unit": unit or units.get(measure, "MB"),
+        "value": value,
+        "status": status,
+        "median": value,
+        "mean": value,
+        "min": value,
+        "max": value,
+        "stdev": 0.0 if value is not None else None,
+        "iqr": 0.0 if value is not None else None,
+        "rounds": 10 if value is not None else None,
+        "device": device,
+        "dtype": dtype,
     }
 
 
@@ -48,8 +70,16 @@ def sweep() -> pd.DataFrame:
     for model, scale in (("bert", 1.0), ("distilbert", 0.5)):
         for sequence_length in (32, 128, 512, 1024):
             oom = model == "bert" and sequence_length == 1024
-            rows.append(cell(model, 32, sequence_length, "time", None if oom else scale * sequence_length / 1000,
-                             status="out of memory" if oom else "ok"))
+            rows.append(
+                cell(
+                    model,
+                    32,
+                    sequence_length,
+                    "time",
+                    None if oom else scale * sequence_length / 1000,
+                    status="out of memory" if oom else "ok",
+                )
+            )
             memory = None if oom else scale * (1000 + sequence_length)
             rows.append(cell(model, 32, sequence_length, "gpu_memory_allocated", memory, status="out of memory" if oom else "ok"))
         for batch_size in (64, 128, 256):
@@ -148,7 +178,9 @@ def test_a_sweep_of_several_devices_names_them_in_the_legend(sweep: pd.DataFrame
     both = pd.concat([sweep, cpu], ignore_index=True)
     (axes,) = line_plot(both, measure="time", against="sequence_length", fixed=32).axes
     assert [text.get_text() for text in axes.get_legend().get_texts()] == [
-        "bert (cuda float32)", "distilbert (cpu float32)", "distilbert (cuda float32)",
+        "bert (cuda float32)",
+        "distilbert (cpu float32)",
+        "distilbert (cuda float32)",
     ]
 
 
@@ -156,7 +188,9 @@ def test_planned_plots_skip_dimensions_with_one_value(sweep: pd.DataFrame) -> No
     one_cell = sweep[(sweep["measure"] == "time") & (sweep["batch_size"] == 32) & (sweep["sequence_length"] == 32)]
     assert planned_plots(check_sweep(one_cell)) == []
     assert [plan.stem for plan in planned_plots(check_sweep(sweep))] == [
-        "gpu_memory_allocated_vs_sequence_length_b32", "time_vs_sequence_length_b32", "time_vs_batch_size_s512",
+        "gpu_memory_allocated_vs_sequence_length_b32",
+        "time_vs_sequence_length_b32",
+        "time_vs_batch_size_s512",
     ]
 
 
@@ -239,12 +273,14 @@ def test_dollar_signs_in_names_are_shown_not_read_as_mathtext(sweep: pd.DataFram
     assert save_figure(figure, tmp_path / "dollars")[0].is_file()
 
 
-QUALITY = pd.DataFrame({
-    "label": ["bert", "distilbert", "bert-tiny"],
-    "latency_ms": [95.0, 48.0, 2.1],
-    "score": [88.5, 86.9, 70.1],
-    "parameters": [109_483_778, 66_955_010, 4_386_436],
-})
+QUALITY = pd.DataFrame(
+    {
+        "label": ["bert", "distilbert", "bert-tiny"],
+        "latency_ms": [95.0, 48.0, 2.1],
+        "score": [88.5, 86.9, 70.1],
+        "parameters": [109_483_778, 66_955_010, 4_386_436],
+    }
+)
 
 
 def test_scatter_marker_area_is_proportional_to_parameters() -> None:

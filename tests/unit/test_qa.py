@@ -51,9 +51,7 @@ def tok() -> Any:
 
 @pytest.fixture(scope="module")
 def left_tok() -> Any:
-    return transformers.AutoTokenizer.from_pretrained(
-        bert_uncased_tokenizer_dir(), local_files_only=True, padding_side="left"
-    )
+    return transformers.AutoTokenizer.from_pretrained(bert_uncased_tokenizer_dir(), local_files_only=True, padding_side="left")
 
 
 @pytest.fixture(params=["right", "left"])
@@ -68,9 +66,14 @@ def squad_answer(context: str, text: str) -> dict[str, list]:
 def encode(tok: Any, questions: Sequence[str], contexts: Sequence[str], settings: QaSettings, padding: Any) -> Any:
     """The windows as qa.py makes them, with the offsets and sample mapping the features leave out."""
     return tok(
-        [question.lstrip() for question in questions], list(contexts), truncation="only_second",
-        max_length=settings.max_length, stride=settings.doc_stride, return_overflowing_tokens=True,
-        return_offsets_mapping=True, padding=padding,
+        [question.lstrip() for question in questions],
+        list(contexts),
+        truncation="only_second",
+        max_length=settings.max_length,
+        stride=settings.doc_stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=padding,
     )
 
 
@@ -259,7 +262,7 @@ def test_a_slow_tokenizer_is_refused_by_name() -> None:
     class SlowTokenizer:
         is_fast = False
 
-    with pytest.raises(ValueError, match="fast tokenizer.*SlowTokenizer"):
+    with pytest.raises(ValueError, match=r"fast tokenizer.*SlowTokenizer"):
         predict_answers(Oracle([]), SlowTokenizer(), EXAMPLES, SMALL)
     with pytest.raises(ValueError, match="SlowTokenizer"):
         training_features(SlowTokenizer(), ["q"], ["c"], [{"text": [], "answer_start": []}], SMALL)
@@ -279,7 +282,11 @@ def assert_answers_come_from_the_contexts(predictions: dict[str, str]) -> None:
 def tiny_bert(tok: Any) -> torch.nn.Module:
     torch.manual_seed(0)
     config = transformers.BertConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        vocab_size=tok.vocab_size,
     )
     return transformers.BertForQuestionAnswering(config)
 
@@ -334,7 +341,7 @@ def test_a_window_without_room_beyond_the_stride_is_refused(tok: Any, question_w
     # Unchecked, tokenizers raises a bare Exception for the first and a Rust panic for the second.
     settings = QaSettings(max_length=64, doc_stride=doc_stride)
     example = {"id": "x", "question": "word " * question_words, "context": FILLER * 4}
-    with pytest.raises(ValueError, match="leaves .* tokens of context"):
+    with pytest.raises(ValueError, match=r"leaves .* tokens of context"):
         predict_answers(Oracle([]), tok, [example], settings)
     with pytest.raises(ValueError, match="raise max_length or lower doc_stride"):
         training_features(tok, [example["question"]], [example["context"]], [{"text": [], "answer_start": []}], settings)

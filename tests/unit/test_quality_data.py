@@ -77,7 +77,9 @@ def test_a_missing_split_of_a_saved_dataset_is_named(files):
 def test_an_unreachable_hub_dataset_says_what_works_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
-    with pytest.raises(DataError, match=r"dataset 'nobody/no-such-set' \(validation\) could not be loaded.*built-in dataset or a local file"):
+    with pytest.raises(
+        DataError, match=r"dataset 'nobody/no-such-set' \(validation\) could not be loaded.*built-in dataset or a local file"
+    ):
         load_eval_dataset("nobody/no-such-set")
 
 
@@ -94,6 +96,9 @@ def test_an_empty_limit_is_rejected():
 
 def test_without_datasets_the_quality_extra_is_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets now raises ImportError
-    with pytest.raises(MissingExtra, match=r"evaluation data needs datasets, which is not installed: "
-                       r"pip install 'pytest-modelperf\[quality\]'"):
+    with pytest.raises(
+        MissingExtra,
+        match=r"evaluation data needs datasets, which is not installed: "
+        r"pip install 'pytest-modelperf\[quality\]'",
+    ):
         load_eval_dataset("topics")

@@ -15,7 +15,9 @@ from pytest_modelperf.quality.metrics import LOCAL_METRICS, load_metric
 from pytest_modelperf.quality.squad import exact_match, normalize_answer, token_f1
 
 
-def classified(n: int = 300, labels: int = 4, accuracy: float = 0.7, seed: int = 1) -> tuple[list[int], list[int], list[list[float]]]:
+def classified(
+    n: int = 300, labels: int = 4, accuracy: float = 0.7, seed: int = 1
+) -> tuple[list[int], list[int], list[list[float]]]:
     rng = random.Random(seed)
     references = [rng.randrange(labels) for _ in range(n)]
     predictions = [r if rng.random() < accuracy else rng.randrange(labels) for r in references]
@@ -29,8 +31,9 @@ def classified(n: int = 300, labels: int = 4, accuracy: float = 0.7, seed: int =
 
 def outcomes(metric: str, references, predictions, scores=(), **options) -> ExampleOutcomes:
     ids = tuple(f"e{i}" for i in range(len(references)))
-    return ExampleOutcomes(metric, ids, tuple(map(float, predictions)), tuple(map(float, references)),
-                           tuple(tuple(row) for row in scores), options)
+    return ExampleOutcomes(
+        metric, ids, tuple(map(float, predictions)), tuple(map(float, references)), tuple(tuple(row) for row in scores), options
+    )
 
 
 def test_local_metrics_are_evaluate_modules():
@@ -44,8 +47,11 @@ def test_batches_added_one_by_one_give_the_same_result():
     references, predictions, _ = classified()
     module = load_metric("accuracy")
     for start in range(0, len(references), 64):
-        module.add_batch(predictions=predictions[start:start + 64], references=references[start:start + 64])
-    assert module.compute()["accuracy"] == load_metric("accuracy").compute(predictions=predictions, references=references)["accuracy"]
+        module.add_batch(predictions=predictions[start : start + 64], references=references[start : start + 64])
+    assert (
+        module.compute()["accuracy"]
+        == load_metric("accuracy").compute(predictions=predictions, references=references)["accuracy"]
+    )
 
 
 @pytest.mark.parametrize("average", ["macro", "micro", "weighted"])
@@ -147,9 +153,15 @@ def test_a_binary_classifier_is_scored_in_the_binary_forms(tiny_checkpoint):
     from pytest_modelperf.models.loading import load_model
     from pytest_modelperf.quality.evaluation import evaluate_classification
 
-    rows = [{"id": f"b{i}", "text": f"sample sentence number {i} about {'sport' if i % 2 else 'markets'}", "label": i % 2} for i in range(40)]
+    rows = [
+        {"id": f"b{i}", "text": f"sample sentence number {i} about {'sport' if i % 2 else 'markets'}", "label": i % 2}
+        for i in range(40)
+    ]
     quality = evaluate_classification(
-        load_model(tiny_checkpoint, task="sequence-classification"), datasets.Dataset.from_list(rows), source="rows", split="validation",
+        load_model(tiny_checkpoint, task="sequence-classification"),
+        datasets.Dataset.from_list(rows),
+        source="rows",
+        split="validation",
     )
     assert quality["f1"].examples.options == {"average": "binary"}
     roc_auc = quality["roc_auc"]
@@ -162,8 +174,11 @@ def test_a_binary_classifier_is_scored_in_the_binary_forms(tiny_checkpoint):
 def test_without_evaluate_the_metrics_name_the_quality_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "evaluate", None)  # import evaluate now raises ImportError
     monkeypatch.delitem(sys.modules, "pytest_modelperf.quality.metrics")  # imported afresh, then restored
-    with pytest.raises(MissingExtra, match=r"the quality metrics needs evaluate, which is not installed: "
-                       r"pip install 'pytest-modelperf\[quality\]'"):
+    with pytest.raises(
+        MissingExtra,
+        match=r"the quality metrics needs evaluate, which is not installed: "
+        r"pip install 'pytest-modelperf\[quality\]'",
+    ):
         importlib.import_module("pytest_modelperf.quality.metrics")
 
 

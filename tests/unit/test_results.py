@@ -171,9 +171,7 @@ def test_exact_measurement_to_dict_has_no_samples() -> None:
 
 
 def test_from_measurement_first_run() -> None:
-    measurement = Measurement.from_samples(
-        "latency", [1.0, 2.0, 3.0, 4.0], unit="ms", direction=LOWER, context={"device": "cpu"}
-    )
+    measurement = Measurement.from_samples("latency", [1.0, 2.0, 3.0, 4.0], unit="ms", direction=LOWER, context={"device": "cpu"})
     entry = BaselineEntry.from_measurement(measurement, environment="env1", recorded="2024-05-01")
     assert entry.unit == "ms"
     assert entry.direction is LOWER
@@ -265,7 +263,9 @@ def test_center_of_other_statistic_over_runs() -> None:
 
 
 def test_center_without_runs_uses_summary() -> None:
-    entry = BaselineEntry(unit="ms", direction=LOWER, deterministic=False, statistic="median", summary={"median": 7.0, "p90": 9.0})
+    entry = BaselineEntry(
+        unit="ms", direction=LOWER, deterministic=False, statistic="median", summary={"median": 7.0, "p90": 9.0}
+    )
     assert entry.center("median") == 7.0
     assert entry.center("p90") == 9.0
     assert entry.center("value") == 7.0
@@ -309,7 +309,16 @@ def test_to_dict_shape() -> None:
     entry = entry_from_runs([10.0, 20.0])
     data = entry.to_dict()
     assert set(data) == {
-        "unit", "direction", "deterministic", "statistic", "summary", "context", "environment", "recorded", "quantiles", "runs",
+        "unit",
+        "direction",
+        "deterministic",
+        "statistic",
+        "summary",
+        "context",
+        "environment",
+        "recorded",
+        "quantiles",
+        "runs",
     }
     assert data["direction"] == "lower_is_better"
     assert data["summary"]["median"] == 20
@@ -328,8 +337,13 @@ def test_to_dict_without_runs_or_quantiles_omits_them() -> None:
 
 def test_to_dict_rounds_sampled_values_to_six_significant_digits() -> None:
     entry = BaselineEntry(
-        unit="ms", direction=LOWER, deterministic=False, statistic="median",
-        summary={"median": 1.23456789, "mean": 0.000123456789}, runs=({"median": 9.87654321},), quantiles=(1.1111111,),
+        unit="ms",
+        direction=LOWER,
+        deterministic=False,
+        statistic="median",
+        summary={"median": 1.23456789, "mean": 0.000123456789},
+        runs=({"median": 9.87654321},),
+        quantiles=(1.1111111,),
     )
     data = entry.to_dict()
     assert data["summary"] == {"median": 1.23457, "mean": 0.000123457}
@@ -345,7 +359,9 @@ def test_to_dict_keeps_deterministic_values_exact() -> None:
 
 def test_round_trip_through_json() -> None:
     entry = BaselineEntry.from_measurement(
-        latency([10.0, 12.5, 11.0, 13.0, 10.5]), environment="env1", recorded="2024-05-01",
+        latency([10.0, 12.5, 11.0, 13.0, 10.5]),
+        environment="env1",
+        recorded="2024-05-01",
         previous=entry_from_runs([11.0, 12.0]),
     )
     entry = dataclasses.replace(entry, context={"device": "cpu", "batch": 2})

@@ -33,7 +33,9 @@ def answers(flips: int = 0, *, seed: int = 3, n: int = N, prefix: str = "q") -> 
 
 
 def score(examples: ExampleOutcomes) -> Measurement:
-    return Measurement("exact_match[facts-qa/validation]", "points", Direction.HIGHER_IS_BETTER, examples.value(), examples=examples)
+    return Measurement(
+        "exact_match[facts-qa/validation]", "points", Direction.HIGHER_IS_BETTER, examples.value(), examples=examples
+    )
 
 
 def baseline(examples: ExampleOutcomes) -> BaselineEntry:

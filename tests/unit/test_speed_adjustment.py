@@ -28,8 +28,9 @@ def timed(median: float, reference: float, *, unit: str = "ms", identity: str = 
 def recorded(pairs: list[tuple[float, float]], *, unit: str = "ms", identity: str = IDENTITY) -> BaselineEntry:
     entry = None
     for median, reference in pairs:
-        entry = BaselineEntry.from_measurement(timed(median, reference, unit=unit, identity=identity), environment="e",
-                                               recorded="2026-11-21", previous=entry)
+        entry = BaselineEntry.from_measurement(
+            timed(median, reference, unit=unit, identity=identity), environment="e", recorded="2026-11-21", previous=entry
+        )
     assert entry is not None
     return entry
 
@@ -116,8 +117,14 @@ def test_rates_scale_inversely_with_the_reference_time():
     [
         (timed(16.0, 8.0, identity="gemm384x4/torch-other/threads-2"), recorded(QUIET_RUNS)),  # another torch
         (replace(timed(16.0, 8.0), reference=()), recorded(QUIET_RUNS)),  # timed without the reference
-        (timed(16.0, 8.0), BaselineEntry.from_measurement(Measurement.from_samples(
-            "latency", [10.0] * 21, unit="ms", direction=Direction.LOWER_IS_BETTER), environment="e", recorded="")),
+        (
+            timed(16.0, 8.0),
+            BaselineEntry.from_measurement(
+                Measurement.from_samples("latency", [10.0] * 21, unit="ms", direction=Direction.LOWER_IS_BETTER),
+                environment="e",
+                recorded="",
+            ),
+        ),
     ],
     ids=["other-reference", "no-reference-now", "no-reference-then"],
 )

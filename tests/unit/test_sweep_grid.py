@@ -17,8 +17,12 @@ def test_cells_go_model_by_model_with_sorted_unique_sizes() -> None:
     assert grid.batch_sizes == (1, 8, 32) and grid.sequence_lengths == (32, 128)
     ids = [cell.id for cell in grid.cells()]
     assert ids[:6] == [
-        "bert-tiny-b1-s32", "bert-tiny-b1-s128", "bert-tiny-b8-s32",
-        "bert-tiny-b8-s128", "bert-tiny-b32-s32", "bert-tiny-b32-s128",
+        "bert-tiny-b1-s32",
+        "bert-tiny-b1-s128",
+        "bert-tiny-b8-s32",
+        "bert-tiny-b8-s128",
+        "bert-tiny-b32-s32",
+        "bert-tiny-b32-s128",
     ]
     assert ids[6] == "bert-mini-b1-s32" and len(ids) == 12
     assert grid.cells()[6] == Cell("org/bert-mini", "bert-mini", 1, 32)

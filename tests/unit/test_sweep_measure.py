@@ -41,7 +41,11 @@ def test_a_cell_gives_the_fixtures_measurements(tiny, tiny_checkpoint: Path) -> 
 def test_gpu_measures_belong_to_cuda_only() -> None:
     assert measures_for(["memory"], "cpu") == ("host_memory_peak",)
     assert measures_for(["memory", "time"], "cuda:0") == (
-        "time", "host_memory_peak", "gpu_memory_allocated", "gpu_memory_reserved", "gpu_memory_nvml",
+        "time",
+        "host_memory_peak",
+        "gpu_memory_allocated",
+        "gpu_memory_reserved",
+        "gpu_memory_nvml",
     )
     with pytest.raises(ValueError, match="unknown measure"):
         measures_for(["latency"], "cpu")

@@ -20,8 +20,12 @@ from pytest_modelperf.sweep.runner import SweepResult, SweepSettings
 
 TIDY_HEADER = "model,label,batch_size,sequence_length,measure,unit,value,status,median,mean,min,max,stdev,iqr,rounds,device,dtype"
 ENVIRONMENT = {
-    "transformers_version": "5.0.0", "framework": "PyTorch", "fp16": False, "use_gpu": True,
-    "gpu": "NVIDIA H100", "dtype": "float32",
+    "transformers_version": "5.0.0",
+    "framework": "PyTorch",
+    "fp16": False,
+    "use_gpu": True,
+    "gpu": "NVIDIA H100",
+    "dtype": "float32",
 }
 
 
@@ -58,7 +62,11 @@ def _result(device: str = "cuda:0", *, largest: bool = False) -> SweepResult:
         _ok(cells[1], device, nvml=False),
         CellMeasurements(cells[2], "error: ValueError: broken", device, "float32", measures),
         CellMeasurements(
-            cells[3], "out of memory", device, "float32", measures,
+            cells[3],
+            "out of memory",
+            device,
+            "float32",
+            measures,
             {name: Measurement.not_available(name, "out of memory", unit="MB") for name in measures},
         ),
     )
@@ -88,12 +96,22 @@ def test_the_study_tables_have_its_exact_shape(tmp_path: Path) -> None:
         "org/distilbert,32,1024,N/A",  # NVML gave nothing at s128: no number to write
     ]
     assert _lines(tmp_path / "memory_gpu_memory_allocated.csv")[1:] == [
-        "org/distilbert,32,32,100", "org/distilbert,32,128,100", "org/distilbert,32,1024,N/A",
+        "org/distilbert,32,32,100",
+        "org/distilbert,32,128,100",
+        "org/distilbert,32,1024,N/A",
     ]
     assert _lines(tmp_path / "throughput.csv")[1] == "org/distilbert,32,32,1600.00"
     assert {path.name for path in tmp_path.iterdir()} == {
-        "time.csv", "throughput.csv", "required_memory.csv", "memory_host_memory_peak.csv", "memory_gpu_memory_allocated.csv",
-        "memory_gpu_memory_reserved.csv", "memory_gpu_memory_nvml.csv", "env.csv", "sweep.csv", "sweep.json",
+        "time.csv",
+        "throughput.csv",
+        "required_memory.csv",
+        "memory_host_memory_peak.csv",
+        "memory_gpu_memory_allocated.csv",
+        "memory_gpu_memory_reserved.csv",
+        "memory_gpu_memory_nvml.csv",
+        "env.csv",
+        "sweep.csv",
+        "sweep.json",
     }
 
 
@@ -107,8 +125,12 @@ def test_env_csv_is_key_value_rows_without_a_header(tmp_path: Path) -> None:
     write_sweep(_result(), tmp_path, ENVIRONMENT)
     with (tmp_path / "env.csv").open(newline="") as stream:
         assert list(csv.reader(stream)) == [
-            ["transformers_version", "5.0.0"], ["framework", "PyTorch"], ["fp16", "False"], ["use_gpu", "True"],
-            ["gpu", "NVIDIA H100"], ["dtype", "float32"],
+            ["transformers_version", "5.0.0"],
+            ["framework", "PyTorch"],
+            ["fp16", "False"],
+            ["use_gpu", "True"],
+            ["gpu", "NVIDIA H100"],
+            ["dtype", "float32"],
         ]
 
 
@@ -121,7 +143,12 @@ def test_tidy_rows_follow_the_schema(tmp_path: Path) -> None:
     assert len(rows) == 4 * 6
     time, throughput, host, allocated, _, nvml = rows[:6]
     assert [row["measure"] for row in rows[:6]] == [
-        "time", "throughput", "host_memory_peak", "gpu_memory_allocated", "gpu_memory_reserved", "gpu_memory_nvml",
+        "time",
+        "throughput",
+        "host_memory_peak",
+        "gpu_memory_allocated",
+        "gpu_memory_reserved",
+        "gpu_memory_nvml",
     ]
     assert [row["unit"] for row in rows[:6]] == ["s", "samples/s", "MB", "MB", "MB", "MB"]
     assert time["model"] == "org/distilbert" and time["label"] == "distilbert" and time["device"] == "cuda:0"
@@ -226,7 +253,8 @@ def test_a_cell_with_no_measurements_still_has_a_row_per_measure() -> None:
     skipped = CellMeasurements(grid.cells()[0], "skipped: too long", "cpu", "float32", ("time", "host_memory_peak"))
     rows = tidy_rows(skipped)
     assert [(row["measure"], row["status"], row["value"]) for row in rows] == [
-        ("time", "skipped: too long", None), ("host_memory_peak", "skipped: too long", None),
+        ("time", "skipped: too long", None),
+        ("host_memory_peak", "skipped: too long", None),
     ]
 
 

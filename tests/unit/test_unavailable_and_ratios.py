@@ -29,6 +29,7 @@ def entry(measurement: Measurement) -> BaselineEntry:
 
 # -- N/A measurements and baseline entries ----------------------------------------------------
 
+
 def test_a_not_available_measurement() -> None:
     measurement = not_available()
     assert math.isnan(measurement.value)
@@ -87,9 +88,13 @@ def test_not_available_without_a_baseline_or_with_a_limit() -> None:
 
 # -- ratios -----------------------------------------------------------------------------------
 
+
 def timed(model: str, samples: list[float], unit: str = "ms") -> Measurement:
     return Measurement.from_samples(
-        "latency[1x128]", samples, unit=unit, direction=Direction.LOWER_IS_BETTER,
+        "latency[1x128]",
+        samples,
+        unit=unit,
+        direction=Direction.LOWER_IS_BETTER,
         context={"model": model, "device": "cpu", "dtype": "float32", "batch_size": 1, "sequence_length": 128},
         notes=("stand-in",),
     )

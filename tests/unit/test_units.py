@@ -50,7 +50,10 @@ def test_parse_quantity_accepts_written_forms(text: str, value: float, unit: str
     assert isinstance(quantity.value, float)
 
 
-@pytest.mark.parametrize(("bare", "suggested"), [(10, "'10%' or '10ms'"), ("10", "'10%' or '10ms'"), (7.25, "'7.25%' or '7.25ms'"), ("0", "'0%' or '0ms'")])
+@pytest.mark.parametrize(
+    ("bare", "suggested"),
+    [(10, "'10%' or '10ms'"), ("10", "'10%' or '10ms'"), (7.25, "'7.25%' or '7.25ms'"), ("0", "'0%' or '0ms'")],
+)
 def test_a_bare_number_is_refused_asking_for_a_unit_or_a_percentage(bare: object, suggested: str) -> None:
     # "10" once meant 10 of the measurement's unit: a +50% change passed a threshold="10".
     with pytest.raises(UnitError) as info:
@@ -142,8 +145,17 @@ def test_parse_quantity_rejects_non_finite_numbers(number: float) -> None:
 
 @pytest.mark.parametrize(
     ("unit", "expected"),
-    [("ms", "time"), ("µs", "time"), ("GiB", "memory"), ("samples/s", "samples_rate"),
-     ("tokens/s", "tokens_rate"), ("M", "count"), ("count", "count"), ("points", "score"), ("", "dimensionless")],
+    [
+        ("ms", "time"),
+        ("µs", "time"),
+        ("GiB", "memory"),
+        ("samples/s", "samples_rate"),
+        ("tokens/s", "tokens_rate"),
+        ("M", "count"),
+        ("count", "count"),
+        ("points", "score"),
+        ("", "dimensionless"),
+    ],
 )
 def test_dimension(unit: str, expected: str) -> None:
     assert dimension(unit) == expected
