@@ -5,9 +5,17 @@ from pathlib import Path
 
 # pytester's in-process runs restore sys.modules afterwards; torch cannot be imported a
 # second time in one process, and datasets registers pyarrow extension types that cannot be
-# registered twice, so they are imported here, before any inner run.
+# registered twice, so they are imported here, before any inner run. So is every matplotlib
+# module the plots use: the plots import them when drawing, and one first imported inside an
+# inner run would be dropped after it while matplotlib's package kept the old one, leaving two
+# Figure classes (matplotlib then refuses a legend whose figure is of the other one).
 import datasets  # noqa: F401
 import evaluate  # noqa: F401
+import matplotlib.backends.backend_agg
+import matplotlib.figure
+import matplotlib.lines
+import matplotlib.ticker
+import matplotlib.transforms  # noqa: F401
 import pytest
 import sklearn.metrics  # noqa: F401
 import torch  # noqa: F401
