@@ -2,7 +2,9 @@
 
 A machine-wide slow spell on a shared runner makes every timing in it slower at once, so a
 sampled regression must reproduce on each of ``confirm`` fresh runs of the test body before it
-fails the test. Exact measurements, exceptions and limits on exact values fail at once.
+fails the test. Exact measurements, exceptions and limits on exact values fail at once, and so
+do measures that a re-run would not measure afresh (an accuracy on fixed data, a fine-tune read
+from its record, a model's load time in a session that caches it): the catalogue says which.
 
 Pure logic: ``Confirming`` is told the failing verdicts of each attempt and decides what happens
 next; running the test again is the caller's.
@@ -14,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from ..core.measurement import Measurement
 from ..core.verdict import Outcome, Verdict
+from ..measure.catalogue import measure_named
 
 
 class Decision(Enum):
@@ -40,10 +44,25 @@ class Confirmation:
 
 
 def noise_sensitive(failing: Sequence[Verdict]) -> tuple[Verdict, ...]:
-    """The failing verdicts when all of them could be chance (sampled values); else none."""
-    if failing and all(v.outcome in (Outcome.REGRESSION, Outcome.OVER_LIMIT) and v.measurement.noisy for v in failing):
+    """The failing verdicts when all of them could be chance that a re-run would not repeat; else none."""
+    if failing and all(_could_be_chance(verdict) for verdict in failing):
         return tuple(failing)
     return ()
+
+
+def _could_be_chance(verdict: Verdict) -> bool:
+    return (
+        verdict.outcome in (Outcome.REGRESSION, Outcome.OVER_LIMIT)
+        and verdict.measurement.noisy
+        and _measured_afresh(verdict.measurement)
+    )
+
+
+def _measured_afresh(measurement: Measurement) -> bool:
+    """Whether running the test again measures it anew: the catalogue's measures say; a
+    measurement of the test's own making (``modelperf.record``) is taken to be."""
+    measure = measure_named(measurement.name)
+    return measure is None or measure.rerunnable
 
 
 @dataclass

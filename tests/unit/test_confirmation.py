@@ -9,10 +9,15 @@ from pytest_modelperf.core.verdict import Check, Outcome, Verdict
 from pytest_modelperf.run.confirmation import Confirmation, Confirming, Decision, noise_sensitive
 
 
-def verdict(outcome: Outcome, *, deterministic: bool = False, unavailable: str | None = None) -> Verdict:
-    measurement = Measurement(
-        "latency", "ms", Direction.LOWER_IS_BETTER, 20.0, deterministic=deterministic, unavailable=unavailable
-    )
+def verdict(
+    outcome: Outcome,
+    *,
+    deterministic: bool = False,
+    unavailable: str | None = None,
+    name: str = "latency[1x128]",
+    unit: str = "ms",
+) -> Verdict:
+    measurement = Measurement(name, unit, Direction.LOWER_IS_BETTER, 20.0, deterministic=deterministic, unavailable=unavailable)
     return Verdict(measurement, Check("value", None, None), outcome, current=20.0, baseline=10.0)
 
 
@@ -31,11 +36,26 @@ MISSING = verdict(Outcome.NO_BASELINE)
         ([SLOW, EXACT], ()),  # an exact measurement failing is no chance
         ([MISSING], ()),  # a missing baseline under missing=fail does not go away on a re-run
         ([verdict(Outcome.REGRESSION, unavailable="out of memory")], ()),
+        ([verdict(Outcome.REGRESSION, name="step", unit="ms")], None),  # the test's own: measured afresh
+        ([verdict(Outcome.REGRESSION, name="accuracy[topics/validation]", unit="points")], ()),  # fixed data
+        ([verdict(Outcome.REGRESSION, name="fine_tune.time", unit="s")], ()),  # read from the fine-tune's record
+        ([SLOW, verdict(Outcome.REGRESSION, name="load_time", unit="s")], ()),  # loaded once per session
     ],
-    ids=["nothing", "sampled", "sampled-and-limit", "with-exact", "missing", "unavailable"],
+    ids=[
+        "nothing",
+        "sampled",
+        "sampled-and-limit",
+        "with-exact",
+        "missing",
+        "unavailable",
+        "own",
+        "accuracy",
+        "fine-tune",
+        "load",
+    ],
 )
 def test_only_failures_that_could_all_be_chance_are_noise_sensitive(failing, chance):
-    assert noise_sensitive(failing) == chance
+    assert noise_sensitive(failing) == (tuple(failing) if chance is None else chance)
 
 
 def test_a_passing_first_attempt_passes():
