@@ -1,4 +1,4 @@
-"""``modelperf sweep``: the command line of a sweep, registered by ``cli.py``.
+"""``modelperf sweep``: the command line of a sweep, registered by ``cli.main``.
 
     modelperf sweep --models bert-tiny ./my-ckpt org/hub-id --batch-sizes 1 8 32
                     --sequence-lengths 32 128 --output results/ [--device auto|cpu|cuda[:N]]

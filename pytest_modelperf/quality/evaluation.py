@@ -12,10 +12,12 @@ import inspect
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..core.example_outcomes import ExampleOutcomes
-from ..core.measurement import Direction, Measurement
+from ..core.measurement import Measurement
+from ..measure.catalogue import measure_named
 from ..models.loading import LoadedModel
 from .data import describe_source, example_ids, require_columns
 from .metrics import load_metric
@@ -228,10 +230,13 @@ def _score(
     context: Mapping[str, Any],
     notes: Sequence[str],
 ) -> Measurement:
+    measure = measure_named(metric)
+    if measure is None:
+        raise ValueError(f"{metric!r} is no quality measure of the catalogue (measure/catalogue.py)")
     return Measurement(
-        name=f"{metric}[{_dataset_label(source)}/{split}]",
-        unit="points",
-        direction=Direction.HIGHER_IS_BETTER,
+        name=measure.named(f"{_dataset_label(source)}/{split}"),
+        unit=measure.unit,
+        direction=measure.direction,
         value=value,
         context=dict(context),
         notes=tuple(notes),
@@ -240,8 +245,6 @@ def _score(
 
 
 def _dataset_label(source: Any) -> str:
-    from pathlib import Path
-
     text = describe_source(source)
     return Path(text).stem if ("/" in text or "." in text) and Path(text).exists() else text
 

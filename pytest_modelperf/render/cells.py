@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.verdict import Verdict
-from .run_report import Rerun
+from ..storage.run_export import ConfirmingRerun
 
 HEADERS = ("metric", "baseline", "current", "change", "threshold", "verdict")
 
@@ -21,7 +21,7 @@ def verdict_row(verdict: Verdict) -> tuple[str, ...]:
     )
 
 
-def describe_rerun(rerun: Rerun) -> str:
+def describe_rerun(rerun: ConfirmingRerun) -> str:
     """Whether a re-run test's failure reproduced, with what its first attempt measured."""
     first = ", ".join(f"{v.metric} {v.describe_change()}" for v in rerun.first_failures)
     runs = f"{rerun.reruns} re-run{'s' if rerun.reruns != 1 else ''}"

@@ -7,7 +7,7 @@ same run the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from ..core.baseline_entry import EntryKey
 from ..core.verdict import Outcome, Verdict
 from ..storage.baseline_store import WriteResult
+from ..storage.run_export import ConfirmingRerun
 
 
 @dataclass(frozen=True)
@@ -31,22 +32,6 @@ class ReportedCheck:
     def accepted(self) -> bool:
         """A failing verdict that does not fail its test: its baseline is being re-recorded."""
         return self.verdict.failed and not self.fails
-
-
-class Rerun(Protocol):
-    """A test re-run because its first attempt failed only on noisy measurements."""
-
-    @property
-    def nodeid(self) -> str: ...
-
-    @property
-    def first_failures(self) -> Sequence[Verdict]: ...
-
-    @property
-    def reruns(self) -> int: ...
-
-    @property
-    def reproduced(self) -> bool: ...  # every re-run failed too, so the failure stands
 
 
 class OrphanedEntry(Protocol):
@@ -70,7 +55,7 @@ class RunReport:
     update_mode: str  # none, all, missing or add-run
     prune: bool
     writes: tuple[WriteResult, ...] = ()
-    reruns: tuple[Rerun, ...] = ()
+    reruns: tuple[ConfirmingRerun, ...] = ()
     orphans: tuple[OrphanedEntry, ...] = ()
     unpruned: Mapping[str, str] = field(default_factory=dict)  # module -> why --modelperf-prune left it alone
     orphans_unchecked: tuple[str, ...] = ()  # baseline files too broken to look for orphans in
@@ -90,7 +75,7 @@ class RunReport:
         return [check for check in self.checks if check.verdict.outcome is Outcome.NO_BASELINE]
 
     @property
-    def transient_reruns(self) -> list[Rerun]:
+    def transient_reruns(self) -> list[ConfirmingRerun]:
         """Re-runs that passed: the first attempt's failure was taken for noise."""
         return [rerun for rerun in self.reruns if not rerun.reproduced]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..core.verdict import Outcome, Verdict
+from ..storage.run_export import ConfirmingRerun
 from .cells import HEADERS, describe_rerun, verdict_row
-from .run_report import Rerun, RunReport
+from .run_report import RunReport
 
 
 def text_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -23,7 +24,7 @@ def failure_message(
     hardware_key: str,
     verdicts: Sequence[Verdict],
     failing: Sequence[Verdict],
-    rerun: Rerun | None = None,
+    rerun: ConfirmingRerun | None = None,
 ) -> str:
     """The message of a failing test: every check it made, then why the failing ones failed."""
     counts: dict[str, int] = {}
