@@ -178,6 +178,19 @@ def _fraction_from_percent(given: Given) -> float:
     return quantity.value / 100.0
 
 
+def _threads(given: Given) -> int | None:
+    """A thread count: ``auto`` (None) leaves torch's own choice, one per core."""
+    if given.text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(given.text)
+    except ValueError:
+        raise ValueError(f"{given.where}: expected auto or a whole number, got {given.text!r}") from None
+    if value < 1:
+        raise ValueError(f"{given.where}: must be at least 1, got {value}")
+    return value
+
+
 def _missing(given: Given) -> MissingPolicy:
     values = [member.value for member in MissingPolicy]
     if given.text not in values:
@@ -196,6 +209,7 @@ KINDS: Mapping[Parser, str] = {
     _truthy: "`true` or `false`",
     _quantity: "a percentage (`10%`) or a quantity with a unit (`5ms`)",
     _fraction_from_percent: "a percentage (`5%`)",
+    _threads: "`auto` or a whole number, 1 or more",
 }
 ONE_RUN = "an action for one run: a committed ini key would do it on every run"
 PER_RUN_FLAG = "one run's choice of checkpoints; the offline stand-ins keep the project's runs reproducible"
@@ -264,6 +278,14 @@ OPTIONS: tuple[Option, ...] = (
         "on the CPU, time a reference workload beside each timing and judge times at the machine's current speed",
         default="true",
         metavar="BOOL",
+    ),
+    Option(
+        "threads",
+        _threads,
+        "torch intra-op threads for the whole run, pinned before the first test: a number, or auto for torch's own "
+        "choice (one per core); the speed reference is timed under the same count and names it",
+        default="auto",
+        metavar="N",
     ),
     Option(
         "registry",
@@ -389,6 +411,7 @@ class Settings:
     csv_path: Path | None = None
     html_path: Path | None = None
     forget_spread: bool = False  # --modelperf-update drops the spread learned from the replaced runs
+    threads: int | None = None  # torch intra-op threads pinned for the run; None leaves torch's choice
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config) -> Settings:
@@ -435,6 +458,7 @@ class Settings:
             csv_path=values["csv"],
             html_path=values["html"],
             forget_spread=values["forget_spread"],
+            threads=values["threads"],
         )
 
     def whole_run_writers(self) -> list[str]:

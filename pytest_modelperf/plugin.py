@@ -14,7 +14,7 @@ from .markers import MARKER_LINE, marker_options
 from .options import add_options
 from .run.call_phase import judged_call
 from .run.header import header_lines
-from .run.session import session_of, start_session
+from .run.session import begin_run, session_of, start_session
 from .run.session_end import finish_session, write_summary
 from .run.workers import is_worker
 
@@ -26,6 +26,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_LINE)
     start_session(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    begin_run(session_of(session.config))  # before the header, which reports the thread count
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

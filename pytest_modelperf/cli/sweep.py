@@ -20,6 +20,7 @@ from typing import Any
 
 from ..core.timing import TimingError, TimingOptions
 from ..measure.cell import GPU_NVML, HOST_MEMORY, MEASURE_GROUPS, THROUGHPUT, TIME
+from ..measure.threads import pin_threads
 
 DEFAULT_MAX_BATCH = 4096
 # The flags that bad grid input is reported under.
@@ -107,6 +108,13 @@ def register(commands: Any) -> None:
     warmup_rounds, warmup_time = defaults.warmup_rounds, defaults.warmup_time
     timing.add_argument("--warmup-rounds", type=_integer, default=warmup_rounds, metavar="N", help=f"default: {warmup_rounds}")
     timing.add_argument("--warmup-time", type=_number, default=warmup_time, metavar="S", help=f"default: {warmup_time}")
+    timing.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="torch intra-op threads for the whole sweep (default: torch's own choice, one per core)",
+    )
     sweep.set_defaults(command=run)
 
 
@@ -176,6 +184,7 @@ def _sweep(arguments: argparse.Namespace, grid: Any, settings: Any, resolve: Any
     from ..sweep.runner import run_sweep
 
     transformers_logging.disable_progress_bar()  # the sweep's own bar says more than one per shard
+    pin_threads(arguments.threads)
     cells = len(grid.cells())
     print(
         f"modelperf sweep: {len(grid.models)} model(s) x {len(grid.batch_sizes)} batch size(s) x "

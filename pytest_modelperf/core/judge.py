@@ -133,6 +133,8 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
         notes = [band.describe(relative_allowed)] if band is not None else []
         if speed is not None:
             notes.append(speed.describe(measurement.unit))
+        elif policy.enabled:
+            notes.append(_reference_mismatch(measurement, baseline))
         note = "; ".join(note for note in notes if note)
     noise_abs = noise * abs(judged_against) if noise is not None else 0.0
 
@@ -310,6 +312,19 @@ def _speed_adjustment(
         runs=len(recorded) - normalised.odd_runs,
         odd_runs=normalised.odd_runs,
     )
+
+
+def _reference_mismatch(measurement: Measurement, baseline: BaselineEntry) -> str:
+    """Why a timing is compared as measured although both sides timed a speed reference: the two
+    references differ (in thread count or torch version), so their times do not compare."""
+    now = measurement.context.get("speed_reference")
+    then = baseline.context.get("speed_reference")
+    if not isinstance(now, str) or not isinstance(then, str) or now == then:
+        return ""
+    old, new = then.split("/"), now.split("/")
+    changed = [f"{a} then, {b} now" for a, b in zip(old, new, strict=False) if a != b] if len(old) == len(new) else []
+    what = "; ".join(changed) if changed else f"{then} then, {now} now"
+    return f"compared as measured, not at this speed: the speed reference differs ({what})"
 
 
 def _sampling_band(

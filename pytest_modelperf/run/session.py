@@ -19,6 +19,7 @@ from ..core.measurement import Measurement, is_fault
 from ..core.policy import is_compared, resolve_baseline
 from ..core.verdict import Check, Outcome, Verdict
 from ..measure.environment import environment_id, hardware_key, software_environment
+from ..measure.threads import pin_threads
 from ..models.loading import ModelCache, resolve_device
 from ..models.registry import Registry, RegistryError, load_registry, registry_from_pyproject
 from ..options import Settings, UpdateMode
@@ -263,6 +264,11 @@ def start_session(config: pytest.Config) -> ModelPerfSession:
     refuse_whole_run_writers(config, session.settings)
     config.stash[SESSION] = session
     return session
+
+
+def begin_run(session: ModelPerfSession) -> None:
+    """What a run (not ``--help``) sets up before its first test: the pinned thread count."""
+    pin_threads(session.settings.threads)
 
 
 def session_of(config: pytest.Config) -> ModelPerfSession:

@@ -263,3 +263,20 @@ def test_a_real_out_of_memory_cell_is_na_under_a_memory_cap(tiny_checkpoint: Pat
     assert rows(tmp_path / "time.csv")[1][:3] == [str(tiny_checkpoint), "1", "128"]
     assert float(rows(tmp_path / "time.csv")[1][3]) > 0
     assert "tiny-bert-b16384-s128  out of memory" in completed.stdout
+
+
+def test_threads_are_pinned_for_the_whole_sweep_and_recorded(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """A subprocess, so that the pinned count never reaches this process's timings."""
+    command = shutil.which("modelperf", path=str(Path(sys.executable).parent))
+    assert command is not None
+    arguments = ["--models", str(tiny_checkpoint), "--batch-sizes", "1", "--sequence-lengths", "16", "--measures", "time"]
+    completed = subprocess.run(
+        [command, "sweep", *arguments, "--threads", "1", "--output", str(tmp_path), *FAST],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    with (tmp_path / "env.csv").open() as handle:
+        environment = {row[0]: row[1] for row in csv.reader(handle) if len(row) == 2}
+    assert environment["torch_threads"] == "1"

@@ -134,6 +134,27 @@ def test_without_a_shared_reference_times_are_compared_as_they_are(current, base
     assert verdict.outcome is Outcome.REGRESSION
 
 
+@pytest.mark.parametrize(
+    ("identity", "named"),
+    [
+        ("gemm384x4/torch-test/threads-1", "threads-2 then, threads-1 now"),
+        ("gemm384x4/torch-other/threads-2", "torch-test then, torch-other now"),
+        ("gemm512", "gemm384x4/torch-test/threads-2 then, gemm512 now"),
+    ],
+    ids=["threads", "torch", "other-shape"],
+)
+def test_a_reference_that_differs_is_named_in_the_verdict_not_compared_silently(identity, named):
+    verdict = judge(timed(10.5, 10.0, identity=identity), CHECK, recorded(QUIET_RUNS), NoisePolicy())
+    assert verdict.speed is None and verdict.outcome is Outcome.PASS
+    assert verdict.detail == f"compared as measured, not at this speed: the speed reference differs ({named})"
+
+
+def test_a_matching_reference_or_none_adds_no_such_note():
+    assert "speed reference differs" not in judge(timed(10.5, 5.0), CHECK, recorded(QUIET_RUNS), NoisePolicy()).detail
+    no_reference = replace(timed(10.5, 5.0), context={})
+    assert "speed reference differs" not in judge(no_reference, CHECK, recorded(QUIET_RUNS), NoisePolicy()).detail
+
+
 def test_the_reference_is_stored_with_each_recorded_run():
     entry = recorded(QUIET_RUNS[:2])
     assert [run["reference"] for run in entry.runs] == [pytest.approx(5.0), pytest.approx(5.1)]
