@@ -24,6 +24,7 @@ from .catalogue import Measure
 from .latency import latency_from_seconds
 from .memory import (
     MB,
+    OUT_OF_MEMORY,
     cuda_memory_of,
     gpu_memory_measurements,
     host_memory_increases,
@@ -34,7 +35,6 @@ from .throughput import throughput_from_seconds
 from .workloads import Workload, forward, synthetic_inputs, workload_context
 
 OK = "ok"
-OUT_OF_MEMORY = "out of memory"
 
 # What --measures accepts; "memory" stands for every memory figure the device has.
 MEASURE_GROUPS: tuple[str, ...] = ("time", "throughput", "memory")
@@ -224,7 +224,7 @@ def unless_out_of_memory(
     missing = [
         Measurement.not_available(
             measure.named(workload.label),
-            OUT_OF_MEMORY,
+            unavailable,
             unit=measure.unit,
             direction=measure.direction,
             context=context,

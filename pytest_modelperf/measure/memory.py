@@ -36,6 +36,7 @@ from .catalogue import GPU_NVML_DEVICE, GPU_NVML_PROCESS, GPU_PEAK_ALLOCATED, GP
 
 MB = 1e6  # the project reports memory in megabytes of 10^6 bytes
 MIB = 1 << 20  # the study's tables: "MB" that were 2^20 bytes
+OUT_OF_MEMORY = "out of memory"  # why a cell or reading has no value: the study's N/A
 
 _PAGE_STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -305,7 +306,7 @@ def release_device_memory(device: str) -> None:
 
 
 def run_unless_out_of_memory(work: Any, device: str) -> tuple[Any, str | None]:
-    """``(work(), None)``, or ``(None, "out of memory")`` with the device memory released.
+    """``(work(), None)``, or ``(None, OUT_OF_MEMORY)`` with the device memory released.
 
     The error (and its traceback, which holds the failed cell's tensors) is dropped before the
     memory is released; anything but out-of-memory propagates.
@@ -316,4 +317,4 @@ def run_unless_out_of_memory(work: Any, device: str) -> tuple[Any, str | None]:
         if not is_out_of_memory(error):
             raise
     release_device_memory(device)
-    return None, "out of memory"
+    return None, OUT_OF_MEMORY

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..measure.cell import OUT_OF_MEMORY, error_status
-from ..measure.memory import run_unless_out_of_memory
+from ..measure.cell import error_status
+from ..measure.memory import OUT_OF_MEMORY, run_unless_out_of_memory
 
 FITS = "fits"
 OVER_BUDGET = "over budget"

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..measure.cell import GPU_MEMORY, GPU_NVML, HOST_MEMORY, OUT_OF_MEMORY, THROUGHPUT, TIME
-from ..measure.memory import MIB
+from ..measure.cell import GPU_MEMORY, GPU_NVML, HOST_MEMORY, THROUGHPUT, TIME
+from ..measure.memory import MIB, OUT_OF_MEMORY
 from ..measure.tidy import TIDY_COLUMNS, tidy_rows
 from ..storage.atomic_files import atomic_write_files
 from .largest_batch import CSV_COLUMNS as LARGEST_BATCH_COLUMNS
