@@ -83,7 +83,10 @@ def time_with_reference(
     work: Callable[[], Any], device: str, timing: TimingOptions, *, calibrate: bool = True
 ) -> tuple[list[float], list[float]]:
     """Per-round seconds of ``work`` and, on the CPU when calibrating, of the reference workload
-    timed between its rounds (empty otherwise: CUDA event timings are not adjusted)."""
+    timed between its rounds (empty otherwise: CUDA event timings are not adjusted).
+
+    Both are timed in one ``time_interleaved`` call: one hold of the timing lock under xdist
+    for the warm-up and rounds of the workload and the reference together."""
     if device != "cpu" or not calibrate:
         return time_rounds(work, device, timing), []
     clock = ReferenceClock(cached_reference_work())

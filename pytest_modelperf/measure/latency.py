@@ -3,6 +3,10 @@
 On CPU each round is timed with ``time.perf_counter``. On CUDA each round records a pair of
 CUDA events on the current stream and the host synchronises once at the end before reading
 them: a host timer around asynchronous work would measure the kernel launches, not the work.
+
+On the CPU under pytest-xdist a timed region, warm-up and rounds together, holds the run's
+timing lock (``measure.timing_lock``), taken before the warm-up so that the wait for it is
+never timed: the workers' timed regions take turns instead of slowing each other down.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from ..core.measurement import Direction, Measurement
 from ..core.timing import TimingOptions
+from .timing_lock import exclusive_timing
 
 
 class LatencyTracker:
@@ -82,10 +87,16 @@ def time_interleaved(works: Sequence[Callable[[], Any]], device: str, timing: Ti
     The order alternates between rounds (A B, B A, ...), so that drift of the machine during
     the run (clock, neighbours, thermal state) falls on all of them alike and the ratio of
     their times stays stable even when the absolute times move. The round limits of
-    ``timing`` count rounds of the whole set; warm-up is per workload.
+    ``timing`` count rounds of the whole set; warm-up is per workload. The whole of it is one
+    timed region for the timing lock.
     """
     if not works:
         raise ValueError("time_interleaved needs at least one workload")
+    with exclusive_timing(device):
+        return _time_interleaved(works, device, timing)
+
+
+def _time_interleaved(works: Sequence[Callable[[], Any]], device: str, timing: TimingOptions) -> list[list[float]]:
     for work in works:
         _warm_up(work, device, timing)
     trackers = [LatencyTracker(device) for _ in works]
