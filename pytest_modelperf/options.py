@@ -179,7 +179,7 @@ def _fraction_from_percent(given: Given) -> float:
 
 
 def _threads(given: Given) -> int | None:
-    """A thread count: ``auto`` (None) leaves torch's own choice, one per core."""
+    """A thread count; ``auto`` is None, chosen for the machine by ``measure.threads``."""
     if given.text.strip().lower() == "auto":
         return None
     try:
@@ -282,8 +282,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "threads",
         _threads,
-        "torch intra-op threads for the whole run, pinned before the first test: a number, or auto for torch's own "
-        "choice (one per core); the speed reference is timed under the same count and names it",
+        "torch intra-op threads for the whole run, pinned before the first test: a number, or auto: 1 where this "
+        "process's share of the cores (shared among -n workers) is 2 or fewer, the share under -n on a larger machine, "
+        "else torch's own choice; the speed reference is timed under the same count and names it",
         default="auto",
         metavar="N",
     ),
@@ -411,7 +412,7 @@ class Settings:
     csv_path: Path | None = None
     html_path: Path | None = None
     forget_spread: bool = False  # --modelperf-update drops the spread learned from the replaced runs
-    threads: int | None = None  # torch intra-op threads pinned for the run; None leaves torch's choice
+    threads: int | None = None  # torch intra-op threads pinned for the run; None is auto (measure.threads)
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config) -> Settings:

@@ -110,10 +110,11 @@ def register(commands: Any) -> None:
     timing.add_argument("--warmup-time", type=_number, default=warmup_time, metavar="S", help=f"default: {warmup_time}")
     timing.add_argument(
         "--threads",
-        type=_positive_int,
+        type=_thread_count,
         default=None,
         metavar="N",
-        help="torch intra-op threads for the whole sweep (default: torch's own choice, one per core)",
+        help="torch intra-op threads for the whole sweep: a number, or auto (the default): 1 on a machine of 2 cores "
+        "or fewer, else torch's own choice",
     )
     sweep.set_defaults(command=run)
 
@@ -274,6 +275,11 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
+
+
+def _thread_count(text: str) -> int | None:
+    """``auto`` (None: chosen for the machine by ``measure.threads``) or a count of 1 or more."""
+    return None if text.strip().lower() == "auto" else _positive_int(text)
 
 
 def _integer(text: str) -> int:

@@ -10,6 +10,9 @@ Each measure is declared once here, and everything that names, tabulates or draw
 - ``rerunnable``: running the test again measures it afresh, so a failure can be confirmed by
   a re-run (timings and memory peaks can; a recorded fine-tune, a cached load or an evaluation
   on fixed data cannot). Kept apart from ``deterministic``: an accuracy is neither;
+- ``portable``: no machine changes the value (a parameter count, an artefact's size, a quality
+  score on fixed data), so its baseline is kept per device kind and dtype, not per CPU or GPU
+  model, and checked on every runner from the first run (see ``measure.baseline_keys``);
 - ``sweep_id``: its value in a tidy table's ``measure`` column (``modelperf sweep``'s
   ``sweep.csv`` and the HTML report's plots), None for a measure no table holds; ``sweep_unit``
   is the unit of that table's figures and ``headline`` how its ``value`` sums up the rounds;
@@ -49,6 +52,7 @@ class Measure:
     sweep_id: str | None = None
     sweep_unit: str | None = None  # defaults to ``unit``
     headline: Headline = "median"
+    portable: bool = False
 
     def named(self, detail: str | None = None) -> str:
         """The measurement's full name: ``latency[8x128]`` for detail ``8x128``; the stem without one."""
@@ -83,8 +87,8 @@ GPU_NVML_PROCESS = Measure(
 )
 
 # -- the model's own facts -----------------------------------------------------------------
-PARAMETERS = Measure("parameters", "count", LOWER, True, False, "parameters")
-ARTEFACT_SIZE = Measure("artefact_size", "MB", LOWER, True, False, "artefact size")
+PARAMETERS = Measure("parameters", "count", LOWER, True, False, "parameters", portable=True)
+ARTEFACT_SIZE = Measure("artefact_size", "MB", LOWER, True, False, "artefact size", portable=True)
 
 # -- a fine-tune made by modelperf prepare, as recorded then -----------------------------------
 FINE_TUNE_TIME = Measure("fine_tune.time", "s", LOWER, False, False, "fine-tune time")
@@ -93,12 +97,12 @@ FINE_TUNE_PEAK_HOST_MEMORY = Measure("fine_tune.peak_host_memory", "MB", LOWER, 
 FINE_TUNE_PEAK_GPU_MEMORY = Measure("fine_tune.peak_gpu_memory", "MB", LOWER, False, False, "fine-tune GPU memory peak")
 
 # -- quality scores (points, 0-100) of an evaluation on fixed data -----------------------------
-ACCURACY = Measure("accuracy", "points", HIGHER, False, False, "accuracy")
-F1 = Measure("f1", "points", HIGHER, False, False, "F1")
-PRECISION = Measure("precision", "points", HIGHER, False, False, "precision")
-RECALL = Measure("recall", "points", HIGHER, False, False, "recall")
-ROC_AUC = Measure("roc_auc", "points", HIGHER, False, False, "ROC AUC")
-EXACT_MATCH = Measure("exact_match", "points", HIGHER, False, False, "exact match")
+ACCURACY = Measure("accuracy", "points", HIGHER, False, False, "accuracy", portable=True)
+F1 = Measure("f1", "points", HIGHER, False, False, "F1", portable=True)
+PRECISION = Measure("precision", "points", HIGHER, False, False, "precision", portable=True)
+RECALL = Measure("recall", "points", HIGHER, False, False, "recall", portable=True)
+ROC_AUC = Measure("roc_auc", "points", HIGHER, False, False, "ROC AUC", portable=True)
+EXACT_MATCH = Measure("exact_match", "points", HIGHER, False, False, "exact match", portable=True)
 
 MEASURES: tuple[Measure, ...] = (
     LATENCY,

@@ -32,7 +32,7 @@ def markdown_report(report: RunReport) -> str:
     for check in report.missing:
         missing.setdefault(check.nodeid, []).append(check.verdict.metric)
     if missing:
-        out.append("No baseline on this hardware (record with `--modelperf-update-missing`):")
+        out.append(f"{report.ungated}. Those checks:")
         out += [f"- `{nodeid}`: {', '.join(metrics)}" for nodeid, metrics in missing.items()]
         out.append("")
     transient = report.transient_reruns

@@ -60,6 +60,7 @@ class RunReport:
     unpruned: Mapping[str, str] = field(default_factory=dict)  # module -> why --modelperf-prune left it alone
     orphans_unchecked: tuple[str, ...] = ()  # baseline files too broken to look for orphans in
     write_errors: tuple[str, ...] = ()  # one line per file the session end could not write
+    missing_fails: bool = False  # --modelperf-missing=fail: a check with no baseline fails its test
 
     @property
     def failing(self) -> list[ReportedCheck]:
@@ -73,6 +74,24 @@ class RunReport:
     def missing(self) -> list[ReportedCheck]:
         """Checks with no baseline on this hardware."""
         return [check for check in self.checks if check.verdict.outcome is Outcome.NO_BASELINE]
+
+    @property
+    def ungated(self) -> str | None:
+        """One plain sentence on the checks that had no baseline to be judged against: how many of
+        the run's checks, under which keys, and what to do. None when every check had one."""
+        missing = self.missing
+        if not missing:
+            return None
+        keys: dict[str, int] = {}
+        for check in missing:
+            keys[check.key.hardware_key] = keys.get(check.key.hardware_key, 0) + 1
+        by_key = ", ".join(f"{key}: {count}" for key, count in sorted(keys.items()))
+        advice = "record them with --modelperf-update-missing (or --modelperf-update) and commit the files"
+        if self.missing_fails:
+            return f"{len(missing)} of {len(self.checks)} check(s) have no baseline ({by_key}); {advice}"
+        advice += ", or run with --modelperf-missing=fail to fail on them"
+        judged = "went ungated: only their limits were checked"
+        return f"{len(missing)} of {len(self.checks)} check(s) have no baseline ({by_key}) and {judged}; {advice}"
 
     @property
     def transient_reruns(self) -> list[ConfirmingRerun]:

@@ -57,12 +57,8 @@ def summary_lines(report: RunReport) -> list[str]:
     if transient:
         lines.append(f"{len(transient)} test(s) failed on noisy measurements once and passed when re-run:")
         lines.extend(f"  {rerun.nodeid}: {describe_rerun(rerun)}" for rerun in transient)
-    missing = report.missing
-    if missing:
-        lines.append(
-            f"{len(missing)} measurement(s) have no baseline on this hardware; "
-            "record them with --modelperf-update-missing (or --modelperf-update) and commit the files"
-        )
+    if report.ungated is not None:
+        lines.append(report.ungated)
     for model, notes in report.notes_by_model.items():
         lines.append(f"note: {model}: {'; '.join(notes)}")
     for write in report.writes:

@@ -18,7 +18,8 @@ from ..core.judge import judge as verdict_of
 from ..core.measurement import Measurement, is_fault
 from ..core.policy import is_compared, resolve_baseline
 from ..core.verdict import Check, Outcome, Verdict
-from ..measure.environment import environment_id, hardware_key, software_environment
+from ..measure.baseline_keys import baseline_key
+from ..measure.environment import environment_id, software_environment
 from ..measure.threads import pin_threads
 from ..models.loading import ModelCache, resolve_device
 from ..models.registry import Registry, RegistryError, load_registry, registry_from_pyproject
@@ -66,6 +67,10 @@ class ModelPerfSession:
     _registry: Registry | None = None
     _registered: dict[str, str] = field(default_factory=dict)
     started: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    # pytest-xdist, in the controller: workers whose state was merged, and one line per worker that left none
+    merged_workers: set[str] = field(default_factory=set)
+    lost_workers: list[str] = field(default_factory=list)
+    workers: int = 1  # the pytest-xdist workers sharing this machine's cores (1 without xdist)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ModelPerfSession:
@@ -143,7 +148,7 @@ class ModelPerfSession:
         device = str(measurement.context.get("device", "cpu"))
         dtype = str(measurement.context.get("dtype", self.settings.dtype))
         module, test = self.split_nodeid(nodeid)
-        key = EntryKey(hardware_key(device, dtype), module, test, measurement.name)
+        key = EntryKey(baseline_key(device, dtype, measurement.name), module, test, measurement.name)
         resolution = resolve_baseline(key, measurement, check, self._lookup)  # the rule modelperf compare follows too
         try:
             verdict = verdict_of(resolution.annotate(measurement), check, resolution.entry, self.settings.noise)
@@ -261,14 +266,22 @@ SESSION = pytest.StashKey[ModelPerfSession]()
 def start_session(config: pytest.Config) -> ModelPerfSession:
     """Read the settings, refuse what a distributed run cannot do, and keep the session in the config."""
     session = ModelPerfSession.from_config(config)
+    session.workers = _xdist_worker_count(config)
     refuse_whole_run_writers(config, session.settings)
     config.stash[SESSION] = session
     return session
 
 
+def _xdist_worker_count(config: pytest.Config) -> int:
+    """How many pytest-xdist workers run this session's tests: 1 outside a worker. Read from the
+    worker's own input, not the environment, which a test's subprocess inherits."""
+    workerinput = getattr(config, "workerinput", None)
+    return int(workerinput.get("workercount", 1)) if isinstance(workerinput, dict) else 1
+
+
 def begin_run(session: ModelPerfSession) -> None:
     """What a run (not ``--help``) sets up before its first test: the pinned thread count."""
-    pin_threads(session.settings.threads)
+    pin_threads(session.settings.threads, session.workers)
 
 
 def session_of(config: pytest.Config) -> ModelPerfSession:

@@ -123,9 +123,14 @@ def test_missing_baseline_is_reported_not_silent(pytester, run, monkeypatch):
     result.stdout.fnmatch_lines(
         [
             "*ModelPerfWarning: latency (median): no baseline on this hardware*",
-            "*2 measurement(s) have no baseline on this hardware*",
         ]
     )
+    hardware = next(line for line in result.stdout.lines if line.startswith("modelperf: hardware key ")).split()[3]
+    assert (
+        f"2 of 2 check(s) have no baseline ({hardware}: 1, any-cpu-float32: 1) and went ungated: only their limits were "
+        "checked; record them with --modelperf-update-missing (or --modelperf-update) and commit the files, or run with "
+        "--modelperf-missing=fail to fail on them"
+    ) in result.stdout.lines
     assert not (pytester.path / "baselines").exists(), "nothing is written unless asked"
 
 
@@ -134,7 +139,13 @@ def test_missing_baseline_fails_when_asked(pytester, run, monkeypatch):
     monkeypatch.setenv("SAMPLES", STEADY)
     result = run("--modelperf-missing=fail")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["*no baseline on this hardware; record one with --modelperf-update-missing*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*no baseline on this hardware; record one with --modelperf-update-missing*",
+            "2 of 2 check(s) have no baseline (*-float32: 1, any-cpu-float32: 1); record them with "
+            "--modelperf-update-missing (or --modelperf-update) and commit the files",
+        ]
+    )
 
 
 def test_regression_is_not_hidden_by_a_later_skip(pytester, run, monkeypatch):

@@ -111,7 +111,8 @@ def test_only_the_last_attempt_is_reported_and_recorded(pytester, run, monkeypat
         }
     ]
     assert payload["reruns"][0]["first_failures"][0]["change"] > 0.9
-    stored = json.loads(next(pytester.path.glob("baselines/*/test_perf.json")).read_text())
+    (hardware,) = {record["hardware_key"] for record in payload["results"]}
+    stored = json.loads((pytester.path / "baselines" / hardware / "test_perf.json").read_text())
     runs = stored["tests"]["test_fast"]["latency"]["runs"]
     assert len(runs) == 2 and all(abs(run["median"] - 10.02) < 0.01 for run in runs)
 

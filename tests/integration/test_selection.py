@@ -19,7 +19,7 @@ def test_b(modelperf):
     modelperf.check(modelperf.record("memory", 100.0, unit="MB", deterministic=True))
 
 def test_c(modelperf):
-    modelperf.check(modelperf.record("parameters", 1000, unit="count", deterministic=True))
+    modelperf.check(modelperf.record("weights", 1000, unit="count", deterministic=True))
     assert os.environ.get("C_FAILS") != "1", "test_c fails on request"
 """
 
@@ -93,7 +93,7 @@ def test_a_test_removed_from_a_fully_selected_module_is_reported_and_pruned(reco
     every_test = ("test_perf.py::test_a", "test_perf.py::test_b", "test_perf.py::test_renamed")
     result = run(*every_test)
     result.stdout.fnmatch_lines(
-        ["*1 orphaned baseline entry reported*", "*test_perf.py::test_c parameters * the test no longer exists*"]
+        ["*1 orphaned baseline entry reported*", "*test_perf.py::test_c weights * the test no longer exists*"]
     )
     result = run("-k", "test", *PRUNE)  # a keyword that deselects nothing
     result.assert_outcomes(passed=3)

@@ -26,11 +26,25 @@ def test_a_pinned_count_holds_for_the_header_the_tests_and_the_reference(pyteste
     result.stdout.fnmatch_lines(["modelperf: torch *, 1 intra-op thread(s)"])
 
 
-def test_auto_leaves_torchs_own_choice(pytester: pytest.Pytester):
-    import torch
+@pytest.mark.parametrize("how", [("--modelperf-threads=auto",), ()], ids=["auto", "default"])
+def test_auto_pins_one_thread_on_a_small_machine_and_leaves_torchs_choice_on_a_large_one(pytester: pytest.Pytester, how):
+    from pytest_modelperf.measure.environment import usable_cores
+    from pytest_modelperf.measure.threads import SMALL_SHARE_CORES
 
-    pytester.makepyfile(TESTS.format(count=torch.get_num_threads()))
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", "--modelperf-threads=auto").assert_outcomes(passed=2)
+    # torch's own choice as a fresh process makes it: this process may have pinned its own count
+    expected = 1 if usable_cores() <= SMALL_SHARE_CORES else _fresh_torch_threads()
+    pytester.makepyfile(TESTS.format(count=expected))
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", *how).assert_outcomes(passed=2)
+
+
+def _fresh_torch_threads() -> int:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", "import torch; print(torch.get_num_threads())"], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout)
 
 
 @pytest.mark.parametrize(
