@@ -20,16 +20,22 @@ from .nvml import NvmlUnavailable, driver_version
 
 @dataclass(frozen=True)
 class Hardware:
-    """What a measurement ran on: a CPU model and its usable cores, or a GPU model and count."""
+    """What a measurement ran on: a CPU model and its usable cores, or a GPU model and the machine's GPU count."""
 
     kind: str  # "cpu" or "cuda"
     name: str
     count: int
 
     def key(self, dtype: str) -> str:
-        """A directory-safe key, e.g. ``amd-epyc-2c-float32`` or ``nvidia-h100-80gb-hbm3-x1-float16``."""
-        suffix = f"{self.count}c" if self.kind == "cpu" else f"x{self.count}"
-        return f"{_slug(self.name)}-{suffix}-{dtype}"
+        """A directory-safe key, e.g. ``amd-epyc-2c-float32`` or ``nvidia-h100-80gb-hbm3-float16``.
+
+        A CPU's key counts its usable cores: they share the work of one measurement. A GPU's key
+        names the model alone: a measurement runs on one GPU, the same on one GPU of an 8-GPU runner
+        as on a 1-GPU runner of that model; the count is recorded with the environment (``gpu_count``).
+        """
+        if self.kind == "cpu":
+            return f"{_slug(self.name)}-{self.count}c-{dtype}"
+        return f"{_slug(self.name)}-{dtype}"
 
 
 def _slug(text: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,23 +94,52 @@ def normalise_dtype(name: str) -> str:
 
 
 def resolve_device(requested: str) -> str:
-    """``auto`` picks the first CUDA device when there is one; ``cuda`` means ``cuda:0``."""
+    """``auto`` picks a CUDA device when there is one; ``cuda`` means ``cuda:0``; ``cuda:K`` stays as given.
+
+    In a pytest-xdist worker (``PYTEST_XDIST_WORKER=gw<N>``) ``auto`` and ``cuda`` pick
+    ``cuda:<N % device count>`` instead and make it torch's current device, so that the
+    workers of ``pytest -n 8`` on an 8-GPU runner each measure on a GPU of their own, and
+    what a test allocates without naming a device, and NVML's reading of the process, land
+    on that GPU too.
+    """
     import torch
 
     text = requested.strip().lower()
-    if text == "auto":
-        return "cuda:0" if torch.cuda.is_available() else "cpu"
-    if text == "cpu":
+    if text == "cpu" or (text == "auto" and not torch.cuda.is_available()):
         return "cpu"
-    if text.startswith("cuda"):
-        if not torch.cuda.is_available():
-            reason = "torch was built without CUDA" if torch.version.cuda is None else "no CUDA device is visible"
-            raise DeviceUnavailable(f"device {requested!r} requested but {reason}")
-        index = int(text.split(":", 1)[1]) if ":" in text else 0
-        if index >= torch.cuda.device_count():
-            raise DeviceUnavailable(f"device {requested!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+    if text not in ("auto", "cuda") and not text.startswith("cuda:"):
+        raise ValueError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:N")
+    if not torch.cuda.is_available():
+        reason = "torch was built without CUDA" if torch.version.cuda is None else "no CUDA device is visible"
+        raise DeviceUnavailable(f"device {requested!r} requested but {reason}")
+    count = torch.cuda.device_count()
+    if text.startswith("cuda:"):
+        index = _device_index(text, requested)
+        if index >= count:
+            raise DeviceUnavailable(f"device {requested!r} requested but only {count} CUDA device(s) exist")
         return f"cuda:{index}"
-    raise ValueError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:N")
+    worker = xdist_worker_number()
+    if worker is None:
+        return "cuda:0"
+    device = f"cuda:{worker % count}"
+    torch.cuda.set_device(device)
+    return device
+
+
+def _device_index(text: str, requested: str) -> int:
+    index = text.split(":", 1)[1]
+    if not index.isdigit():
+        raise ValueError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:N")
+    return int(index)
+
+
+XDIST_WORKER_VARIABLE = "PYTEST_XDIST_WORKER"
+
+
+def xdist_worker_number() -> int | None:
+    """N of the pytest-xdist worker ``gw<N>`` this process is, or None outside a worker."""
+    match = re.fullmatch(r"gw(\d+)", os.environ.get(XDIST_WORKER_VARIABLE, "").strip())
+    return int(match.group(1)) if match else None
 
 
 def detect_task(config: Any) -> str:

@@ -110,9 +110,9 @@ def test_a_measurement_no_longer_produced_is_an_orphan(pytester, run):
 
 def test_other_hardware_keys_are_never_touched(pytester, run):
     pytester.makepyfile(test_perf=TESTS)
-    other = pytester.path / "baselines" / "nvidia-h100-x1-float16" / "test_perf.json"
+    other = pytester.path / "baselines" / "nvidia-h100-float16" / "test_perf.json"
     other.parent.mkdir(parents=True)
-    other.write_text('{"schema": 1, "hardware_key": "nvidia-h100-x1-float16", "tests": {}}')
+    other.write_text('{"schema": 1, "hardware_key": "nvidia-h100-float16", "tests": {}}')
     before = other.read_bytes()
     run("--modelperf-update", "--modelperf-prune").assert_outcomes(passed=2)
     assert other.read_bytes() == before

@@ -96,13 +96,13 @@ def test_checks_are_matched_by_test_measurement_and_hardware_key() -> None:
     new = export(
         result("t.py::test_a", timing(10.0)),
         result("t.py::test_new", timing(10.0)),
-        result("t.py::test_a", timing(10.0, "other"), hardware="nvidia-h100-x1-float16"),
+        result("t.py::test_a", timing(10.0, "other"), hardware="nvidia-h100-float16"),
     )
     comparison = compare_runs(base, new)
     assert [c.key for c in comparison.checks] == [EntryKey(HW, "t.py", "test_a", "latency")]
     assert comparison.added == (
         EntryKey(HW, "t.py", "test_new", "latency"),
-        EntryKey("nvidia-h100-x1-float16", "t.py", "test_a", "other"),
+        EntryKey("nvidia-h100-float16", "t.py", "test_a", "other"),
     )
     assert comparison.removed == (EntryKey(HW, "t.py", "test_gone", "latency"), EntryKey(HW, "t.py", "test_a", "other"))
 

@@ -20,7 +20,7 @@ from pytest_modelperf.render.run_plots import measurement_frames, quality_table
 from pytest_modelperf.render.run_report import ReportedCheck, RunReport
 from pytest_modelperf.storage.baseline_store import WriteResult
 
-HARDWARE = "nvidia-h100-80gb-hbm3-x1-float16"
+HARDWARE = "nvidia-h100-80gb-hbm3-float16"
 EXACT = Check("value", parse_quantity("0%"), None)
 GONE = EntryKey(HARDWARE, "perf_tests/test_perf.py", "test_gone", "latency[1x8]")
 

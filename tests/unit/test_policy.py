@@ -105,7 +105,7 @@ def test_a_check_with_only_a_limit_looks_up_nothing() -> None:
 @pytest.mark.parametrize(
     ("hardware", "expected"),
     [
-        ("nvidia-h100-80gb-hbm3-x1-bfloat16", "nvidia-h100-80gb-hbm3-x1-float32"),
+        ("nvidia-h100-80gb-hbm3-bfloat16", "nvidia-h100-80gb-hbm3-float32"),
         ("amd-epyc-2c-fp16", "amd-epyc-2c-float32"),
         ("amd-epyc-2c-float32", None),
         ("portable", None),
@@ -117,7 +117,7 @@ def test_the_full_precision_key_replaces_the_dtype_at_the_end_of_the_hardware_ke
 
 
 def test_the_dtype_is_the_last_part_of_the_hardware_key() -> None:
-    assert dtype_of("nvidia-h100-80gb-hbm3-x1-bfloat16") == "bfloat16"
+    assert dtype_of("nvidia-h100-80gb-hbm3-bfloat16") == "bfloat16"
     assert dtype_of(FULL) == QUALITY_REFERENCE_DTYPE
 
 
