@@ -76,6 +76,26 @@ def test_online_loads_the_real_checkpoint_and_says_why_it_cannot(pytester, run):
     result.stdout.fnmatch_lines(["*example-org/micro-bert-that-is-not-cached*not in the local hub cache*HF_HUB_OFFLINE=1*"])
 
 
+def test_a_fine_tuned_model_on_an_absent_device_skips_with_the_reason(pytester, run):
+    tuned = (
+        REGISTRY
+        + """
+[models.micro-tuned]
+task = "sequence-classification"
+
+[models.micro-tuned.finetune]
+from = "micro"
+dataset = "topics"
+"""
+    )
+    make_project(pytester, tuned)
+    pytester.makepyfile(test_suite="def test_tuned(modelperf):\n    modelperf.load_registered('micro-tuned')\n")
+    result = run("--modelperf-device", "cuda", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*SKIPPED*device 'cuda' requested but*"])
+    assert not (pytester.path / "ckpts" / "micro-tuned").exists()
+
+
 def test_registry_option_overrides_the_pyproject(pytester, run):
     make_project(pytester)
     (pytester.path / "other.toml").write_text(REGISTRY.replace("[models.micro]", "[models.nano]"))
