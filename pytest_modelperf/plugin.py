@@ -16,7 +16,7 @@ from .run.call_phase import judged_call
 from .run.header import header_lines
 from .run.session import begin_run, session_of, start_session
 from .run.session_end import finish_session, write_summary
-from .run.workers import is_worker
+from .run.workers import WorkerNode, hand_over, is_worker, take_over
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,8 +68,16 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if not is_worker(session.config):
+    if is_worker(session.config):
+        hand_over(session.config, session_of(session.config))  # the controller writes the files
+    else:
         finish_session(session)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: WorkerNode, error: object) -> None:
+    """pytest-xdist, in the controller: a worker is done; merge its checks (before the session's end)."""
+    take_over(session_of(node.config), node, error)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

@@ -67,6 +67,7 @@ class Selection:
     broken: set[str] = field(default_factory=set)  # modules part of which failed to collect
     selected: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     identities: dict[str, TestKey] = field(default_factory=dict)
+    order: dict[str, int] = field(default_factory=dict)  # node id -> its place among the selected tests
 
     def found_in_module(
         self,
@@ -91,8 +92,30 @@ class Selection:
     def select(self, nodeids: Iterable[str]) -> None:
         """The tests left to run once every filter applied."""
         for nodeid in nodeids:
+            self.order.setdefault(nodeid, len(self.order))
             identity = self.identity(nodeid)
             self.selected[identity.module].add(identity.test)
+
+    def position(self, nodeid: str) -> tuple[int, str]:
+        """Where a test comes in the run's order: selected tests as collected, any other after them by node id."""
+        return self.order.get(nodeid, len(self.order)), nodeid
+
+    def merge(self, other: Selection) -> None:
+        """Add what another process of the same run collected and selected (a pytest-xdist worker).
+
+        Every worker collects the whole run, so the union is what one process would have seen; a
+        module part of which any worker failed to collect, or left unexpanded, stays uncovered.
+        """
+        for module, tests in other.found.items():
+            self.found[module] |= tests
+        for module, collectors in other.unexpanded.items():
+            self.unexpanded[module] |= collectors
+        self.broken |= other.broken
+        for module, tests in other.selected.items():
+            self.selected[module] |= tests
+        self.identities.update(other.identities)
+        for nodeid in sorted(other.order, key=other.order.__getitem__):
+            self.order.setdefault(nodeid, len(self.order))
 
     def identity(self, nodeid: str) -> TestKey:
         known = self.identities.get(nodeid)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ..options import MissingPolicy, UpdateMode
 from ..render.csv_table import write_results_csv
 from ..render.markdown import markdown_report
 from ..render.run_report import ReportedCheck, RunReport
@@ -18,6 +19,10 @@ from ..render.terminal import summary_lines
 from ..storage.baseline_store import BaselineError, atomic_write_json
 from ..storage.run_export import export_payload
 from .session import ModelPerfSession, session_of
+from .workers import lost_worker_line
+
+# Exports that read as the record of a whole run: not written from a run that lost a worker.
+WHOLE_RUN_EXPORTS = ("--modelperf-json", "--modelperf-csv")
 
 # What a writer raises when its file cannot be written: BaselineError (StorageError) names the
 # file and field; OSError covers a full disk, a missing folder, permissions; ValueError a
@@ -46,13 +51,34 @@ def write_summary(terminal: pytest.TerminalReporter, state: ModelPerfSession) ->
 
 
 def write_session_files(state: ModelPerfSession) -> list[str]:
-    """Update the baselines and write the reports; one line per file that could not be written."""
+    """Update the baselines and write the reports; one line per file that could not be written.
+
+    A pytest-xdist worker that crashed took its checks with it: the baselines (updates, orphans,
+    pruning) and the exports that would read as the whole run are then not written, and one line
+    per lost worker says so. The terminal, Markdown and HTML reports show what the others checked.
+    """
+    lost = lost_worker_lines(state)
+    state.write_errors.extend(lost)  # before the reports, which show them
     failures: list[str] = []
-    _attempt(failures, "", state.settings.baseline_dir, lambda _: state.finish())
+    if not lost:
+        _attempt(failures, "", state.settings.baseline_dir, lambda _: state.finish())
     for option, path, write in _reports(state):
-        _attempt(failures, option, path, write)
+        if not (lost and option in WHOLE_RUN_EXPORTS):
+            _attempt(failures, option, path, write)
     state.write_errors.extend(failures)
-    return failures
+    return lost + failures
+
+
+def lost_worker_lines(state: ModelPerfSession) -> list[str]:
+    """One line per pytest-xdist worker that crashed, naming what the run therefore did not write."""
+    return [lost_worker_line(lost, _withheld(state)) for lost in state.lost_workers]
+
+
+def _withheld(state: ModelPerfSession) -> list[str]:
+    """What a run with a lost worker does not write, of what it was asked to."""
+    settings = state.settings
+    baselines = ["the baselines"] if settings.update is not UpdateMode.NONE else []
+    return baselines + [option for option, _, _ in _reports(state) if option in WHOLE_RUN_EXPORTS]
 
 
 def run_report(state: ModelPerfSession) -> RunReport:
@@ -71,6 +97,7 @@ def run_report(state: ModelPerfSession) -> RunReport:
         unpruned=dict(state.unpruned),
         orphans_unchecked=tuple(state.orphans_unchecked),
         write_errors=tuple(state.write_errors),
+        missing_fails=settings.missing is MissingPolicy.FAIL,
     )
 
 
@@ -103,12 +130,13 @@ def _reports(state: ModelPerfSession) -> list[tuple[str, Path, Callable[[Path], 
     def append_markdown(path: Path) -> None:
         with path.open("a", encoding="utf-8") as stream:
             stream.write(markdown_report(run_report(state)))
+            stream.writelines(f"\n**error:** {line}\n" for line in lost_worker_lines(state))
 
     reports: list[tuple[str, Path | None, Callable[[Path], None]]] = [
         ("--modelperf-json", settings.json_path, write_json),
         ("--modelperf-csv", settings.csv_path, write_csv),
         ("--modelperf-html", settings.html_path, write_html),
-        ("--modelperf-markdown", settings.markdown_path if state.records else None, append_markdown),
+        ("--modelperf-markdown", settings.markdown_path if state.records or state.lost_workers else None, append_markdown),
     ]
     return [(option, path, write) for option, path, write in reports if path is not None]
 

@@ -1,10 +1,29 @@
-"""Runs distributed by pytest-xdist: which process this is, and what such a run cannot do."""
+"""Runs distributed by pytest-xdist: each worker hands its session state to the controller, which
+merges it and writes the baselines and reports once, as a single process would.
+
+A worker puts its state into ``config.workeroutput`` at its session end (``hand_over``); the
+controller merges each finished worker's state in ``pytest_testnodedown`` (``take_over``). A
+worker that left none (it crashed) is lost: the controller then writes no baselines and no
+export that would read as the whole run.
+"""
 
 from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
 from ..options import Settings
+from .confirmation import Confirmation
+from .selection import Selection, TestKey
+
+if TYPE_CHECKING:
+    from .session import JudgedMeasurement, ModelPerfSession
+
+OUTPUT_KEY = "modelperf"
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -21,10 +40,101 @@ def runs_in_workers(config: pytest.Config) -> bool:
 
 
 def refuse_whole_run_writers(config: pytest.Config, settings: Settings) -> None:
-    """A usage error when a distributed run is asked to write a file from every test's checks."""
+    """A usage error, in the controller before any worker starts, when a distributed run is asked to
+    write a file from every test's checks and cannot: under ``--dist each`` every worker runs every
+    test, so each check would be made once per worker, with the same baseline key."""
     writers = settings.whole_run_writers()
-    if writers and runs_in_workers(config):
+    if writers and not is_worker(config) and runs_in_workers(config) and config.getoption("dist", "no") == "each":
         raise pytest.UsageError(
-            f"modelperf: {', '.join(writers)} cannot be used with -n (pytest-xdist): each writes one file from every "
-            "test's checks, and the tests run in separate worker processes; run without -n, or with -n 0"
+            f"modelperf: {', '.join(writers)} cannot be used with --dist each (pytest-xdist): every worker runs "
+            "every test, so each check would be made once per worker; run with -n N and the default --dist load, "
+            "or without -n"
         )
+
+
+@dataclass
+class WorkerState:
+    """What one worker judged and saw: all that the session end needs of it."""
+
+    records: list[JudgedMeasurement]
+    environments: dict[str, dict[str, Any]]
+    confirmations: list[Confirmation]
+    completed: set[TestKey]
+    selection: Selection
+
+    @classmethod
+    def of(cls, session: ModelPerfSession) -> WorkerState:
+        return cls(session.records, session.environments, session.confirmations, session.completed, session.selection)
+
+
+class WorkerNode(Protocol):
+    """The parts of xdist's ``WorkerController`` that the controller reads."""
+
+    @property
+    def config(self) -> pytest.Config: ...  # the controller's
+
+    @property
+    def gateway(self) -> Any: ...  # execnet's gateway; its ``id`` names the worker, e.g. ``gw0``
+
+
+def hand_over(config: pytest.Config, session: ModelPerfSession) -> None:
+    """Put the worker's state into ``config.workeroutput`` for the controller; the worker writes no file.
+
+    execnet carries only plain types, so the state travels pickled. Pickle is safe here: the bytes
+    are made by this run's own worker processes, started by the same user for this run, and go
+    straight to the controller that started them; nothing stored or received from elsewhere is
+    unpickled. A state that cannot be pickled (say, an object in a measurement's context) travels
+    as the reason, and the controller counts the worker as lost.
+    """
+    output: dict[str, object] = config.workeroutput  # type: ignore[attr-defined]
+    try:
+        output[OUTPUT_KEY] = pickle.dumps(WorkerState.of(session), protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as error:
+        output[OUTPUT_KEY] = f"could not hand over its checks ({error})"
+
+
+def take_over(session: ModelPerfSession, node: WorkerNode, error: object) -> None:
+    """Merge a finished worker's state into the controller's session; a worker that left none is lost.
+
+    xdist may report a node down twice (finished, then interrupted): its state counts once.
+    """
+    name = str(getattr(node.gateway, "id", node))
+    if name in session.merged_workers:
+        return
+    output: Mapping[str, object] = getattr(node, "workeroutput", None) or {}
+    payload = output.get(OUTPUT_KEY)
+    if not isinstance(payload, bytes):
+        cause = payload if isinstance(payload, str) else (f"crashed ({error})" if error else "left no results")
+        session.lost_workers.append(f"worker {name} {cause}")
+        return
+    state = pickle.loads(payload)  # see hand_over: made by this run's own worker
+    merge(session, state)
+    session.merged_workers.add(name)
+
+
+def merge(session: ModelPerfSession, state: WorkerState) -> None:
+    """Add a worker's state to the session, keeping checks in the order the tests were collected,
+    so that files written from the merged state match a single process's run."""
+    session.selection.merge(state.selection)
+    session.completed |= state.completed
+    order = session.selection.position
+    session.records = sorted([*session.records, *state.records], key=lambda record: order(record.nodeid))
+    session.confirmations = sorted([*session.confirmations, *state.confirmations], key=lambda c: order(c.nodeid))
+    session.environments = in_order_of_use(session.records, {**session.environments, **state.environments})
+
+
+def in_order_of_use(
+    records: Iterable[JudgedMeasurement], environments: Mapping[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The environments in the order the checks first used them, as one process records them."""
+    used = list(dict.fromkeys(record.environment for record in records))
+    return {identifier: environments[identifier] for identifier in [*used, *environments] if identifier in environments}
+
+
+def lost_worker_line(lost: str, withheld: Sequence[str]) -> str:
+    """One line for a worker whose checks are lost, and the files the run therefore did not write."""
+    line = f"{lost} and its checks are lost"
+    if withheld:
+        listed = " and ".join(filter(None, (", ".join(withheld[:-1]), withheld[-1])))
+        line += f", so this run did not write {listed}: a partial run changes nothing; run again"
+    return line
