@@ -15,8 +15,9 @@ from scipy.stats import binomtest
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
-def _detection_stats() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("detection_stats", REPOSITORY / "benchmarks" / "detection_stats.py")
+def _benchmark_module(name: str) -> ModuleType:
+    """A script of benchmarks/, which is not a package, loaded as a module."""
+    spec = importlib.util.spec_from_file_location(name, REPOSITORY / "benchmarks" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -24,7 +25,7 @@ def _detection_stats() -> ModuleType:
     return module
 
 
-detection_stats = _detection_stats()
+detection_stats = _benchmark_module("detection_stats")
 
 COUNTS = [(0, 30), (1, 30), (15, 30), (28, 30), (29, 30), (30, 30), (0, 1), (1, 1), (3, 7), (57, 60), (0, 240)]
 
@@ -70,18 +71,9 @@ def test_describes_count_rate_and_interval():
     assert detection_stats.describe_rate(0, 30) == "0/30 0% [0-11%]"
 
 
-def _detection() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("detection", REPOSITORY / "benchmarks" / "detection.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_trials_take_turns_between_tools_and_slowdowns():
     """Each pair of trials alternates which tool goes first, and the slowdowns rotate from run to run."""
-    order = _detection().schedule(2, [0, 5, 10], ["modelperf", "pytest-benchmark"])
+    order = _benchmark_module("detection").schedule(2, [0, 5, 10], ["modelperf", "pytest-benchmark"])
     assert order == [
         (0, 0, "modelperf"), (0, 0, "pytest-benchmark"),
         (0, 5, "pytest-benchmark"), (0, 5, "modelperf"),
