@@ -145,14 +145,19 @@ def _rounds(given: Given) -> int:
     return int(_number(given))
 
 
-def _count(given: Given) -> int:
+def _whole_number(given: Given, *, expected: str, minimum: int, below: str) -> int:
+    """``given`` as an int of at least ``minimum``; the errors name the option and say what was expected."""
     try:
         value = int(given.text)
     except ValueError:
-        raise ValueError(f"{given.where}: expected a whole number, got {given.text!r}") from None
-    if value < 0:
-        raise ValueError(f"{given.where}: must not be negative, got {value}")
+        raise ValueError(f"{given.where}: expected {expected}, got {given.text!r}") from None
+    if value < minimum:
+        raise ValueError(f"{given.where}: {below}, got {value}")
     return value
+
+
+def _count(given: Given) -> int:
+    return _whole_number(given, expected="a whole number", minimum=0, below="must not be negative")
 
 
 def _truthy(given: Given) -> bool:
@@ -182,13 +187,7 @@ def _threads(given: Given) -> int | None:
     """A thread count; ``auto`` is None, chosen for the machine by ``measure.threads``."""
     if given.text.strip().lower() == "auto":
         return None
-    try:
-        value = int(given.text)
-    except ValueError:
-        raise ValueError(f"{given.where}: expected auto or a whole number, got {given.text!r}") from None
-    if value < 1:
-        raise ValueError(f"{given.where}: must be at least 1, got {value}")
-    return value
+    return _whole_number(given, expected="auto or a whole number", minimum=1, below="must be at least 1")
 
 
 def _missing(given: Given) -> MissingPolicy:

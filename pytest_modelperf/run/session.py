@@ -28,7 +28,7 @@ from ..quality.prepare import registry_checkpoint
 from ..storage.baseline_store import BaselineError, BaselineStore, JsonBaselineStore, WriteResult
 from .confirmation import Confirmation
 from .selection import Selection, TestKey, identify, module_key
-from .workers import refuse_whole_run_writers
+from .workers import refuse_whole_run_writers, worker_count
 
 
 @dataclass(frozen=True)
@@ -266,17 +266,10 @@ SESSION = pytest.StashKey[ModelPerfSession]()
 def start_session(config: pytest.Config) -> ModelPerfSession:
     """Read the settings, refuse what a distributed run cannot do, and keep the session in the config."""
     session = ModelPerfSession.from_config(config)
-    session.workers = _xdist_worker_count(config)
+    session.workers = worker_count(config)
     refuse_whole_run_writers(config, session.settings)
     config.stash[SESSION] = session
     return session
-
-
-def _xdist_worker_count(config: pytest.Config) -> int:
-    """How many pytest-xdist workers run this session's tests: 1 outside a worker. Read from the
-    worker's own input, not the environment, which a test's subprocess inherits."""
-    workerinput = getattr(config, "workerinput", None)
-    return int(workerinput.get("workercount", 1)) if isinstance(workerinput, dict) else 1
 
 
 def begin_run(session: ModelPerfSession) -> None:

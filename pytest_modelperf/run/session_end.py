@@ -71,7 +71,8 @@ def write_session_files(state: ModelPerfSession) -> list[str]:
 
 def lost_worker_lines(state: ModelPerfSession) -> list[str]:
     """One line per pytest-xdist worker that crashed, naming what the run therefore did not write."""
-    return [lost_worker_line(lost, _withheld(state)) for lost in state.lost_workers]
+    withheld = _withheld(state)
+    return [lost_worker_line(lost, withheld) for lost in state.lost_workers]
 
 
 def _withheld(state: ModelPerfSession) -> list[str]:

@@ -31,6 +31,13 @@ def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def worker_count(config: pytest.Config) -> int:
+    """How many pytest-xdist workers run this session's tests: 1 outside a worker. Read from the
+    worker's own input, not the environment, which a test's subprocess inherits."""
+    workerinput = getattr(config, "workerinput", None)
+    return int(workerinput.get("workercount", 1)) if isinstance(workerinput, dict) else 1
+
+
 def runs_in_workers(config: pytest.Config) -> bool:
     """Whether pytest-xdist distributes this run (checked in the controller, before workers start,
     as xdist decides it: its pytest_cmdline_main has turned -n into --dist and --tx by now)."""
