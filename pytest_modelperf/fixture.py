@@ -32,6 +32,9 @@ from .quality.finetune_facts import FineTuneFacts, fine_tune_facts
 from .run.attempt import MEASUREMENT_NAMES, VERDICTS, begin_attempt
 from .run.session import ModelPerfSession
 from .sweep.models import LOCAL, REGISTERED, model_kind
+from .training.data import dataset_batches, device_batches, given_batches
+from .training.measurement import DEFAULT_WARMUP_STEPS, Training, TrainingPlan, measure_training
+from .training.step import OptimizerFactory, StepSettings, TrainingStep, adamw, autocast_dtype, synthetic_batch, training_copy
 
 if TYPE_CHECKING:
     from .quality.evaluation import Quality
@@ -266,6 +269,73 @@ class ModelPerf:
             batch_size=batch_size,
             online=self._session.settings.online,
         )
+
+    def measure_training(
+        self,
+        model: LoadedModel,
+        *,
+        batch_size: int = 8,
+        sequence_length: int = 128,
+        steps: int | None = None,
+        warmup_steps: int = DEFAULT_WARMUP_STEPS,
+        gradient_accumulation: int = 1,
+        dtype: str | None = None,
+        dataset: Any = None,
+        split: str = "train",
+        text_column: str = "text",
+        text_pair_column: str | None = None,
+        label_column: str = "label",
+        optimizer: OptimizerFactory | None = None,
+        max_grad_norm: float | None = None,
+        memory_rounds: int = 3,
+    ) -> Training:
+        """One training step (forward with the task's loss, backward, optimizer step) measured now.
+
+        Gives the step's latency (ms per optimizer step), samples/s and tokens/s per step, the
+        host memory peak a step from a fresh optimizer adds, and on CUDA the allocator's peaks
+        and NVML's reading of it (``modelperf.check(training)`` checks each). ``warmup_steps``
+        run untimed; ``steps`` timed steps follow (default: the timing options' rounds and time
+        limit). A step is ``gradient_accumulation`` micro-batches of ``batch_size`` x
+        ``sequence_length``. ``dtype`` ``"bf16"`` or ``"fp16"`` runs the forward under autocast
+        (fp16 with a gradient scaler), as mixed-precision training does. Batches are synthetic
+        with labels for the task, or a classification ``dataset`` (as ``measure_accuracy`` takes
+        one) tokenized to that shape, or a list of batches of tensors. ``optimizer`` makes the
+        optimizer from the parameters (default AdamW, lr 5e-5, weight decay 0.01). A copy of the
+        model is trained: the loaded model keeps its weights. A step that runs out of memory
+        gives N/A measurements.
+        """
+        settings = StepSettings(
+            Workload(batch_size, sequence_length),
+            gradient_accumulation=gradient_accumulation,
+            autocast=autocast_dtype(dtype),
+            max_grad_norm=max_grad_norm,
+        )
+        plan = TrainingPlan(
+            self.timing,
+            steps=steps,
+            warmup_steps=warmup_steps,
+            memory_rounds=memory_rounds,
+            calibrate=self._session.settings.calibrate,
+        )
+        if dataset is None:
+            batches = [synthetic_batch(model, settings.workload, seed=seed) for seed in range(gradient_accumulation)]
+        elif given_batches(dataset):
+            batches = device_batches(model, dataset)
+        else:
+            batches = dataset_batches(
+                model,
+                dataset,
+                settings.workload,
+                split=split,
+                text_column=text_column,
+                text_pair_column=text_pair_column,
+                label_column=label_column,
+            )
+        step = TrainingStep(training_copy(model), batches, settings, device=model.device, optimizer=optimizer or adamw)
+        try:
+            return measure_training(model, step, plan)
+        finally:
+            step.release()
 
     def fine_tune_facts(self, model: LoadedModel) -> FineTuneFacts:
         """How the checkpoint's fine-tune went when it was made here: time, samples/s, peak memory.

@@ -86,6 +86,68 @@ GPU_NVML_PROCESS = Measure(
     "gpu_memory.nvml_process", "MB", LOWER, False, True, "GPU memory, NVML process", "gpu_memory_nvml_process", headline="max"
 )
 
+# -- training: one optimizer step (forward with its loss, backward, optimizer), measured now ---
+TRAIN_STEP_LATENCY = Measure("train_step_latency", "ms", LOWER, False, True, "training step time", "train_time", sweep_unit="s")
+TRAIN_THROUGHPUT = Measure(
+    "train_throughput",
+    "samples/s",
+    HIGHER,
+    False,
+    True,
+    "training throughput",
+    "train_throughput",
+    headline="rate of median time",
+)
+TRAIN_TOKEN_THROUGHPUT = Measure("train_token_throughput", "tokens/s", HIGHER, False, True, "training token throughput")
+TRAIN_HOST_MEMORY = Measure(
+    "train_host_memory", "MB", LOWER, False, True, "training host memory peak", "train_host_memory_peak", headline="max"
+)
+TRAIN_GPU_PEAK_ALLOCATED = Measure(
+    "train_gpu_memory.peak_allocated",
+    "MB",
+    LOWER,
+    True,
+    True,
+    "training GPU memory, allocator peak",
+    "train_gpu_memory_allocated",
+    headline="max",
+)
+TRAIN_GPU_PEAK_RESERVED = Measure(
+    "train_gpu_memory.peak_reserved",
+    "MB",
+    LOWER,
+    False,
+    True,
+    "training GPU memory, reserved peak",
+    "train_gpu_memory_reserved",
+    headline="max",
+)
+TRAIN_GPU_NVML_DEVICE = Measure(
+    "train_gpu_memory.nvml_device",
+    "MB",
+    LOWER,
+    False,
+    True,
+    "training GPU memory, NVML device",
+    "train_gpu_memory_nvml",
+    headline="max",
+)
+TRAIN_GPU_NVML_PROCESS = Measure(
+    "train_gpu_memory.nvml_process",
+    "MB",
+    LOWER,
+    False,
+    True,
+    "training GPU memory, NVML process",
+    "train_gpu_memory_nvml_process",
+    headline="max",
+)
+
+# -- distributed training on torchrun: N workers against one ------------------------------------
+SCALING_THROUGHPUT = Measure("scaling_throughput", "samples/s", HIGHER, False, True, "distributed training throughput")
+SCALING_SPEEDUP = Measure("scaling_speedup", "x", HIGHER, False, True, "speed-up over one worker")
+SCALING_EFFICIENCY = Measure("scaling_efficiency", "x", HIGHER, False, True, "scaling efficiency (speed-up / workers)")
+
 # -- the model's own facts -----------------------------------------------------------------
 PARAMETERS = Measure("parameters", "count", LOWER, True, False, "parameters", portable=True)
 ARTEFACT_SIZE = Measure("artefact_size", "MB", LOWER, True, False, "artefact size", portable=True)
@@ -115,6 +177,17 @@ MEASURES: tuple[Measure, ...] = (
     GPU_PEAK_RESERVED,
     GPU_NVML_DEVICE,
     GPU_NVML_PROCESS,
+    TRAIN_STEP_LATENCY,
+    TRAIN_THROUGHPUT,
+    TRAIN_TOKEN_THROUGHPUT,
+    TRAIN_HOST_MEMORY,
+    TRAIN_GPU_PEAK_ALLOCATED,
+    TRAIN_GPU_PEAK_RESERVED,
+    TRAIN_GPU_NVML_DEVICE,
+    TRAIN_GPU_NVML_PROCESS,
+    SCALING_THROUGHPUT,
+    SCALING_SPEEDUP,
+    SCALING_EFFICIENCY,
     PARAMETERS,
     ARTEFACT_SIZE,
     FINE_TUNE_TIME,

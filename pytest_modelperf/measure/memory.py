@@ -241,30 +241,46 @@ def cuda_memory_of(work: Callable[[], Any], device: str) -> CudaMemory:
 
 
 def host_memory_measurement(
-    results: Sequence[HostMemory], label: str, *, context: Mapping[str, Any], notes: Sequence[str] = ()
+    results: Sequence[HostMemory],
+    label: str,
+    *,
+    context: Mapping[str, Any],
+    notes: Sequence[str] = (),
+    measure: Measure = HOST_MEMORY,
 ) -> Measurement:
-    """``host_memory[<label>]``: the peak each tracked run added (MB), one sample per run."""
+    """``host_memory[<label>]`` (or ``measure``'s name): the peak each tracked run added (MB),
+    one sample per run."""
     return Measurement.from_samples(
-        HOST_MEMORY.named(label),
+        measure.named(label),
         [result.increase_bytes / MB for result in results],
-        unit=HOST_MEMORY.unit,
-        direction=HOST_MEMORY.direction,
+        unit=measure.unit,
+        direction=measure.direction,
         context={**context, "method": results[-1].method},
         notes=notes,
     )
 
 
+INFERENCE_GPU_MEASURES = (GPU_PEAK_ALLOCATED, GPU_PEAK_RESERVED, GPU_NVML_PROCESS, GPU_NVML_DEVICE)
+
+
 def gpu_memory_measurements(
-    result: CudaMemory, label: str, *, context: Mapping[str, Any], notes: Sequence[str] = ()
+    result: CudaMemory,
+    label: str,
+    *,
+    context: Mapping[str, Any],
+    notes: Sequence[str] = (),
+    measures: tuple[Measure, Measure, Measure, Measure] = INFERENCE_GPU_MEASURES,
 ) -> dict[Measure, Measurement]:
     """``gpu_memory.<kind>[<label>]`` (MB) by measure: the allocator's peak allocated (exact: the
     allocator is deterministic) and peak reserved bytes, and NVML's process and device readings
-    where NVML read them."""
+    where NVML read them. ``measures`` names the four, in that order (a training step's have
+    names of their own)."""
+    allocated, reserved, process, device = measures
     readings = {
-        GPU_PEAK_ALLOCATED: result.peak_allocated_bytes,
-        GPU_PEAK_RESERVED: result.peak_reserved_bytes,
-        GPU_NVML_PROCESS: result.nvml_process_bytes,
-        GPU_NVML_DEVICE: result.nvml_device_bytes,
+        allocated: result.peak_allocated_bytes,
+        reserved: result.peak_reserved_bytes,
+        process: result.nvml_process_bytes,
+        device: result.nvml_device_bytes,
     }
     measurements: dict[Measure, Measurement] = {}
     for measure, value in readings.items():
