@@ -7,7 +7,7 @@ checkpoint is never left behind, and only a folder modelperf made is ever replac
 :mod:`..models.checkpoints`) together with ``modelperf_finetune.json`` (see
 :mod:`..models.fine_tune_record`): the recipe, and the fine-tune's time, samples/s, peak host
 memory, peak GPU memory on CUDA, and final loss. A checkpoint is fine-tuned again only when
-missing or when its recipe changed.
+missing or when its recipe, its inputs or the torch version or device kind changed.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..measure.baseline_keys import device_kind
 from ..models.checkpoints import adopt_older, check_replaceable, intact, preparing, write_through_staging
 from ..models.dataset_catalogue import BUILTIN_DATASETS
 from ..models.fine_tune_record import FINETUNE_MARKER, FineTuneRecipe, FineTuneStats, read_fine_tune_record, recorded_stats
@@ -45,7 +46,12 @@ def fine_tune(
     device: str = "cpu",
     report: Callable[[str], None] = lambda line: None,
 ) -> FineTuned:
-    """The fine-tuned checkpoint at ``destination``, trained now unless an identical recipe is cached."""
+    """The fine-tuned checkpoint at ``destination``, trained now unless an identical recipe is cached.
+
+    The cache holds for the same recipe, base weights, dataset version, transformers and torch
+    versions and device kind: a torch upgrade or a move from the CPU to a GPU fine-tunes again,
+    so that the fine-tune's recorded time and memory are this setup's."""
+    import torch
     import transformers
 
     if recipe.dataset not in BUILTIN_DATASETS:
@@ -59,6 +65,8 @@ def fine_tune(
         "task": task,
         "dataset_version": dataset.version,
         "transformers": transformers.__version__,
+        "torch": torch.__version__,
+        "device": device_kind(device),
     }
     with preparing(destination):
         cached = _cached(destination, identity)

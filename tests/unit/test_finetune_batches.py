@@ -95,3 +95,32 @@ def test_a_fine_tune_cached_beside_a_moved_base_is_reused_and_one_from_other_wei
         next(model.parameters()).add_(1.0)
     model.save_pretrained(moved)
     assert fine_tune(tiny, str(moved), tmp_path / "tuned", task="sequence-classification").built
+
+
+@pytest.mark.parametrize("change", ["torch version", "device"])
+def test_a_fine_tune_cached_under_another_torch_or_device_is_made_again(
+    tiny_checkpoint: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """A torch upgrade, or a checkpoint fine-tuned on a GPU and read on a CPU, must not re-read
+    the old fine-tune's time and memory as this setup's."""
+    import json
+
+    import torch
+
+    from pytest_modelperf.models.fine_tune_record import FINETUNE_MARKER
+    from pytest_modelperf.quality import finetune
+    from pytest_modelperf.quality.finetune import fine_tune
+
+    tiny = FineTuneRecipe(base="tiny", dataset="topics", epochs=1, batch_size=8, max_length=32, limit=16)
+    destination = tmp_path / "tuned"
+    with monkeypatch.context() as then:
+        if change == "torch version":
+            then.setattr(torch, "__version__", "2.0.0")
+        else:  # made on a GPU (this machine has none: the device kind is what the record keeps)
+            then.setattr(finetune, "device_kind", lambda device: "cuda")
+        assert fine_tune(tiny, str(tiny_checkpoint), destination, task="sequence-classification").built
+    again = fine_tune(tiny, str(tiny_checkpoint), destination, task="sequence-classification")
+    assert again.built
+    record = json.loads((destination / FINETUNE_MARKER).read_text())
+    assert record["torch"] == torch.__version__ and record["device"] == "cpu"
+    assert not fine_tune(tiny, str(tiny_checkpoint), destination, task="sequence-classification").built
