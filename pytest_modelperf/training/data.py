@@ -80,6 +80,12 @@ def dataset_batches(
     )
     accepted = accepted_inputs(loaded)
     labels = torch.tensor(list(dataset[label_column]))
+    classes = int(getattr(loaded.config, "num_labels", 0))
+    if labels.dtype.is_floating_point or int(labels.min()) < 0 or int(labels.max()) >= classes:
+        raise DataError(
+            f"dataset {describe_source(source)} ({split}): column {label_column!r} holds labels from {labels.min().item()} "
+            f"to {labels.max().item()}; {loaded.name} has {classes} class(es), so labels must be integers 0 to {classes - 1}"
+        )
     full = len(dataset) // workload.batch_size * workload.batch_size
     batches = []
     for start in range(0, full, workload.batch_size):
