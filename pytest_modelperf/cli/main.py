@@ -6,6 +6,9 @@
     modelperf plot SWEEP          draw a sweep's plots (needs no registry)
     modelperf sweep --models ...  measure models x batch sizes x sequence lengths into the study's
                                   tables (time.csv, required_memory.csv, env.csv) and sweep.csv
+    modelperf scaling --model ... --nproc-per-node 1 2
+                                  training speed-up on torchrun: samples/s, speed-up and
+                                  efficiency per worker count (scaling.csv, scaling.png)
     modelperf compare A.json B.json  judge run B against run A, or B against the baselines
                                   (``compare B.json``); exit 1 on a regression (needs no registry)
 
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from ..core.extras import MissingExtra
 from ..models.registry import RegistryError
-from . import compare, models, plot, prepare, sweep
+from . import compare, models, plot, prepare, scaling, sweep
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the model registry TOML (default: [tool.modelperf] registry in ./pyproject.toml)",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for command in (models, prepare, plot, sweep, compare):
+    for command in (models, prepare, plot, sweep, scaling, compare):
         command.register(commands)
     return parser
 

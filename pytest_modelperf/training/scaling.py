@@ -561,6 +561,80 @@ def core_notes(settings: ScalingSettings, cores: int) -> tuple[str, ...]:
     return (f"{workers} share {cores} cores: workers beyond the cores add no compute",)
 
 
+def scaling_settings(
+    checkpoint: str | os.PathLike[str],
+    task: str = "auto",
+    *,
+    nproc: Sequence[int] = DEFAULT_NPROC,
+    batch_size: int = 8,
+    sequence_length: int = 128,
+    steps: int = DEFAULT_STEPS,
+    warmup_steps: int = DEFAULT_WARMUP_STEPS,
+    gradient_accumulation: int = 1,
+    delay_sync: bool = False,
+    compare_delay_sync: bool = False,
+    device: str = "cpu",
+    threads: int | None = None,
+    nnodes: int = 1,
+    node_rank: int = 0,
+    rdzv_backend: str = DEFAULT_RDZV_BACKEND,
+    rdzv_endpoint: str | None = None,
+    rdzv_id: str = DEFAULT_RDZV_ID,
+    name: str | None = None,
+    cores: int | None = None,
+) -> ScalingSettings:
+    """The checked settings of ``measure_scaling``'s arguments (``cores``: the usable cores, by default
+    this machine's); raises ``ScalingSettingsError`` naming the argument."""
+    if delay_sync and compare_delay_sync:
+        raise ScalingSettingsError("delay_sync", "delay_sync and compare_delay_sync exclude each other")
+    variants = (PLAIN, DELAYED_SYNC) if compare_delay_sync else (DELAYED_SYNC,) if delay_sync else (PLAIN,)
+    counts = tuple(nproc)
+    if threads is None:
+        largest = max((count for count in counts if isinstance(count, int)), default=1)
+        threads = default_threads(largest, usable_cores() if cores is None else cores)
+    return ScalingSettings(
+        checkpoint=os.fspath(checkpoint),
+        task=task,
+        nproc=counts,
+        batch_size=batch_size,
+        sequence_length=sequence_length,
+        steps=steps,
+        warmup_steps=warmup_steps,
+        gradient_accumulation=gradient_accumulation,
+        variants=variants,
+        device=device,
+        threads=threads,
+        rendezvous=Rendezvous(nnodes, node_rank, rdzv_backend, rdzv_endpoint, rdzv_id),
+        name=name or "",
+    )
+
+
+def run_scaling(settings: ScalingSettings, *, progress: ProgressCallback | None = None) -> ScalingResult:
+    """Every launch of ``settings``, in order, holding the timing lock; ``progress`` is told of each
+    before it starts. Raises ``DeviceUnavailable`` for more workers than GPUs and
+    ``ScalingLaunchError`` for a failed launch."""
+    check_devices(settings)
+    runs: list[ScalingRun] = []
+    with exclusive_timing(settings.device), tempfile.TemporaryDirectory(prefix="modelperf-scaling-") as folder:
+        for count, variant in settings.launches:
+            if progress is not None:
+                progress(launch_description(settings, count, variant))
+            run = launch(settings, count, variant, Path(folder))
+            if run is not None:
+                runs.append(run)
+    return scaling_result(settings, runs, core_notes(settings, usable_cores()))
+
+
+def launch_description(settings: ScalingSettings, nproc: int, variant: str) -> str:
+    """``2 workers, ddp, 1 thread each``: what one launch runs, for progress lines."""
+    nodes = settings.rendezvous.nnodes
+    workers = f"{nproc} worker{'' if nproc == 1 else 's'}"
+    if nodes > 1:
+        workers = f"{workers} per node x {nodes} nodes"
+    threads = f"{settings.threads} thread{'' if settings.threads == 1 else 's'} each"
+    return f"{workers}, {variant}, {threads}"
+
+
 def measure_scaling(
     checkpoint: str | os.PathLike[str],
     task: str = "auto",
@@ -587,41 +661,29 @@ def measure_scaling(
 
     ``delay_sync`` measures delayed gradient sync instead of plain DDP; ``compare_delay_sync``
     both, side by side (each needs ``gradient_accumulation`` of 2 or more). ``threads`` per
-    worker: None for the usable cores shared by the largest count. ``progress`` is told of each
-    launch before it starts. Raises ``ScalingSettingsError`` for settings that cannot run,
-    ``DeviceUnavailable`` for more workers than GPUs, ``ScalingLaunchError`` for a failed launch.
+    worker: None for the usable cores shared by the largest count. ``name`` names the model in
+    the results (default: the checkpoint's folder). Raises ``ScalingSettingsError`` for
+    settings that cannot run, ``DeviceUnavailable`` for more workers than GPUs,
+    ``ScalingLaunchError`` for a failed launch.
     """
-    if delay_sync and compare_delay_sync:
-        raise ScalingSettingsError("delay_sync", "delay_sync and compare_delay_sync exclude each other")
-    variants = (PLAIN, DELAYED_SYNC) if compare_delay_sync else (DELAYED_SYNC,) if delay_sync else (PLAIN,)
-    counts = tuple(nproc)
-    cores = usable_cores()
-    if threads is None:
-        threads = default_threads(max(counts, default=1), cores)
-    settings = ScalingSettings(
-        checkpoint=os.fspath(checkpoint),
-        task=task,
-        nproc=counts,
+    settings = scaling_settings(
+        checkpoint,
+        task,
+        nproc=nproc,
         batch_size=batch_size,
         sequence_length=sequence_length,
         steps=steps,
         warmup_steps=warmup_steps,
         gradient_accumulation=gradient_accumulation,
-        variants=variants,
+        delay_sync=delay_sync,
+        compare_delay_sync=compare_delay_sync,
         device=device,
         threads=threads,
-        rendezvous=Rendezvous(nnodes, node_rank, rdzv_backend, rdzv_endpoint, rdzv_id),
-        name=name or "",
+        nnodes=nnodes,
+        node_rank=node_rank,
+        rdzv_backend=rdzv_backend,
+        rdzv_endpoint=rdzv_endpoint,
+        rdzv_id=rdzv_id,
+        name=name,
     )
-    check_devices(settings)
-    runs: list[ScalingRun] = []
-    with exclusive_timing(settings.device), tempfile.TemporaryDirectory(prefix="modelperf-scaling-") as folder:
-        for count, variant in settings.launches:
-            if progress is not None:
-                nodes = settings.rendezvous.nnodes
-                workers = f"{count} worker(s) per node x {nodes} nodes" if nodes > 1 else f"{count} worker(s)"
-                progress(f"{workers}, {variant}, {settings.threads} thread(s) each")
-            run = launch(settings, count, variant, Path(folder))
-            if run is not None:
-                runs.append(run)
-    return scaling_result(settings, runs, core_notes(settings, cores))
+    return run_scaling(settings, progress=progress)
