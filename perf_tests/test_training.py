@@ -1,0 +1,62 @@
+"""Training measured now, as the compact-models study measured fine-tuning: the time of one
+optimizer step (forward with the task's loss, backward, AdamW), samples/s, and the memory a step
+from a fresh optimizer adds (activations, gradients and AdamW's state), at the study's shapes.
+
+On the CPU a step at 8x128 takes from 0.1 s (BERT-tiny) to 9 s (ALBERT) on one thread, so the
+slow models time few steps; their band comes from the baseline's recorded runs (README: Noise).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+COMPACT_MODELS = ["mobilebert", "albert", "tinybert", "bert-small", "bert-mini", "bert-tiny"]
+# Timed steps at 8x128: as many as fit in about 15 s of steps on one CPU thread, at least 3.
+STEPS_AT_8 = {"mobilebert": 4, "albert": 3, "tinybert": 8, "bert-small": 6, "bert-mini": 10, "bert-tiny": 20}
+# Host memory of a step moves by a few MB with where glibc puts its activations; a regression
+# worth failing (gradients or optimizer state kept twice, activations retained) is far larger.
+TRAINING_MEMORY = "5%"
+
+
+@pytest.mark.parametrize("model", COMPACT_MODELS)
+def test_training_step(modelperf, model):
+    """Step time, samples/s and host memory of a training step at 8x128 against their baselines:
+    catches a slower backward or optimizer, or a step that keeps more memory."""
+    training = modelperf.measure_training(
+        modelperf.load_registered(model),
+        batch_size=8,
+        sequence_length=128,
+        steps=STEPS_AT_8[model],
+        warmup_steps=1 if STEPS_AT_8[model] <= 4 else 2,
+        memory_rounds=1,
+    )
+    modelperf.check(training.step_latency)
+    modelperf.check(training.samples_per_second)
+    modelperf.check(training.host_memory, threshold=TRAINING_MEMORY)
+
+
+@pytest.mark.parametrize("model", ["bert-mini", "bert-tiny"])
+def test_training_throughput_at_batch_32(modelperf, model):
+    """Samples/s at 32x128, the study's larger training batch, against its baseline: on one CPU
+    thread the larger models take several seconds a step, so the two smallest stand for it here
+    (on a GPU, add the rest: a step is milliseconds there)."""
+    training = modelperf.measure_training(
+        modelperf.load_registered(model),
+        batch_size=32,
+        sequence_length=128,
+        steps=5 if model == "bert-mini" else 10,
+        memory_rounds=1,
+    )
+    modelperf.check(training.samples_per_second)
+    modelperf.check(training.host_memory, threshold=TRAINING_MEMORY)
+
+
+@pytest.mark.parametrize("batch_size", [8, 32])
+def test_training_gpu_memory(modelperf, model_name, batch_size):
+    """On a GPU: the allocator's peak of a training step (exact, as a fact of this GPU), its reserved
+    peak and NVML's device reading, for every model of the suite; skipped on the CPU."""
+    model = modelperf.load_registered(model_name)
+    if not model.device.startswith("cuda"):
+        pytest.skip(f"training GPU memory needs a CUDA device; {model.name} is on {model.device}")
+    training = modelperf.measure_training(model, batch_size=batch_size, sequence_length=128, steps=5)
+    modelperf.check(training)
