@@ -129,7 +129,8 @@ def main() -> int:
     hand_ms, ours_ms = harness_cost(loaded, batch, settings, arguments.rounds)
     cost = ours_ms / hand_ms - 1
     print(
-        f"harness cost: hand-written step {hand_ms:.2f} ms, TrainingStep in the tracker {ours_ms:.2f} ms (median of {arguments.rounds})"
+        f"harness cost: hand-written step {hand_ms:.2f} ms, TrainingStep in the tracker {ours_ms:.2f} ms "
+        f"(medians of {arguments.rounds})"
     )
     print(f"  cost {cost * 100:+.2f}% (target at most 2%: {'met' if cost <= 0.02 else 'NOT met'})")
 
@@ -145,7 +146,8 @@ def main() -> int:
     plain_rate, our_rate = statistics.median(plain), statistics.median(ours)
     gap = our_rate / plain_rate - 1
     print(
-        f"samples/s: plain loop {plain_rate:.2f}, measure_training {our_rate:.2f} (medians of {arguments.pairs} runs of {arguments.steps} steps)"
+        f"samples/s: plain loop {plain_rate:.2f}, measure_training {our_rate:.2f} "
+        f"(medians of {arguments.pairs} runs of {arguments.steps} steps)"
     )
     print(f"  difference {gap * 100:+.2f}% (target within 5%: {'met' if abs(gap) <= 0.05 else 'NOT met'})")
     return 0
