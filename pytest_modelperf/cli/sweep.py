@@ -3,7 +3,10 @@
     modelperf sweep --models bert-tiny ./my-ckpt org/hub-id --batch-sizes 1 8 32
                     --sequence-lengths 32 128 --output results/ [--device auto|cpu|cuda[:N]]
                     [--dtype float32|float16|bfloat16] [--measures time throughput memory]
+                    [--mode inference|training [--gradient-accumulation N] [--autocast bf16|fp16]]
                     [--largest-batch [--max-batch N] [--memory-budget MB]] [--force] [--no-progress]
+
+``--mode training`` measures one optimizer step per cell instead of a forward pass.
 
 Exit codes: 0 when every cell was measured, skipped or ran out of memory; 1 when a cell (or a
 largest-batch search) failed with an error; 2 for bad arguments, before any work is done.
@@ -19,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.timing import TimingError, TimingOptions
-from ..measure.cell import GPU_NVML, HOST_MEMORY, MEASURE_GROUPS, THROUGHPUT, TIME
+from ..measure.cell import MEASURE_GROUPS
 from ..measure.threads import pin_threads
+from ..sweep.modes import INFERENCE, MODES, TRAINING
+from ..training.step import autocast_dtype
 
 DEFAULT_MAX_BATCH = 4096
 # The flags that bad grid input is reported under.
@@ -45,7 +50,10 @@ def register(commands: Any) -> None:
             "Measure every cell of models x batch sizes x sequence lengths (latency, throughput, host and GPU memory) "
             "and write time.csv, throughput.csv, required_memory.csv, memory_<measure>.csv, env.csv, sweep.csv and "
             "sweep.json into the output folder. A cell that runs out of memory is N/A; a failing cell is recorded and "
-            "the sweep goes on (exit code 1 at the end)."
+            "the sweep goes on (exit code 1 at the end). With --mode training each cell is one optimizer step "
+            "(forward with the task's loss, backward, AdamW) of a fresh copy of the model, and the study-shaped "
+            "tables are named train_time.csv, train_throughput.csv, train_required_memory.csv and "
+            "memory_train_<measure>.csv."
         ),
     )
     sweep.add_argument(
@@ -76,7 +84,34 @@ def register(commands: Any) -> None:
         help="what to measure: time, throughput, memory (default: all three)",
     )
     sweep.add_argument(
-        "--largest-batch", action="store_true", help="also search the largest batch that fits, per model and sequence length"
+        "--mode",
+        choices=MODES,
+        default=INFERENCE,
+        help="what each cell measures: inference (a forward pass) or training (one optimizer step: forward with "
+        "the task's loss on synthetic labels, backward, AdamW) (default: inference)",
+    )
+    sweep.add_argument(
+        "--gradient-accumulation",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="with --mode training: micro-batches of the batch size per optimizer step; throughput counts every one (default: 1)",
+    )
+    sweep.add_argument(
+        "--autocast",
+        type=_autocast,
+        default=None,
+        metavar="bf16|fp16",
+        help="with --mode training: run the forward under autocast in bfloat16 or float16 (float16 with a gradient "
+        "scaler), as mixed-precision training does (default: none)",
+    )
+    sweep.add_argument(
+        "--largest-batch",
+        action="store_true",
+        help="also search the largest batch that fits, per model and sequence length (probing a forward pass, or "
+        "with --mode training one training step from a fresh optimizer), then measure time and throughput at "
+        "that batch, whatever --measures says: largest_batch.csv holds the searches, largest_batch_speed.csv "
+        "the speed at each largest batch, in sweep.csv's columns, apart from the grid's cells",
     )
     sweep.add_argument(
         "--max-batch",
@@ -90,8 +125,9 @@ def register(commands: Any) -> None:
         type=_positive_number,
         default=None,
         metavar="MB",
-        help="with --largest-batch: a batch whose peak memory exceeds MB (10^6 bytes) does not fit "
-        "(default: the device's memory on CUDA, half the available host memory on the CPU)",
+        help="with --largest-batch: a batch whose peak memory exceeds MB (10^6 bytes) does not fit: the allocator's "
+        "peak on CUDA, the host's peak increase on the CPU (default: the device's memory on CUDA, half the "
+        "available host memory on the CPU)",
     )
     sweep.add_argument("--force", action="store_true", help="overwrite the sweep files already in the output folder")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
@@ -106,8 +142,20 @@ def register(commands: Any) -> None:
         help=f"stop timing a cell after S seconds once --min-rounds are done (default: {defaults.max_time})",
     )
     warmup_rounds, warmup_time = defaults.warmup_rounds, defaults.warmup_time
-    timing.add_argument("--warmup-rounds", type=_integer, default=warmup_rounds, metavar="N", help=f"default: {warmup_rounds}")
-    timing.add_argument("--warmup-time", type=_number, default=warmup_time, metavar="S", help=f"default: {warmup_time}")
+    timing.add_argument(
+        "--warmup-rounds",
+        type=_integer,
+        default=warmup_rounds,
+        metavar="N",
+        help=f"default: {warmup_rounds}; with --mode training, untimed steps (at least 1: the first creates AdamW's state)",
+    )
+    timing.add_argument(
+        "--warmup-time",
+        type=_number,
+        default=warmup_time,
+        metavar="S",
+        help=f"default: {warmup_time}; a training sweep warms up by steps only",
+    )
     timing.add_argument(
         "--threads",
         type=_thread_count,
@@ -140,14 +188,24 @@ def _plan(arguments: argparse.Namespace) -> tuple[Any, Any, Any]:
     from ..sweep.grid import GridError, build_grid
     from ..sweep.largest_batch import SearchSettings
     from ..sweep.models import UnknownModel, check_models, needs_registry, resolve_model
+    from ..sweep.modes import INFERENCE_MODE, training_mode
     from ..sweep.output import OutputError, check_output
     from ..sweep.runner import SweepSettings, default_cpu_budget_mb
+    from ..training.cell import StepRecipe
 
     if not arguments.largest_batch:
         search_flags = (("--max-batch", arguments.max_batch), ("--memory-budget", arguments.memory_budget))
         given = [flag for flag, value in search_flags if value is not None]
         if given:
             raise ArgumentProblem(f"{' and '.join(given)}: only apply with --largest-batch")
+    training_flags = (("--gradient-accumulation", arguments.gradient_accumulation), ("--autocast", arguments.autocast))
+    if arguments.mode != TRAINING:
+        given = [flag for flag, value in training_flags if value is not None]
+        if given:
+            raise ArgumentProblem(f"{' and '.join(given)}: only apply with --mode training")
+        mode = INFERENCE_MODE
+    else:
+        mode = training_mode(StepRecipe(arguments.gradient_accumulation or 1, arguments.autocast))
     timing = _timing(arguments)
     try:
         dtype = normalise_dtype(arguments.dtype)
@@ -173,7 +231,9 @@ def _plan(arguments: argparse.Namespace) -> tuple[Any, Any, Any]:
             search = SearchSettings(max_batch=arguments.max_batch or DEFAULT_MAX_BATCH, budget_mb=budget, budget_note=note)
         except ValueError as error:
             raise ArgumentProblem(f"--max-batch: {error}") from None
-    settings = SweepSettings(device=device, dtype=dtype, timing=timing, groups=tuple(arguments.measures), largest_batch=search)
+    settings = SweepSettings(
+        device=device, dtype=dtype, timing=timing, groups=tuple(arguments.measures), largest_batch=search, mode=mode
+    )
     return grid, settings, partial(resolve_model, registry=registry, device=device)
 
 
@@ -189,11 +249,12 @@ def _sweep(arguments: argparse.Namespace, grid: Any, settings: Any, resolve: Any
     cells = len(grid.cells())
     print(
         f"modelperf sweep: {len(grid.models)} model(s) x {len(grid.batch_sizes)} batch size(s) x "
-        f"{len(grid.sequence_lengths)} sequence length(s) = {cells} cell(s) on {settings.device} in {settings.dtype}",
+        f"{len(grid.sequence_lengths)} sequence length(s) = {cells} cell(s) on {settings.device} in {settings.dtype}"
+        + _training_note(settings.mode.recipe),
         flush=True,
     )
     result = run_sweep(grid, settings, resolve, progress=not arguments.no_progress)
-    environment = environment_info(settings.device, settings.dtype)
+    environment = environment_info(settings.device, settings.dtype, mode=settings.mode.settings())
     try:
         written = write_sweep(result, arguments.output, environment, force=arguments.force)
     except OSError as error:
@@ -204,6 +265,9 @@ def _sweep(arguments: argparse.Namespace, grid: Any, settings: Any, resolve: Any
         largest = "-" if found.largest_batch is None else found.largest_batch
         where = f"{found.label} at sequence length {found.sequence_length}"
         print(f"largest batch of {where}: {largest} ({found.reason}; limit: {found.limit})")
+        speed = result.speed_at(found)
+        if speed is not None:
+            print(f"  speed at batch {found.largest_batch}: {_speed(speed, result.settings.mode)}")
     for file in written:
         print(f"modelperf sweep: wrote {file.path} ({file.what})")
     errors = result.errors
@@ -217,24 +281,49 @@ def _sweep(arguments: argparse.Namespace, grid: Any, settings: Any, resolve: Any
 
 def summary_table(result: Any) -> str:
     """One line per cell: its status and headline figures (time in ms, samples/s, memory in MB)."""
-    from ..measure.tidy import tidy_rows
-
-    memory = GPU_NVML if result.settings.device.startswith("cuda") else HOST_MEMORY
-    header = ("cell", "status", "time (ms)", "samples/s", f"memory (MB, {memory})")
+    mode = result.settings.mode
+    memory = mode.gpu_nvml if result.settings.device.startswith("cuda") else mode.host_memory
+    time = "step time (ms)" if mode.name == TRAINING else "time (ms)"
+    header = ("cell", "status", time, "samples/s", f"memory (MB, {memory})")
     lines = [header]
     for cell in result.cells:
-        values = {row["measure"]: row["value"] for row in tidy_rows(cell)}
+        values = _values(cell)
         lines.append(
             (
                 cell.cell.id,
                 cell.status if len(cell.status) <= 60 else cell.status[:57] + "...",
-                _figure(values.get(TIME), 1e3, ".3f"),
-                _figure(values.get(THROUGHPUT), 1.0, ".1f"),
+                _figure(values.get(mode.time), 1e3, ".3f"),
+                _figure(values.get(mode.throughput), 1.0, ".1f"),
                 _figure(values.get(memory), 1.0, ".1f"),
             )
         )
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
     return "\n".join("  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in lines)
+
+
+def _training_note(recipe: Any) -> str:
+    """``, training: ...`` for the header line of a training sweep; nothing for inference."""
+    if recipe is None:
+        return ""
+    accumulation = recipe.gradient_accumulation
+    accumulated = f"gradient accumulation {accumulation}" if accumulation > 1 else "no gradient accumulation"
+    autocast = f"autocast {recipe.autocast}" if recipe.autocast else "no autocast"
+    return f", training: one AdamW step per cell ({accumulated}, {autocast})"
+
+
+def _speed(cell: Any, mode: Any) -> str:
+    """``1.234 ms, 3241.2 samples/s``, or the status of a speed that was not measured."""
+    if cell.status != "ok":
+        return cell.status
+    values = _values(cell)
+    time = "ms per step" if mode.name == TRAINING else "ms"
+    return f"{_figure(values.get(mode.time), 1e3, '.3f')} {time}, {_figure(values.get(mode.throughput), 1.0, '.1f')} samples/s"
+
+
+def _values(cell: Any) -> dict[str, float | None]:
+    from ..measure.tidy import tidy_rows
+
+    return {row["measure"]: row["value"] for row in tidy_rows(cell)}
 
 
 def _figure(value: float | None, scale: float, spec: str) -> str:
@@ -275,6 +364,19 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
+
+
+def _autocast(text: str) -> str | None:
+    """``bf16``/``bfloat16`` or ``fp16``/``float16`` as the autocast dtype; ``none`` for none."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        dtype = autocast_dtype(text)
+    except ValueError:
+        dtype = None
+    if dtype is None:
+        raise argparse.ArgumentTypeError(f"expected bf16 or fp16 (or none), got {text!r}")
+    return dtype
 
 
 def _thread_count(text: str) -> int | None:

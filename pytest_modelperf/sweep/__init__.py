@@ -1,7 +1,8 @@
 """Sweeps: models x batch sizes x sequence lengths, measured cell by cell.
 
 The successor of transformers' removed ``PyTorchBenchmark``: ``modelperf sweep`` writes the
-study's tables (``time.csv``, ``required_memory.csv``, ``env.csv``) and a tidy ``sweep.csv``;
+study's tables (``time.csv``, ``required_memory.csv``, ``env.csv``) and a tidy ``sweep.csv``,
+each cell a forward pass or, with ``--mode training``, one optimizer step (``modes``);
 ``sweep_cells`` turns the same grid into pytest parameters that ``modelperf.measure_cell``
 measures and checks against baselines. Importing this package does not import torch.
 """

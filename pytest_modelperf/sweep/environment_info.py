@@ -2,14 +2,17 @@
 
 The study's keys come first (``transformers_version`` ... ``gpu_performance_state``, as far
 as they are known here), then what this project records beside its baselines (torch threads,
-dtype, device, CPU model, CUDA, driver, commit). As in the study, ``cpu_ram_mb`` and
-``gpu_ram_mb`` are in units of 2^20 bytes.
+dtype, device, CPU model, CUDA, driver, commit). A training sweep records its ``mode``,
+``gradient_accumulation`` and ``autocast`` after ``dtype``, and ``fp16`` is true under float16
+autocast too (the study's fp16 meant mixed precision when training); an inference sweep records
+no mode. As in the study, ``cpu_ram_mb`` and ``gpu_ram_mb`` are in units of 2^20 bytes.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import platform
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +21,14 @@ from ..measure.environment import software_environment
 from ..measure.memory import MIB
 
 
-def environment_info(device: str, dtype: str, root: Path | None = None) -> dict[str, Any]:
-    """The study's environment keys and the project's, for ``env.csv`` and ``sweep.json``."""
+def environment_info(
+    device: str, dtype: str, root: Path | None = None, *, mode: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The study's environment keys and the project's, for ``env.csv`` and ``sweep.json``;
+    ``mode`` is what a training sweep records of its mode (``SweepMode.settings``)."""
     import torch
 
+    mode = mode or {}
     now = _dt.datetime.now()
     software = software_environment(device, root or Path.cwd())
     cuda = device.startswith("cuda")
@@ -35,15 +42,15 @@ def environment_info(device: str, dtype: str, root: Path | None = None) -> dict[
         "architecture": platform.architecture()[0],
         "date": now.date().isoformat(),
         "time": now.time().isoformat(),
-        "fp16": dtype == "float16",
+        "fp16": dtype == "float16" or mode.get("autocast") == "float16",
         "cpu_ram_mb": _host_ram_mib(),
         "use_gpu": cuda,
     }
     if cuda:
         info.update(_gpu_info(device))
+    info.update(torch_threads=torch.get_num_threads(), dtype=dtype)
+    info.update(mode)
     info.update(
-        torch_threads=torch.get_num_threads(),
-        dtype=dtype,
         device=device,
         cpu_model=software.get("cpu", ""),
         cpu_cores=software.get("cpu_cores", ""),

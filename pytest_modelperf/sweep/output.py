@@ -8,7 +8,15 @@
   memory measure. Memory there is in the study's MB: whole units of 2^20 bytes.
 - ``env.csv``: the study's ``key,value`` rows, no header.
 - ``sweep.csv`` and ``sweep.json``: the tidy rows (MB = 10^6 bytes, as in every baseline).
-- ``largest_batch.csv`` after a largest-batch search.
+- ``largest_batch.csv`` after a largest-batch search, and ``largest_batch_speed.csv``: the
+  time and throughput measured at each largest batch found, tidy rows apart from the grid's.
+
+A training sweep (``--mode training``) writes the same files, its study-shaped tables named
+``train_time.csv`` (s per optimizer step), ``train_throughput.csv`` (samples/s, every
+micro-batch counted), ``train_required_memory.csv`` and ``memory_train_<measure>.csv``; its
+tidy rows hold the training measures (``train_time`` ...), and ``env.csv`` and ``sweep.json``
+record ``mode``, ``gradient_accumulation`` and ``autocast``. An inference sweep's files record
+no mode, as they always did.
 
 An output folder that already holds a sweep's files is not written over without ``force``;
 with it, a file of the earlier sweep that this sweep does not write again is removed, so that a
@@ -27,26 +35,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..measure.cell import GPU_MEMORY, GPU_NVML, HOST_MEMORY, THROUGHPUT, TIME
 from ..measure.memory import MIB, OUT_OF_MEMORY
 from ..measure.tidy import TIDY_COLUMNS, tidy_rows
 from ..storage.atomic_files import atomic_write_files
 from .largest_batch import CSV_COLUMNS as LARGEST_BATCH_COLUMNS
+from .modes import INFERENCE_MODE, SweepMode, training_mode
 from .runner import SweepResult
 
 SCHEMA = 1
 STUDY_HEADER: tuple[str, ...] = ("model", "batch_size", "sequence_length", "result")
 NOT_AVAILABLE = "N/A"
-MEMORY_MEASURES: tuple[str, ...] = (HOST_MEMORY, *GPU_MEMORY)
+LARGEST_BATCH_SPEED = "largest_batch_speed.csv"
 SWEEP_FILES: tuple[str, ...] = (
-    "time.csv",
-    "throughput.csv",
-    "required_memory.csv",
-    *(f"memory_{measure}.csv" for measure in MEMORY_MEASURES),
+    *INFERENCE_MODE.study_tables(),
+    *training_mode().study_tables(),
     "env.csv",
     "sweep.csv",
     "sweep.json",
     "largest_batch.csv",
+    LARGEST_BATCH_SPEED,
 )
 
 
@@ -76,21 +83,7 @@ def write_sweep(result: SweepResult, directory: Path, environment: Mapping[str, 
     """Every file of the sweep; returns what was written, in order."""
     check_output(directory, force=force)
     rows = [row for cell in result.cells for row in tidy_rows(cell)]
-    files: dict[str, tuple[str, str]] = {}
-    measures = result.settings.measures
-    cuda = result.settings.device.startswith("cuda")
-
-    if TIME in measures:
-        files["time.csv"] = (_study_csv(rows, TIME, lambda v: f"{v:.4f}"), "seconds, median of the rounds")
-    if THROUGHPUT in measures:
-        files["throughput.csv"] = (_study_csv(rows, THROUGHPUT, lambda v: f"{v:.2f}"), "samples/s at the median time")
-    if HOST_MEMORY in measures:
-        main = GPU_NVML if cuda else HOST_MEMORY
-        what = "NVML device-used, MiB, as in the study" if cuda else "peak host memory added, MiB"
-        files["required_memory.csv"] = (_study_csv(rows, main, _mebibytes), what)
-        for measure in MEMORY_MEASURES:
-            if measure in measures:
-                files[f"memory_{measure}.csv"] = (_study_csv(rows, measure, _mebibytes), "MiB")
+    files = _study_tables(rows, result.settings.mode, result.settings.measures, result.settings.device)
     files["env.csv"] = (_key_value_csv(environment), "the environment, key,value")
     table = ([row[column] for column in TIDY_COLUMNS] for row in rows)
     files["sweep.csv"] = (_csv(TIDY_COLUMNS, table), "tidy rows, every statistic")
@@ -101,11 +94,16 @@ def write_sweep(result: SweepResult, directory: Path, environment: Mapping[str, 
         "cells": rows,
         "largest_batch": [found.to_dict() for found in result.largest],
     }
+    speed_rows = [row for cell in result.largest_speed for row in tidy_rows(cell)]
+    if result.settings.largest_batch is not None:
+        payload["largest_batch_speed"] = speed_rows
     document = json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     files["sweep.json"] = (document, "tidy rows and the environment")
     if result.settings.largest_batch is not None:
         searches = (found.csv_row() for found in result.largest)
         files["largest_batch.csv"] = (_csv(LARGEST_BATCH_COLUMNS, searches), "largest batch that fits")
+        speeds = ([row[column] for column in TIDY_COLUMNS] for row in speed_rows)
+        files[LARGEST_BATCH_SPEED] = (_csv(TIDY_COLUMNS, speeds), "time and throughput at the largest batch, tidy rows")
 
     directory.mkdir(parents=True, exist_ok=True)
     earlier_sweep = _holds_a_sweep(directory)
@@ -115,6 +113,30 @@ def write_sweep(result: SweepResult, directory: Path, environment: Mapping[str, 
             if name not in files:
                 (directory / name).unlink(missing_ok=True)
     return [Written(directory / name, what) for name, (_, what) in files.items()]
+
+
+def _study_tables(
+    rows: Sequence[Mapping[str, Any]], mode: SweepMode, measures: Sequence[str], device: str
+) -> dict[str, tuple[str, str]]:
+    """The study-shaped tables of the measures taken, by file name, with what each holds."""
+    files: dict[str, tuple[str, str]] = {}
+    prefix, cuda = mode.table_prefix, device.startswith("cuda")
+    training = mode.recipe is not None
+    if mode.time in measures:
+        what = "seconds per training step, median of the rounds" if training else "seconds, median of the rounds"
+        files[f"{prefix}time.csv"] = (_study_csv(rows, mode.time, lambda v: f"{v:.4f}"), what)
+    if mode.throughput in measures:
+        what = "samples/s at the median time" + (", every micro-batch counted" if training else "")
+        files[f"{prefix}throughput.csv"] = (_study_csv(rows, mode.throughput, lambda v: f"{v:.2f}"), what)
+    if mode.host_memory in measures:
+        main = mode.gpu_nvml if cuda else mode.host_memory
+        added = "peak host memory added by a training step" if training else "peak host memory added"
+        what = "NVML device-used, MiB, as in the study" if cuda else f"{added}, MiB"
+        files[f"{prefix}required_memory.csv"] = (_study_csv(rows, main, _mebibytes), what)
+        for measure in mode.memory_measures:
+            if measure in measures:
+                files[f"memory_{measure}.csv"] = (_study_csv(rows, measure, _mebibytes), "MiB")
+    return files
 
 
 def _holds_a_sweep(directory: Path) -> bool:

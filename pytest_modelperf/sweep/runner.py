@@ -1,5 +1,10 @@
 """Running a sweep: every cell of every model, with a progress bar, never stopping early.
 
+The sweep's mode (``modes``) says what a cell runs, a forward pass or a training step, and
+gives the measurer of its cells and the probe of its largest-batch search. With a search, the
+time and throughput at the largest batch found are measured too, per model and sequence
+length, apart from the grid's cells.
+
 Each model is loaded once for all of its cells and freed before the next (``del``, garbage
 collection, and the CUDA cache emptied on CUDA). A cell that runs out of memory is recorded
 as ``out of memory`` and the sweep goes on; any other exception in a cell, or in loading its
@@ -17,24 +22,18 @@ from typing import Any
 from tqdm import tqdm
 
 from ..core.timing import TimingOptions
-from ..measure.cell import (
-    MEASURE_GROUPS,
-    Cell,
-    CellMeasurements,
-    error_status,
-    measure_cell,
-    measures_for,
-    peak_memory_mb,
-    skip_reason,
-)
+from ..measure.cell import MEASURE_GROUPS, Cell, CellMeasurements, error_status, peak_memory_mb, skip_reason
 from ..measure.memory import release_device_memory
 from ..measure.workloads import Workload
 from ..models.loading import load_model
 from .grid import Grid
 from .largest_batch import LargestBatch, SearchSettings, find_largest_batch
+from .modes import INFERENCE_MODE, CellMeasurer, PeakProbe, SweepMode
 
 # resolve(model) -> (checkpoint, task): see models.resolve_model
 Resolver = Callable[[str], tuple[str, str]]
+# What is measured at the largest batch found: its speed.
+SPEED_GROUPS: tuple[str, ...] = ("time", "throughput")
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,18 @@ class SweepSettings:
     groups: tuple[str, ...] = MEASURE_GROUPS
     memory_rounds: int = 5
     largest_batch: SearchSettings | None = None  # None: no largest-batch search
+    mode: SweepMode = INFERENCE_MODE
 
     @property
     def measures(self) -> tuple[str, ...]:
-        return measures_for(self.groups, self.device)
+        return self.mode.measures_for(self.groups, self.device)
+
+    @property
+    def measured_dtype(self) -> str:
+        """The dtype the cells' measurements carry: the autocast dtype of a training step under
+        autocast, else the weights' dtype."""
+        recipe = self.mode.recipe
+        return recipe.autocast if recipe is not None and recipe.autocast is not None else self.dtype
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -71,7 +78,7 @@ class SweepSettings:
                 "memory_budget_mb": self.largest_batch.budget_mb,
                 "limit": self.largest_batch.limit(self.device),
             }
-        return data
+        return {**self.mode.settings(), **data}
 
 
 @dataclass(frozen=True)
@@ -80,38 +87,56 @@ class SweepResult:
     settings: SweepSettings
     cells: tuple[CellMeasurements, ...]
     largest: tuple[LargestBatch, ...] = ()
+    largest_speed: tuple[CellMeasurements, ...] = ()  # time and throughput at each largest batch found
 
     @property
     def errors(self) -> list[str]:
-        """``<cell id>: error: ...`` for each cell, and each search, that failed with an error."""
+        """``<cell id>: error: ...`` for each cell, each search and each speed at a largest
+        batch that failed with an error."""
         failed = [f"{result.cell.id}: {result.status}" for result in self.cells if result.status.startswith("error:")]
         failed += [
             f"{found.label} largest batch at s{found.sequence_length}: {found.reason}" for found in self.largest if found.error
         ]
+        failed += [
+            f"{result.cell.id} (speed at the largest batch): {result.status}"
+            for result in self.largest_speed
+            if result.status.startswith("error:")
+        ]
         return failed
+
+    def speed_at(self, found: LargestBatch) -> CellMeasurements | None:
+        """The speed measured at a search's largest batch; None where it found none."""
+        for result in self.largest_speed:
+            cell = result.cell
+            if (cell.model, cell.sequence_length, cell.batch_size) == (found.model, found.sequence_length, found.largest_batch):
+                return result
+        return None
 
 
 def run_sweep(grid: Grid, settings: SweepSettings, resolve: Resolver, *, progress: bool = True) -> SweepResult:
     """Measure every cell of the grid; with ``settings.largest_batch``, also search the largest
-    batch per model and sequence length. The bar goes to stderr, and only to a terminal."""
+    batch per model and sequence length and measure its time and throughput. The bar goes to
+    stderr, and only to a terminal."""
     searches = len(grid.sequence_lengths) if settings.largest_batch is not None else 0
     total = len(grid.cells()) + searches * len(grid.models)
     bar = tqdm(total=total, unit="cell", file=sys.stderr, disable=not progress or not sys.stderr.isatty(), dynamic_ncols=True)
     cells: list[CellMeasurements] = []
     largest: list[LargestBatch] = []
+    speeds: list[CellMeasurements] = []
     try:
         for model in grid.models:
-            model_cells, model_largest = _sweep_model(grid, model, settings, resolve, bar)
+            model_cells, model_largest, model_speeds = _sweep_model(grid, model, settings, resolve, bar)
             cells.extend(model_cells)
             largest.extend(model_largest)
+            speeds.extend(model_speeds)
     finally:
         bar.close()
-    return SweepResult(grid, settings, tuple(cells), tuple(largest))
+    return SweepResult(grid, settings, tuple(cells), tuple(largest), tuple(speeds))
 
 
 def _sweep_model(
     grid: Grid, model: str, settings: SweepSettings, resolve: Resolver, bar: Any
-) -> tuple[list[CellMeasurements], list[LargestBatch]]:
+) -> tuple[list[CellMeasurements], list[LargestBatch], list[CellMeasurements]]:
     cells = grid.cells_of(model)
     bar.set_postfix_str(f"loading {grid.label_of(model)}")
     try:
@@ -121,7 +146,7 @@ def _sweep_model(
         status = error_status(error)
         release_device_memory(settings.device)
         bar.update(len(cells) + (len(grid.sequence_lengths) if settings.largest_batch is not None else 0))
-        failed = [CellMeasurements(cell, status, settings.device, settings.dtype, settings.measures) for cell in cells]
+        failed = [CellMeasurements(cell, status, settings.device, settings.measured_dtype, settings.measures) for cell in cells]
         searches = (
             [
                 LargestBatch(
@@ -132,41 +157,64 @@ def _sweep_model(
             if settings.largest_batch is not None
             else []
         )
-        return failed, searches
+        return failed, searches, []
+    measure, probe = settings.mode.measure_cell, settings.mode.peak_memory_mb
     try:
-        results = [_measure_one(loaded, cell, settings, bar) for cell in cells]
-        searches = []
+        results = [_measure_one(loaded, cell, settings, measure, bar) for cell in cells]
+        searches, speeds = [], []
         if settings.largest_batch is not None:
+            label = grid.label_of(model)
             for length in grid.sequence_lengths:
-                bar.set_postfix_str(f"{grid.label_of(model)}-s{length}: largest batch")
-                searches.append(largest_batch_of(loaded, model, grid.label_of(model), length, settings.largest_batch))
+                bar.set_postfix_str(f"{label}-s{length}: largest batch")
+                found = largest_batch_of(loaded, model, label, length, settings.largest_batch, probe=probe)
+                searches.append(found)
+                if found.largest_batch:
+                    speed_cell = Cell(model, label, found.largest_batch, length)
+                    speeds.append(_measure_one(loaded, speed_cell, settings, measure, bar, groups=SPEED_GROUPS))
                 bar.update(1)
-        return results, searches
+        return results, searches, speeds
     finally:
         del loaded
         release_device_memory(settings.device)  # garbage collection, and the CUDA cache emptied on CUDA
 
 
-def _measure_one(loaded: Any, cell: Cell, settings: SweepSettings, bar: Any) -> CellMeasurements:
+def _measure_one(
+    loaded: Any,
+    cell: Cell,
+    settings: SweepSettings,
+    measure: CellMeasurer,
+    bar: Any,
+    *,
+    groups: tuple[str, ...] | None = None,
+) -> CellMeasurements:
+    """One cell measured by ``measure`` (the grid's cells: ``settings.groups``; the bar moves
+    on for them only); an error is the cell's status."""
     bar.set_postfix_str(cell.id)
+    grid_cell = groups is None
+    groups = settings.groups if groups is None else groups
     try:
-        result = measure_cell(loaded, cell, groups=settings.groups, timing=settings.timing, memory_rounds=settings.memory_rounds)
+        result = measure(loaded, cell, groups=groups, timing=settings.timing, memory_rounds=settings.memory_rounds)
     except Exception as error:
-        result = CellMeasurements(cell, error_status(error), settings.device, settings.dtype, settings.measures)
+        measures = settings.mode.measures_for(groups, settings.device)
+        result = CellMeasurements(cell, error_status(error), settings.device, settings.measured_dtype, measures)
     if not result.status.startswith(("ok", "skipped")):
         release_device_memory(settings.device)
-    bar.update(1)
+    if grid_cell:
+        bar.update(1)
     return result
 
 
-def largest_batch_of(loaded: Any, model: str, label: str, sequence_length: int, search: SearchSettings) -> LargestBatch:
-    """The largest batch of the loaded model at this sequence length that fits."""
+def largest_batch_of(
+    loaded: Any, model: str, label: str, sequence_length: int, search: SearchSettings, *, probe: PeakProbe = peak_memory_mb
+) -> LargestBatch:
+    """The largest batch of the loaded model at this sequence length that fits, each batch
+    tried by ``probe(loaded, workload)``: the device's peak (MB) of a forward pass by default."""
     limit = search.limit(loaded.device)
     reason = skip_reason(Cell(model, label, 1, sequence_length), loaded.config)
     if reason is not None:
         return LargestBatch(model, label, sequence_length, None, None, limit, reason)
     largest, failing, why, probes = find_largest_batch(
-        lambda batch: peak_memory_mb(loaded, Workload(batch, sequence_length)), search, device=loaded.device
+        lambda batch: probe(loaded, Workload(batch, sequence_length)), search, device=loaded.device
     )
     return LargestBatch(model, label, sequence_length, largest, failing, limit, why, probes)
 

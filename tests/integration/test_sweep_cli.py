@@ -94,6 +94,8 @@ def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(
     ]
     largest = "4 (every batch up to --max-batch 4 fits; limit: 100000 MB budget)"
     assert f"largest batch of tiny-bert at sequence length 16: {largest}" in captured.out
+    speed = [line for line in captured.out.splitlines() if line.startswith("  speed at batch 4: ")]
+    assert len(speed) == 1 and speed[0].endswith(" samples/s") and " ms, " in speed[0]
 
     time = rows(output / "time.csv")
     assert time[0] == ["model", "batch_size", "sequence_length", "result"]
@@ -114,6 +116,11 @@ def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(
             "100000 MB budget",
             "skipped: sequence length 256 exceeds tiny-bert's max_position_embeddings (128)",
         ],
+    ]
+    at_largest = load_sweep(output / "largest_batch_speed.csv")
+    assert at_largest[["batch_size", "sequence_length", "measure", "status"]].values.tolist() == [
+        [4, 16, "time", "ok"],
+        [4, 16, "throughput", "ok"],
     ]
     frame = load_sweep(output)
     assert len(frame) == 4 * 3 and set(frame.measure) == {"time", "throughput", "host_memory_peak"}
@@ -149,6 +156,12 @@ def test_an_existing_sweep_needs_force(tiny_checkpoint: Path, tmp_path: Path, ca
         (["--sequence-lengths", "x"], "argument --sequence-lengths: expected a whole number, got 'x'"),
         (["--measures", "latency"], "argument --measures: invalid choice: 'latency'"),
         (["--memory-budget", "-5", "--largest-batch"], "argument --memory-budget: must be a positive number, got '-5'"),
+        (["--mode", "train"], "argument --mode: invalid choice: 'train'"),
+        (["--mode", "training", "--autocast", "int8"], "argument --autocast: expected bf16 or fp16 (or none), got 'int8'"),
+        (
+            ["--mode", "training", "--gradient-accumulation", "0"],
+            "argument --gradient-accumulation: must be a positive integer, got '0'",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_argument(
@@ -164,6 +177,11 @@ def test_bad_arguments_exit_2_naming_the_argument(
     ("arguments", "message"),
     [
         (["--max-batch", "8"], "--max-batch: only apply with --largest-batch"),
+        (["--gradient-accumulation", "2"], "--gradient-accumulation: only apply with --mode training"),
+        (
+            ["--mode", "inference", "--gradient-accumulation", "2", "--autocast", "bf16"],
+            "--gradient-accumulation and --autocast: only apply with --mode training",
+        ),
         (["--device", "tpu"], "--device: unknown device 'tpu'"),
         (["--dtype", "int4"], "--dtype: unknown dtype 'int4'"),
         (["--min-rounds", "1"], "--min-rounds: must be at least 2, got 1"),

@@ -15,8 +15,10 @@ from pytest_modelperf.measure.tidy import TIDY_COLUMNS, tidy_rows
 from pytest_modelperf.sweep import build_grid, load_sweep
 from pytest_modelperf.sweep.frame import SweepFileError
 from pytest_modelperf.sweep.largest_batch import LargestBatch, Probe, SearchSettings
+from pytest_modelperf.sweep.modes import training_mode
 from pytest_modelperf.sweep.output import SWEEP_FILES, OutputError, check_output, write_sweep
 from pytest_modelperf.sweep.runner import SweepResult, SweepSettings
+from pytest_modelperf.training.cell import StepRecipe, training_measures_for
 
 TIDY_HEADER = "model,label,batch_size,sequence_length,measure,unit,value,status,median,mean,min,max,stdev,iqr,rounds,device,dtype"
 ENVIRONMENT = {
@@ -74,7 +76,42 @@ def _result(device: str = "cuda:0", *, largest: bool = False) -> SweepResult:
     probes = (Probe(64, "out of memory"),)
     found = (LargestBatch("org/distilbert", "distilbert", 128, 48, 49, "16000 MB budget", "batch 49 ran out of memory", probes),)
     settings = SweepSettings(device=device, dtype="float32", largest_batch=search)
-    return SweepResult(grid, settings, results, found if largest else ())
+    if not largest:
+        return SweepResult(grid, settings, results)
+    (at_largest,) = build_grid(["org/distilbert"], [48], [128]).cells()
+    speed = _ok(at_largest, device)
+    speed = CellMeasurements(
+        at_largest,
+        "ok",
+        device,
+        "float32",
+        ("time", "throughput"),
+        {name: speed.by_measure[name] for name in ("time", "throughput")},
+    )
+    return SweepResult(grid, settings, results, found, (speed,))
+
+
+def _trained(device: str = "cpu") -> SweepResult:
+    """A training sweep of one cell measured and one out of memory, with a largest-batch search."""
+    grid = build_grid(["org/distilbert"], [32], [32, 1024])
+    measured, out_of_memory = grid.cells()
+    measures = training_measures_for(["time", "throughput", "memory"], device)
+    by_measure = {
+        "train_time": Measurement.from_samples("t", [100.0, 300.0, 200.0], unit="ms", direction=Direction.LOWER_IS_BETTER),
+        "train_throughput": Measurement.from_samples(
+            "r", [64 / 0.1, 64 / 0.3, 64 / 0.2], unit="samples/s", direction=Direction.HIGHER_IS_BETTER
+        ),
+        "train_host_memory_peak": Measurement.from_samples("h", [300.0], unit="MB", direction=Direction.LOWER_IS_BETTER),
+    }
+    missing = {name: Measurement.not_available(name, "out of memory", unit="MB") for name in measures}
+    cells = (
+        CellMeasurements(measured, "ok", device, "bfloat16", measures, by_measure),
+        CellMeasurements(out_of_memory, "out of memory", device, "bfloat16", measures, missing),
+    )
+    mode = training_mode(StepRecipe(gradient_accumulation=2, autocast="bfloat16"))
+    settings = SweepSettings(device=device, dtype="float32", largest_batch=SearchSettings(max_batch=64), mode=mode)
+    found = (LargestBatch("org/distilbert", "distilbert", 32, 0, 1, "host memory", "batch 1 ran out of memory"),)
+    return SweepResult(grid, settings, cells, found)
 
 
 def _lines(path: Path) -> list[str]:
@@ -170,7 +207,8 @@ def test_tidy_rows_follow_the_schema(tmp_path: Path) -> None:
 def test_sweep_json_holds_the_rows_environment_and_grid(tmp_path: Path) -> None:
     write_sweep(_result(largest=True), tmp_path, ENVIRONMENT)
     data = json.loads((tmp_path / "sweep.json").read_text())
-    assert set(data) == {"schema", "environment", "grid", "cells", "largest_batch"} and data["schema"] == 1
+    assert set(data) == {"schema", "environment", "grid", "cells", "largest_batch", "largest_batch_speed"}
+    assert data["schema"] == 1 and "mode" not in data["grid"], "an inference sweep records no mode, as it always did"
     assert data["environment"] == ENVIRONMENT
     assert data["grid"]["batch_sizes"] == [32] and data["grid"]["sequence_lengths"] == [32, 128, 512, 1024]
     assert data["grid"]["models"] == [{"model": "org/distilbert", "label": "distilbert"}]
@@ -178,14 +216,33 @@ def test_sweep_json_holds_the_rows_environment_and_grid(tmp_path: Path) -> None:
     assert list(data["cells"][0]) == list(TIDY_COLUMNS)
     assert data["cells"][-1]["value"] is None and data["cells"][-1]["status"] == "out of memory"
     assert data["largest_batch"][0]["largest_batch"] == 48 and data["largest_batch"][0]["probes"][0]["batch_size"] == 64
+    speed = data["largest_batch_speed"]
+    assert [(row["batch_size"], row["sequence_length"], row["measure"]) for row in speed] == [
+        (48, 128, "time"),
+        (48, 128, "throughput"),
+    ]
+    assert "largest_batch_speed" not in json.loads(write_sweep_json(_result(), tmp_path / "no-search"))
 
 
-def test_largest_batch_csv(tmp_path: Path) -> None:
+def write_sweep_json(result: SweepResult, directory: Path) -> str:
+    write_sweep(result, directory, ENVIRONMENT)
+    return (directory / "sweep.json").read_text()
+
+
+def test_largest_batch_csv_and_the_speed_at_the_largest_batch(tmp_path: Path) -> None:
     write_sweep(_result(largest=True), tmp_path, ENVIRONMENT)
     assert _lines(tmp_path / "largest_batch.csv") == [
         "model,sequence_length,largest_batch,first_failing_batch,limit,reason",
         "org/distilbert,128,48,49,16000 MB budget,batch 49 ran out of memory",
     ]
+    speed = _lines(tmp_path / "largest_batch_speed.csv")
+    assert speed[0] == TIDY_HEADER
+    assert [line.split(",")[:8] for line in speed[1:]] == [
+        ["org/distilbert", "distilbert", "48", "128", "time", "s", "0.02", "ok"],
+        ["org/distilbert", "distilbert", "48", "128", "throughput", "samples/s", "2400.0", "ok"],
+    ]
+    assert len(load_sweep(tmp_path / "largest_batch_speed.csv")) == 2, "the speed rows load as a sweep's rows"
+    assert len(load_sweep(tmp_path)) == 24, "and stay out of the grid's sweep.csv"
 
 
 def test_an_existing_sweep_is_not_overwritten_without_force(tmp_path: Path) -> None:
@@ -256,6 +313,45 @@ def test_a_cell_with_no_measurements_still_has_a_row_per_measure() -> None:
         ("time", "skipped: too long", None),
         ("host_memory_peak", "skipped: too long", None),
     ]
+
+
+def test_a_training_sweep_names_its_tables_and_records_its_mode(tmp_path: Path) -> None:
+    written = write_sweep(_trained(), tmp_path, ENVIRONMENT)
+    assert [file.path.name for file in written] == [
+        "train_time.csv",
+        "train_throughput.csv",
+        "train_required_memory.csv",
+        "memory_train_host_memory_peak.csv",
+        "env.csv",
+        "sweep.csv",
+        "sweep.json",
+        "largest_batch.csv",
+        "largest_batch_speed.csv",
+    ]
+    assert written[0].what == "seconds per training step, median of the rounds"
+    assert _lines(tmp_path / "train_time.csv") == [
+        "model,batch_size,sequence_length,result",
+        "org/distilbert,32,32,0.2000",
+        "org/distilbert,32,1024,N/A",
+    ]
+    assert _lines(tmp_path / "train_throughput.csv")[1] == "org/distilbert,32,32,320.00"  # 64 samples / 0.2 s
+    assert _lines(tmp_path / "train_required_memory.csv")[1:] == ["org/distilbert,32,32,286", "org/distilbert,32,1024,N/A"]
+    frame = load_sweep(tmp_path)
+    assert list(frame.measure.unique()) == ["train_time", "train_throughput", "train_host_memory_peak"]
+    assert set(frame.dtype) == {"bfloat16"}
+    grid = json.loads((tmp_path / "sweep.json").read_text())["grid"]
+    assert (grid["mode"], grid["gradient_accumulation"], grid["autocast"]) == ("training", 2, "bfloat16")
+    assert _lines(tmp_path / "largest_batch_speed.csv") == [TIDY_HEADER], "no batch fitted: no speed to measure"
+
+
+def test_a_training_sweep_over_an_inference_sweep_needs_force_and_replaces_it(tmp_path: Path) -> None:
+    write_sweep(_result("cpu"), tmp_path, ENVIRONMENT)
+    with pytest.raises(OutputError, match="already holds a sweep's files"):
+        write_sweep(_trained(), tmp_path, ENVIRONMENT)
+    write_sweep(_trained(), tmp_path, ENVIRONMENT, force=True)
+    assert not (tmp_path / "time.csv").exists() and not (tmp_path / "memory_host_memory_peak.csv").exists()
+    with pytest.raises(OutputError, match=r"\(train_time.csv, .*memory_train_host_memory_peak.csv"):
+        check_output(tmp_path, force=False)
 
 
 def test_force_never_deletes_files_of_sweep_names_that_no_sweep_wrote(tmp_path: Path) -> None:
