@@ -53,6 +53,8 @@ DEFAULT_STEPS = 10
 DEFAULT_RDZV_BACKEND = "c10d"
 DEFAULT_RDZV_ID = "modelperf-scaling"
 OUTPUT_TAIL_LINES = 30
+STOP_SECONDS = 30  # how long an interrupted torchrun gets to stop its workers
+PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # the folder that holds pytest_modelperf
 WEIGHTS_DTYPE = "float32"
 ProgressCallback = Callable[[str], None]
 
@@ -504,9 +506,11 @@ def torchrun_command(settings: ScalingSettings, nproc: int, variant: str, result
 
 
 def worker_environment(settings: ScalingSettings, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The launch's environment: OpenMP told the thread count too, so torchrun does not set it to one."""
+    """The launch's environment: OpenMP told the thread count too, so torchrun does not set it to
+    one, and this package's folder first on the path, so the workers run the launcher's code."""
     environment = dict(os.environ if base is None else base)
     environment["OMP_NUM_THREADS"] = str(settings.threads)
+    environment["PYTHONPATH"] = os.pathsep.join(part for part in (PACKAGE_PARENT, environment.get("PYTHONPATH")) if part)
     return environment
 
 
@@ -516,28 +520,41 @@ def launch(settings: ScalingSettings, nproc: int, variant: str, folder: Path) ->
     Raises ``ScalingLaunchError`` when torchrun fails or, on a single node, writes no result."""
     result = folder / f"{variant}-{nproc}.json"
     command = torchrun_command(settings, nproc, variant, result)
-    try:
-        completed = subprocess.run(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            env=worker_environment(settings),
-            check=False,
-        )
-    except OSError as error:
-        raise ScalingLaunchError(command, f"torchrun could not be started ({error})", "") from error
-    if completed.returncode != 0:
-        raise ScalingLaunchError(command, f"torchrun failed with exit status {completed.returncode}", completed.stdout)
+    returncode, output = run_torchrun(command, worker_environment(settings))
+    if returncode != 0:
+        raise ScalingLaunchError(command, f"torchrun failed with exit status {returncode}", output)
     if not result.exists():
         if settings.rendezvous.nnodes > 1:
             return None  # rank 0 ran on another node, which holds the result
-        raise ScalingLaunchError(command, f"torchrun wrote no result ({result})", completed.stdout)
+        raise ScalingLaunchError(command, f"torchrun wrote no result ({result})", output)
     try:
         return ScalingRun.from_dict(json.loads(result.read_text(encoding="utf-8")), str(result))
     except ValueError as error:
-        raise ScalingLaunchError(command, f"the result of torchrun is not readable: {error}", completed.stdout) from error
+        raise ScalingLaunchError(command, f"the result of torchrun is not readable: {error}", output) from error
+
+
+def run_torchrun(command: Sequence[str], environment: Mapping[str, str]) -> tuple[int, str]:
+    """torchrun's exit status and its output (its workers' too), stdout and stderr together.
+
+    Interrupted (Ctrl-C, a test's timeout), torchrun is asked to stop with SIGTERM, which it
+    passes on to its workers, rather than killed outright, which would leave them running."""
+    try:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=dict(environment)
+        )
+    except OSError as error:
+        raise ScalingLaunchError(command, f"torchrun could not be started ({error})", "") from error
+    try:
+        output, _ = process.communicate()
+    except BaseException:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        raise
+    return process.returncode, output
 
 
 def check_devices(settings: ScalingSettings) -> None:

@@ -47,10 +47,7 @@ class Rank:
     local_rank: int
     world_size: int
     local_world_size: int
-
-    @property
-    def nnodes(self) -> int:
-        return max(1, self.world_size // max(1, self.local_world_size))
+    nnodes: int
 
     @classmethod
     def from_environment(cls) -> Rank:
@@ -61,7 +58,9 @@ class Rank:
             if text is None or not text.strip().isdigit():
                 raise RuntimeError(f"{variable} is {text!r}: this module runs under torchrun (python -m torch.distributed.run)")
             values[field] = int(text)
-        return cls(**values)
+        groups = os.environ.get("GROUP_WORLD_SIZE", "").strip()  # torchrun's node count
+        nodes = int(groups) if groups.isdigit() else values["world_size"] // max(1, values["local_world_size"])
+        return cls(**values, nnodes=max(1, nodes))
 
 
 def worker_arguments(

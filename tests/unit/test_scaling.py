@@ -6,11 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import pytest_modelperf
 from pytest_modelperf.core.measurement import DIVISION_BY_ZERO, Direction
 from pytest_modelperf.render.scaling import (
     CSV_COLUMNS,
@@ -31,6 +35,7 @@ from pytest_modelperf.training.scaling import (
     core_notes,
     default_threads,
     launch_description,
+    run_torchrun,
     scaling_result,
     scaling_rows,
     scaling_settings,
@@ -332,7 +337,13 @@ def test_one_node_runs_torchrun_standalone_with_the_worker_module() -> None:
     }
     assert worker[-1] == "--delay-sync"
     assert "--delay-sync" not in torchrun_command(chosen, 2, PLAIN, Path("/tmp/r.json"))
-    assert worker_environment(chosen, {"OMP_NUM_THREADS": "1", "PATH": "/bin"}) == {"OMP_NUM_THREADS": "3", "PATH": "/bin"}
+    package_parent = str(Path(pytest_modelperf.__file__).resolve().parents[1])
+    assert worker_environment(chosen, {"OMP_NUM_THREADS": "1", "PATH": "/bin"}) == {
+        "OMP_NUM_THREADS": "3",
+        "PATH": "/bin",
+        "PYTHONPATH": package_parent,
+    }
+    assert worker_environment(chosen, {"PYTHONPATH": "/extra"})["PYTHONPATH"] == f"{package_parent}{os.pathsep}/extra"
     assert launch_description(chosen, 2, DELAYED_SYNC) == "2 workers, delay_sync, 3 threads each"
 
 
@@ -392,3 +403,23 @@ def test_a_launch_error_names_the_command_the_ranks_errors_and_the_tail() -> Non
     assert lines[2] == "--- the last 30 lines of its output ---"
     assert lines[-1] == "torch.distributed.elastic.multiprocessing.errors.ChildFailedError:"
     assert len(lines) == 3 + 30
+
+
+def test_an_interrupted_launch_asks_torchrun_to_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    interrupted: list[subprocess.Popen[str]] = []
+
+    class Interrupted(subprocess.Popen):  # type: ignore[type-arg]
+        def communicate(self, *arguments: object, **options: object) -> tuple[str, str]:
+            interrupted.append(self)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess, "Popen", Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_torchrun([sys.executable, "-c", "import time; time.sleep(60)"], dict(os.environ))
+    assert interrupted[0].returncode == -signal.SIGTERM  # asked to stop (it passes that on), not killed
+
+
+def test_a_launcher_that_cannot_start_is_named(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-python")
+    with pytest.raises(ScalingLaunchError, match=rf"torchrun could not be started \(.*\): {missing} -m torch"):
+        run_torchrun([missing, "-m", "torch.distributed.run"], {})
