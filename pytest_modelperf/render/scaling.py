@@ -166,8 +166,10 @@ def scaling_figure(rows: Sequence[ScalingRow], *, title: str) -> Figure:
         (line,) = axes.plot([p[0] for p in measured], [p[1] for p in measured], marker="o", label=label)
         for size, speedup, efficiency in measured:
             if size != smallest and efficiency is not None:
-                where = {"textcoords": "offset points", "xytext": (6, -12)}
-                axes.annotate(f"{efficiency:.0%}", (size, speedup), fontsize=8, color=line.get_color(), **where)
+                colour = line.get_color()
+                axes.annotate(
+                    f"{efficiency:.0%}", (size, speedup), xytext=(6, -12), textcoords="offset points", fontsize=8, color=colour
+                )
     axes.set_xticks(sizes)
     axes.set_xticklabels([str(size) for size in sizes])
     axes.set_xlabel("workers (world size)")

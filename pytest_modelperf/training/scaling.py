@@ -430,7 +430,9 @@ def scaling_measurements(
     rows: Sequence[ScalingRow], notes: Sequence[str] = ()
 ) -> tuple[tuple[Measurement, ...], tuple[Measurement, ...], tuple[Measurement, ...]]:
     """(throughput, speed-up, efficiency) measurements of the rows; see ``ScalingResult``."""
-    throughput, speedup, efficiency = [], [], []
+    throughput: list[Measurement] = []
+    speedup: list[Measurement] = []
+    efficiency: list[Measurement] = []
     for row in rows:
         run = row.run
         context = run_context(run)

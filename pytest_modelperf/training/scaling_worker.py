@@ -218,7 +218,7 @@ def run_rank(arguments: argparse.Namespace, rank: Rank) -> None:
     barrier()  # no rank leaves while another may still need the group
 
 
-def no_buffer_sync(wrapper: Any) -> dict[str, bool]:
+def no_buffer_sync(wrapper: Any) -> dict[str, Any]:
     """DDP's keyword that stops the buffer broadcast before every forward, in this torch's spelling.
 
     An encoder's buffers (position ids) never change: broadcasting them before each forward
