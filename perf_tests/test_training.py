@@ -60,3 +60,15 @@ def test_training_gpu_memory(modelperf, model_name, batch_size):
         pytest.skip(f"training GPU memory needs a CUDA device; {model.name} is on {model.device}")
     training = modelperf.measure_training(model, batch_size=batch_size, sequence_length=128, steps=5)
     modelperf.check(training)
+
+
+def test_data_parallel_scaling(modelperf):
+    """BERT-tiny's training step at 8x128 per worker under DDP on torchrun (gloo on the CPU, NCCL
+    on a GPU), 1 and 2 workers: samples/s of each against its baseline, and the speed-up of two
+    workers over one. On a 2-core runner each worker has one core and its own thread, so the
+    speed-up is bounded by the cores and by the all-reduce of 4.4M gradients (docs/scaling.md);
+    a regression in DDP's overlap or the gradient sync shows as a lower speed-up."""
+    scaling = modelperf.measure_scaling(modelperf.load_registered("bert-tiny"), nproc=(1, 2), batch_size=8, sequence_length=128)
+    modelperf.check(scaling.throughput_at(1))
+    modelperf.check(scaling.throughput_at(2))
+    modelperf.check(scaling.speedup_at(2), limit="1.0x")

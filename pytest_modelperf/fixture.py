@@ -34,6 +34,7 @@ from .run.session import ModelPerfSession
 from .sweep.models import LOCAL, REGISTERED, model_kind
 from .training.data import dataset_batches, device_batches, given_batches
 from .training.measurement import DEFAULT_WARMUP_STEPS, Training, TrainingPlan, measure_training
+from .training.scaling import DEFAULT_NPROC, DEFAULT_STEPS, ScalingResult, measure_scaling
 from .training.step import OptimizerFactory, StepSettings, TrainingStep, adamw, autocast_dtype, synthetic_batch, training_copy
 
 if TYPE_CHECKING:
@@ -336,6 +337,48 @@ class ModelPerf:
             return measure_training(model, step, plan)
         finally:
             step.release()
+
+    def measure_scaling(
+        self,
+        model: LoadedModel,
+        *,
+        nproc: Sequence[int] = DEFAULT_NPROC,
+        batch_size: int = 8,
+        sequence_length: int = 128,
+        steps: int = DEFAULT_STEPS,
+        warmup_steps: int = DEFAULT_WARMUP_STEPS,
+        gradient_accumulation: int = 1,
+        delay_sync: bool = False,
+        compare_delay_sync: bool = False,
+        threads: int | None = None,
+    ) -> ScalingResult:
+        """Data-parallel training of ``model``'s checkpoint on torchrun at each count of ``nproc``
+        workers (gloo on the CPU, NCCL on CUDA): samples/s, and speed-up and efficiency over the
+        smallest count, as measurements (``result.speedup_at(2)``; ``modelperf.check(result)``
+        checks each). Each worker trains its own ``batch_size`` x ``sequence_length`` batch; with
+        ``gradient_accumulation``, ``delay_sync`` all-reduces once per step (``no_sync``) and
+        ``compare_delay_sync`` measures both side by side. ``threads`` per worker on the CPU
+        defaults to the usable cores shared by the largest count. More workers than GPUs skips.
+        """
+        device = "cuda" if model.device.startswith("cuda") else "cpu"
+        try:
+            return measure_scaling(
+                model.checkpoint,
+                model.task,
+                nproc=nproc,
+                batch_size=batch_size,
+                sequence_length=sequence_length,
+                steps=steps,
+                warmup_steps=warmup_steps,
+                gradient_accumulation=gradient_accumulation,
+                delay_sync=delay_sync,
+                compare_delay_sync=compare_delay_sync,
+                device=device,
+                threads=threads,
+                name=model.name,
+            )
+        except DeviceUnavailable as error:
+            pytest.skip(str(error))
 
     def fine_tune_facts(self, model: LoadedModel) -> FineTuneFacts:
         """How the checkpoint's fine-tune went when it was made here: time, samples/s, peak memory.

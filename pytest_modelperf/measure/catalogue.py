@@ -145,7 +145,7 @@ TRAIN_GPU_NVML_PROCESS = Measure(
 
 # -- distributed training on torchrun: N workers against one ------------------------------------
 SCALING_THROUGHPUT = Measure("scaling_throughput", "samples/s", HIGHER, False, True, "distributed training throughput")
-SCALING_SPEEDUP = Measure("scaling_speedup", "x", HIGHER, False, True, "speed-up over one worker")
+SCALING_SPEEDUP = Measure("scaling_speedup", "x", HIGHER, False, True, "speed-up over the fewest workers")
 SCALING_EFFICIENCY = Measure("scaling_efficiency", "x", HIGHER, False, True, "scaling efficiency (speed-up / workers)")
 
 # -- the model's own facts -----------------------------------------------------------------
