@@ -8,7 +8,7 @@
    baselines, and reports each run's wall time and outcome counts.
 
 Budgets on the project's 2-core CPU runner: preparation at most 5 minutes, one suite run at
-most 10 minutes, and no failure in any run. Exits non-zero when a budget is missed.
+most 12 minutes, and no failure in any run. Exits non-zero when a budget is missed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PREPARE_BUDGET_S = 5 * 60
-SUITE_BUDGET_S = 10 * 60
+SUITE_BUDGET_S = 12 * 60
 OUTCOMES = re.compile(r"(\d+) (passed|failed|skipped|error|errors)\b")
 
 
@@ -113,7 +113,7 @@ def main() -> int:
             if "prepare_cold_s" in figures
             else []
         ),
-        ("every suite run within 10 minutes", slowest <= SUITE_BUDGET_S),
+        ("every suite run within 12 minutes", slowest <= SUITE_BUDGET_S),
         (f"no failure in {len(runs)} runs in a row", failures == 0 and all(run["exit_code"] == 0 for run in runs)),
     ]
     for text, ok in verdicts:
