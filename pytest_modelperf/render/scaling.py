@@ -19,12 +19,12 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.extras import require
 from ..storage.atomic_files import atomic_write_files
+from ..storage.output_folder import OutputFolderError, WrittenFile, check_output_folder
 from ..training.scaling import DELAYED_SYNC, PLAIN, ScalingResult, ScalingRow
 from .plots import close_figure, figure_bytes, new_figure
 
@@ -55,26 +55,13 @@ VARIANT_LABELS = {PLAIN: "actual (DDP)", DELAYED_SYNC: "actual (DDP, delayed gra
 FIGURE_SIZE = (6.0, 4.4)
 
 
-class ScalingOutputError(ValueError):
-    """The output folder cannot take the files; the message names the argument and the folder."""
-
-
-@dataclass(frozen=True)
-class WrittenFile:
-    path: Path
-    what: str  # a few words for the command's report
+# The scaling command's names for the shared output-folder types.
+ScalingOutputError = OutputFolderError
 
 
 def check_scaling_output(directory: Path, *, force: bool, argument: str = "--output") -> None:
     """Before any measuring: the folder can be written, and holds no scaling files unless ``force``."""
-    if directory.exists() and not directory.is_dir():
-        raise ScalingOutputError(f"{argument}: {directory} exists and is not a folder")
-    existing = [name for name in SCALING_FILES if (directory / name).exists()]
-    if existing and not force:
-        raise ScalingOutputError(
-            f"{argument}: {directory} already holds a scaling measurement's files ({', '.join(existing)}); "
-            "pass --force to overwrite them, or choose another folder"
-        )
+    check_output_folder(directory, SCALING_FILES, force=force, holds="a scaling measurement's files", argument=argument)
 
 
 def require_plots() -> None:

@@ -31,13 +31,13 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..measure.memory import MIB, OUT_OF_MEMORY
 from ..measure.tidy import TIDY_COLUMNS, tidy_rows
 from ..storage.atomic_files import atomic_write_files
+from ..storage.output_folder import OutputFolderError, WrittenFile, check_output_folder
 from .largest_batch import CSV_COLUMNS as LARGEST_BATCH_COLUMNS
 from .modes import INFERENCE_MODE, SweepMode, training_mode
 from .runner import SweepResult
@@ -57,26 +57,14 @@ SWEEP_FILES: tuple[str, ...] = (
 )
 
 
-class OutputError(ValueError):
-    """The output folder cannot take the sweep; the message names it and says why."""
-
-
-@dataclass(frozen=True)
-class Written:
-    path: Path
-    what: str  # a few words for the command's report
+# The sweep's names for the shared output-folder types.
+OutputError = OutputFolderError
+Written = WrittenFile
 
 
 def check_output(directory: Path, *, force: bool, argument: str = "--output") -> None:
     """Before any measuring: the folder can be written, and holds no sweep unless ``force``."""
-    if directory.exists() and not directory.is_dir():
-        raise OutputError(f"{argument}: {directory} exists and is not a folder")
-    existing = [name for name in SWEEP_FILES if (directory / name).exists()]
-    if existing and not force:
-        raise OutputError(
-            f"{argument}: {directory} already holds a sweep's files ({', '.join(existing)}); "
-            "pass --force to overwrite them, or choose another folder"
-        )
+    check_output_folder(directory, SWEEP_FILES, force=force, holds="a sweep's files", argument=argument)
 
 
 def write_sweep(result: SweepResult, directory: Path, environment: Mapping[str, Any], *, force: bool = False) -> list[Written]:
