@@ -1,5 +1,5 @@
-"""The main job (the perf suite) end to end on its smallest model, BERT-tiny, and on BERT-tiny
-fine-tuned on the built-in topics set (its accuracy gate and its fine-tune).
+"""The main job (the perf suite) end to end on its smallest model, BERT-tiny (inference and
+training), and on BERT-tiny fine-tuned on the built-in topics set (its accuracy gate).
 
 The suite runs without ``--modelperf-update``, against a copy of the committed baselines, so its
 own verdicts can fail; every check is then read back from the JSON export, keyed by (test node
@@ -59,7 +59,8 @@ SENTENCE = "perf_tests/test_latency.py::test_sentence_latency_on_cpu[bert-tiny]"
 HOST_MEMORY = "perf_tests/test_memory.py::test_host_memory[bert-tiny]"
 THROUGHPUT = "perf_tests/test_throughput.py::test_throughput[bert-tiny]"
 ACCURACY = "perf_tests/test_accuracy.py::test_accuracy[bert-tiny-topics]"
-FINE_TUNE = "perf_tests/test_accuracy.py::test_fine_tune[bert-tiny-topics]"
+TRAINING = "perf_tests/test_training.py::test_training_step[bert-tiny]"
+TRAINING_AT_32 = "perf_tests/test_training.py::test_training_throughput_at_batch_32[bert-tiny]"
 BESIDE = "perf_tests/test_accuracy.py::test_size_and_speed_beside_accuracy[bert-tiny-topics]"
 EXPECTED = {
     (FACTS, "parameters"),
@@ -70,9 +71,11 @@ EXPECTED = {
     (HOST_MEMORY, "host_memory[8x128]"),
     (THROUGHPUT, "throughput[32x128]"),
     *((ACCURACY, name) for name in QUALITY),
-    (FINE_TUNE, "fine_tune.time"),
-    (FINE_TUNE, "fine_tune.throughput"),
-    (FINE_TUNE, "fine_tune.peak_host_memory"),
+    (TRAINING, "train_step_latency[8x128]"),
+    (TRAINING, "train_throughput[8x128]"),
+    (TRAINING, "train_host_memory[8x128]"),
+    (TRAINING_AT_32, "train_throughput[32x128]"),
+    (TRAINING_AT_32, "train_host_memory[32x128]"),
     (BESIDE, "parameters"),
     (BESIDE, "speed of bert-tiny-topics over bert-tiny [1x128]"),
 }
@@ -80,10 +83,9 @@ DETERMINISTIC = {(FACTS, "parameters"), (FACTS, "artefact_size"), (BESIDE, "para
 
 
 def optional(nodeid: str, name: str) -> bool:
-    """Checks that run only on a GPU: the GPU memory grid, and a fine-tune's GPU memory."""
-    return nodeid.startswith("perf_tests/test_memory.py::test_gpu_memory[bert-tiny-") or (nodeid, name) == (
-        FINE_TUNE,
-        "fine_tune.peak_gpu_memory",
+    """Checks that run only on a GPU: the GPU memory grid, and a training step's GPU memory."""
+    return nodeid.startswith("perf_tests/test_memory.py::test_gpu_memory[bert-tiny-") or (
+        nodeid.startswith("perf_tests/test_training.py::test_training_gpu_memory[") and "bert-tiny" in nodeid
     )
 
 
