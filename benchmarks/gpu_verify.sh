@@ -3,7 +3,9 @@
 #   (a) tests/gpu/: CUDA-event timing, allocator peaks, NVML's device, out-of-memory cells, per-worker pinning;
 #   (b) the perf suite (perf_tests/, the main job) on the GPU, recording this GPU's baselines with
 #       --modelperf-update into OUTPUT/baselines (the committed baselines/ are not touched);
-#   (c) the study's three sweeps on the GPU with `modelperf sweep`, and their plots;
+#   (c) the study's three sweeps on the GPU with `modelperf sweep`, a training sweep with the largest batch,
+#       and their plots;
+#   (d) `modelperf scaling` on torchrun with NCCL over 1, 2, 4, ... of the machine's GPUs (DistilBERT, 32x128);
 # then OUTPUT/summary.txt: the GPU, driver, torch and CUDA versions, and each part's exit code and counts.
 #
 #   bash benchmarks/gpu_verify.sh [OUTPUT_DIR]          (default: gpu-verify-<YYYY-MM-DD>)
@@ -133,6 +135,8 @@ run_part "sweep batch-size" "$OUT/sweeps/batch-size.log" "${SWEEP[@]}" \
     --batch-sizes 64 128 256 512 --sequence-lengths 512 --measures time memory --output "$OUT/sweeps/batch-size"
 run_part "sweep large-batch" "$OUT/sweeps/large-batch.log" "${SWEEP[@]}" \
     --batch-sizes 256 --sequence-lengths 8 32 128 512 --measures time throughput --output "$OUT/sweeps/large-batch"
+run_part "sweep training" "$OUT/sweeps/training.log" "${SWEEP[@]}" --mode training \
+    --batch-sizes 8 32 --sequence-lengths 128 --largest-batch --output "$OUT/sweeps/training"
 run_part "plots" "$OUT/sweeps/plots.log" "$PYTHON" -c "$(
     cat <<'EOF'
 import sys
@@ -147,7 +151,16 @@ for folder in sys.argv[1:]:
         status = main(["plot", folder, "--log", "--output", f"{folder}/plots-log"]) or status
 sys.exit(status)
 EOF
-)" "$OUT/sweeps/sequence-length" "$OUT/sweeps/batch-size" "$OUT/sweeps/large-batch"
+)" "$OUT/sweeps/sequence-length" "$OUT/sweeps/batch-size" "$OUT/sweeps/large-batch" "$OUT/sweeps/training"
+
+# (d) data-parallel scaling on torchrun with NCCL, over 1, 2, 4, ... of this machine's GPUs
+GPUS=$("$PYTHON" -c 'import torch; print(torch.cuda.device_count())' 2>/dev/null || echo 0)
+COUNTS=()
+for ((count = 1; count <= GPUS; count *= 2)); do COUNTS+=("$count"); done
+if ((${#COUNTS[@]})); then
+    run_part "scaling" "$OUT/scaling.log" "$PYTHON" -m pytest_modelperf.cli scaling --model distilbert --device cuda \
+        --nproc-per-node "${COUNTS[@]}" --batch-size 32 --sequence-length 128 --output "$OUT/scaling"
+fi
 
 # summary.txt: the environment, then each part's exit code, time and counts
 "$PYTHON" - "$OUT" "$BUDGET" "$((SECONDS - STARTED))" <<'EOF' || echo "gpu_verify: writing $OUT/summary.txt failed" >&2

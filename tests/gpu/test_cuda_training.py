@@ -1,0 +1,44 @@
+"""A training step on a GPU: timed with CUDA events, its allocator peak repeatable to the byte and
+above the weights, gradients and AdamW's state it must hold, and bf16 autocast running."""
+
+from __future__ import annotations
+
+import torch
+
+from pytest_modelperf.core.timing import TimingOptions
+from pytest_modelperf.measure.memory import MB
+from pytest_modelperf.measure.workloads import Workload
+from pytest_modelperf.training.measurement import TrainingPlan, measure_training
+from pytest_modelperf.training.step import StepSettings, TrainingStep, synthetic_batch, training_copy
+
+TIMING = TimingOptions(warmup_rounds=2, warmup_time=0.0, min_rounds=5, max_rounds=5, max_time=0.0)
+
+
+def measured(gpu_model, settings: StepSettings):
+    step = TrainingStep(
+        training_copy(gpu_model), [synthetic_batch(gpu_model, settings.workload)], settings, device=gpu_model.device
+    )
+    try:
+        return measure_training(gpu_model, step, TrainingPlan(TIMING, steps=5, memory_rounds=1))
+    finally:
+        step.release()
+
+
+def test_a_training_step_on_cuda_is_timed_and_its_peak_is_exact_and_repeatable(gpu_model):
+    settings = StepSettings(Workload(16, 128))
+    first, second = measured(gpu_model, settings), measured(gpu_model, settings)
+    assert first.step_latency is not None and len(first.step_latency.samples) == 5
+    assert all(ms > 0 for ms in first.step_latency.samples)
+    peaks = [result.gpu_memory_allocated for result in (first, second)]
+    assert all(peak is not None and peak.deterministic for peak in peaks)
+    assert peaks[0].value == peaks[1].value, f"allocator peaks differ: {peaks[0].value} and {peaks[1].value} MB"
+    weights = sum(parameter.numel() * parameter.element_size() for parameter in gpu_model.model.parameters())
+    # The session's weights, the trained copy's, its gradients and AdamW's two moments: five times the weights.
+    assert peaks[0].value * MB > 5 * weights
+    assert first.gpu_memory_reserved is not None and first.gpu_memory_reserved.value >= peaks[0].value
+
+
+def test_bf16_autocast_trains_on_cuda(gpu_model):
+    result = measured(gpu_model, StepSettings(Workload(16, 128), autocast="bfloat16"))
+    assert result.step_latency is not None and result.step_latency.context["dtype"] == "bfloat16"
+    assert result.loss is not None and torch.isfinite(torch.tensor(result.loss))
