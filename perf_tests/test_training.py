@@ -64,11 +64,16 @@ def test_training_gpu_memory(modelperf, model_name, batch_size):
 
 def test_data_parallel_scaling(modelperf):
     """BERT-tiny's training step at 8x128 per worker under DDP on torchrun (gloo on the CPU, NCCL
-    on a GPU), 1 and 2 workers: samples/s of each against its baseline, and the speed-up of two
-    workers over one. On a 2-core runner each worker has one core and its own thread, so the
-    speed-up is bounded by the cores and by the all-reduce of 4.4M gradients (docs/scaling.md);
-    a regression in DDP's overlap or the gradient sync shows as a lower speed-up."""
+    on a GPU), 1 and 2 workers: samples/s of each against its baseline, and two workers at least
+    0.8x as fast as one.
+
+    On a 2-core runner each worker has one core and one thread; the speed-up is bounded by the
+    cores and by the all-reduce of 4.4M gradients, and moved from 1.03x to 1.71x between runs of
+    a quiet machine (docs/scaling.md), so only a floor holds everywhere. The floor catches what
+    makes data parallelism slower than one process: workers oversubscribing the cores with
+    threads (two threads each on two cores ran a forward many times slower, README: Noise), or a
+    gradient sync that stalls the steps."""
     scaling = modelperf.measure_scaling(modelperf.load_registered("bert-tiny"), nproc=(1, 2), batch_size=8, sequence_length=128)
     modelperf.check(scaling.throughput_at(1))
     modelperf.check(scaling.throughput_at(2))
-    modelperf.check(scaling.speedup_at(2), limit="1.0x")
+    modelperf.check(scaling.speedup_at(2), limit="0.8x")
