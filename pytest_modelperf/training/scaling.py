@@ -655,54 +655,18 @@ def launch_description(settings: ScalingSettings, nproc: int, variant: str) -> s
 
 
 def measure_scaling(
-    checkpoint: str | os.PathLike[str],
-    task: str = "auto",
-    *,
-    nproc: Sequence[int] = DEFAULT_NPROC,
-    batch_size: int = 8,
-    sequence_length: int = 128,
-    steps: int = DEFAULT_STEPS,
-    warmup_steps: int = DEFAULT_WARMUP_STEPS,
-    gradient_accumulation: int = 1,
-    delay_sync: bool = False,
-    compare_delay_sync: bool = False,
-    device: str = "cpu",
-    threads: int | None = None,
-    nnodes: int = 1,
-    node_rank: int = 0,
-    rdzv_backend: str = DEFAULT_RDZV_BACKEND,
-    rdzv_endpoint: str | None = None,
-    rdzv_id: str = DEFAULT_RDZV_ID,
-    name: str | None = None,
-    progress: ProgressCallback | None = None,
+    checkpoint: str | os.PathLike[str], task: str = "auto", *, progress: ProgressCallback | None = None, **options: Any
 ) -> ScalingResult:
     """Measure a training step of ``checkpoint`` on each count of ``nproc`` workers per node.
 
-    ``delay_sync`` measures delayed gradient sync instead of plain DDP; ``compare_delay_sync``
-    both, side by side (each needs ``gradient_accumulation`` of 2 or more). ``threads`` per
-    worker: None for the usable cores shared by the largest count. ``name`` names the model in
-    the results (default: the checkpoint's folder). Raises ``ScalingSettingsError`` for
+    ``options`` are ``scaling_settings``'s keywords: ``nproc``, ``batch_size``,
+    ``sequence_length``, ``steps``, ``warmup_steps``, ``gradient_accumulation``, ``delay_sync``
+    (delayed gradient sync instead of plain DDP), ``compare_delay_sync`` (both, side by side;
+    each needs ``gradient_accumulation`` of 2 or more), ``device``, ``threads`` (per worker;
+    None for the usable cores shared by the largest count), the rendezvous (``nnodes``,
+    ``node_rank``, ``rdzv_backend``, ``rdzv_endpoint``, ``rdzv_id``) and ``name`` (the model's
+    name in the results; default: the checkpoint's folder). Raises ``ScalingSettingsError`` for
     settings that cannot run, ``DeviceUnavailable`` for more workers than GPUs,
     ``ScalingLaunchError`` for a failed launch.
     """
-    settings = scaling_settings(
-        checkpoint,
-        task,
-        nproc=nproc,
-        batch_size=batch_size,
-        sequence_length=sequence_length,
-        steps=steps,
-        warmup_steps=warmup_steps,
-        gradient_accumulation=gradient_accumulation,
-        delay_sync=delay_sync,
-        compare_delay_sync=compare_delay_sync,
-        device=device,
-        threads=threads,
-        nnodes=nnodes,
-        node_rank=node_rank,
-        rdzv_backend=rdzv_backend,
-        rdzv_endpoint=rdzv_endpoint,
-        rdzv_id=rdzv_id,
-        name=name,
-    )
-    return run_scaling(settings, progress=progress)
+    return run_scaling(scaling_settings(checkpoint, task, **options), progress=progress)

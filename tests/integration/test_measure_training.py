@@ -92,3 +92,18 @@ def test_train(modelperf):
     result = run()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*dataset topics (train): column 'label' holds labels from 0 to 3; tiny-bert has 2 class(es)*"])
+
+
+def test_scaling_is_measured_on_torchrun_from_a_test(training_test, run, pytester):
+    training_test("""
+def test_scaling(modelperf):
+    model = modelperf.load(CHECKPOINT, device="cpu")
+    scaling = modelperf.measure_scaling(model, nproc=(1, 2), batch_size=2, sequence_length=16, steps=2, warmup_steps=1)
+    assert scaling.speedup_at(2).context["model"] == "tiny-bert"
+    modelperf.check(scaling.throughput_at(2))
+    modelperf.check(scaling.speedup_at(2), limit="0.01x")
+""")
+    result = run("--modelperf-json", "out.json")
+    result.assert_outcomes(passed=1)
+    names = {r["measurement"]["name"] for r in json.loads((pytester.path / "out.json").read_text())["results"]}
+    assert names == {"scaling_throughput[2 workers, 2x16]", "scaling_speedup[2 workers, 2x16]"}
