@@ -1,10 +1,11 @@
 """What a checkpoint folder fine-tuned here says about itself: its recipe and its statistics.
 
 A fine-tune writes ``modelperf_finetune.json`` beside the weights: the recipe (which registry
-model it started from, the built-in dataset, the hyperparameters), what identifies the inputs
-(base weights, dataset version, transformers version), and the fine-tune's time, samples/s,
-peak memory and final loss. The registry parses recipes into :class:`FineTuneRecipe`; the
-loader, the reports and the folder checks read the record back through this module.
+model it started from, the built-in dataset, the hyperparameters, the teacher it was distilled
+from if any), what identifies the inputs (base and teacher weights, dataset version,
+transformers version), and the fine-tune's time, samples/s, peak memory and final loss. The
+registry parses recipes into :class:`FineTuneRecipe`; the loader, the reports and the folder
+checks read the record back through this module.
 """
 
 from __future__ import annotations
@@ -12,13 +13,30 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 FINETUNE_MARKER = "modelperf_finetune.json"
 # The keys of a complete record, as every version of modelperf wrote it.
 RECORD_KEYS = frozenset({"recipe", "base_checkpoint", "task", "dataset_version", "transformers", "stats"})
+
+
+@dataclass(frozen=True)
+class DistillRecipe:
+    """Knowledge distillation during a fine-tune: the student also learns the teacher's outputs.
+
+    The loss is ``alpha`` times the hard-label loss plus ``1 - alpha`` times the
+    temperature-softened KL divergence from the teacher's outputs, scaled by ``temperature**2``
+    (see :mod:`pytest_modelperf.quality.distill`).
+    """
+
+    teacher: str  # a registry model fine-tuned for the same task (and labels)
+    temperature: float = 2.0
+    alpha: float = 0.5  # the weight of the hard-label loss; 1 - alpha weighs the teacher's
+    # Run the teacher once over the training examples before training and reuse its logits,
+    # instead of a teacher forward pass on every batch of every epoch.
+    cache_teacher_logits: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,16 @@ class FineTuneRecipe:
     # ("embeddings", "encoder.layer.0"): nothing below the lowest trained layer needs a backward pass.
     freeze: tuple[str, ...] = ()
     dropout: float | None = None  # every dropout probability of the config, for the fine-tune
+    distill: DistillRecipe | None = None  # learn from a teacher's outputs too
+
+
+def recipe_record(recipe: FineTuneRecipe) -> dict[str, Any]:
+    """The recipe as its record keeps it; without ``distill`` when there is none, so that a
+    recipe without one is recorded (and its cached fine-tune identified) as before distillation."""
+    record = asdict(recipe)
+    if record["distill"] is None:
+        del record["distill"]
+    return record
 
 
 @dataclass(frozen=True)
@@ -66,10 +94,14 @@ def fine_tune_stats(checkpoint: str | os.PathLike[str]) -> FineTuneStats | None:
 
 
 def fine_tune_provenance(checkpoint: str | os.PathLike[str]) -> str | None:
-    """'fine-tuned here on <dataset> from <base>' for a checkpoint fine-tuned here."""
+    """'fine-tuned here on <dataset> from <base>' for a checkpoint fine-tuned here, 'distilled here
+    from <teacher> on <dataset> from <base>' for one distilled here."""
     recipe = (read_fine_tune_record(Path(checkpoint)) or {}).get("recipe")
     if not isinstance(recipe, dict) or "dataset" not in recipe or "base" not in recipe:
         return None
+    distill = recipe.get("distill")
+    if isinstance(distill, dict) and "teacher" in distill:
+        return f"distilled here from {distill['teacher']} on the built-in {recipe['dataset']} train split from {recipe['base']}"
     return f"fine-tuned here on the built-in {recipe['dataset']} train split from {recipe['base']}"
 
 

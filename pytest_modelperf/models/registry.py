@@ -27,6 +27,13 @@ fine-tuned by ``modelperf prepare`` (or on first use) and cached::
     description = "all-MiniLM-L6-v2 fine-tuned on the built-in topics set"
     finetune = { from = "all-minilm-l6-v2", dataset = "topics", epochs = 2, max_length = 64 }
 
+A fine-tune may also learn from a teacher: another fine-tuned model of the registry, for the
+same task and labels, which is prepared first (see docs/distillation.md)::
+
+    [models.bert-tiny-distilled]
+    task = "sequence-classification"
+    finetune = { from = "bert-tiny", dataset = "topics", distill = { teacher = "minilm-topics", temperature = 2.0, alpha = 0.5 } }
+
 A project names its registry in ``pyproject.toml`` under ``[tool.modelperf] registry``. Every
 error names the file and the field.
 """
@@ -34,6 +41,7 @@ error names the file and the field.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tomllib
@@ -44,7 +52,7 @@ from typing import Any
 
 from .checkpoints import folder_name_problem
 from .dataset_catalogue import BUILTIN_DATASETS
-from .fine_tune_record import FineTuneRecipe
+from .fine_tune_record import DistillRecipe, FineTuneRecipe
 from .loading import TASKS
 from .offline_tokenizers import OFFLINE_TOKENIZERS, bert_uncased_tokenizer_dir
 
@@ -159,6 +167,9 @@ def parse_registry(data: Mapping[str, Any], path: Path) -> Registry:
     for spec in models.values():
         if spec.finetune is not None:
             _check_base(spec, models, where)
+    for spec in models.values():
+        if spec.finetune is not None and spec.finetune.distill is not None:
+            _check_teacher(spec, models, where)
     return Registry(path=path, checkpoint_dir=resolved_folder(checkpoint_dir, f"{path}: checkpoint_dir"), models=models)
 
 
@@ -230,7 +241,9 @@ _FINETUNE_KEYS = {
     "group_by_length",
     "freeze",
     "dropout",
+    "distill",
 }
+_DISTILL_KEYS = {"teacher", "temperature", "alpha", "cache_teacher_logits"}
 _OFFLINE_KEYS = {"architecture", "config", "tokenizer", "seed", "pretrained", "path"}
 _REFERENCE_KEYS = {"task", "num_labels", "count"}
 
@@ -351,7 +364,34 @@ def _finetune(data: Mapping[str, Any], prefix: str, where: _Where) -> FineTuneRe
         numbers["dropout"] = float(value)
     if "warmup_ratio" in numbers and numbers["warmup_ratio"] >= 1:
         raise where.error(f"{prefix}.warmup_ratio", f"expected a fraction below 1, got {numbers['warmup_ratio']!r}")
+    if "distill" in data:
+        numbers["distill"] = _distill(where.table(data, "distill", prefix=prefix), f"{prefix}.distill", where)
     return FineTuneRecipe(base=base, dataset=dataset, **numbers)
+
+
+def _distill(data: Mapping[str, Any], prefix: str, where: _Where) -> DistillRecipe:
+    where.only(data, _DISTILL_KEYS, prefix)
+    settings: dict[str, Any] = {}
+    if "temperature" in data:
+        value = data["temperature"]
+        if not _is_number(value) or value <= 0:
+            raise where.error(f"{prefix}.temperature", f"expected a positive number, got {value!r}")
+        settings["temperature"] = float(value)
+    if "alpha" in data:
+        value = data["alpha"]
+        if not _is_number(value) or not 0 <= value <= 1:
+            raise where.error(f"{prefix}.alpha", f"expected a weight in [0, 1] (of the hard-label loss), got {value!r}")
+        settings["alpha"] = float(value)
+    if "cache_teacher_logits" in data:
+        value = data["cache_teacher_logits"]
+        if not isinstance(value, bool):
+            raise where.error(f"{prefix}.cache_teacher_logits", f"expected true or false, got {value!r}")
+        settings["cache_teacher_logits"] = value
+    return DistillRecipe(teacher=where.text(data, "teacher", prefix=prefix), **settings)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_base(spec: ModelSpec, models: Mapping[str, ModelSpec], where: _Where) -> None:
@@ -372,6 +412,34 @@ def _check_base(spec: ModelSpec, models: Mapping[str, ModelSpec], where: _Where)
         raise where.error(
             f"{prefix}.dataset", f"{spec.finetune.dataset!r} is a {dataset.task} dataset; the model's task is {spec.task}"
         )
+
+
+def _check_teacher(spec: ModelSpec, models: Mapping[str, ModelSpec], where: _Where) -> None:
+    """A teacher is a model fine-tuned here for the student's task, on its labels, and not
+    distilled (through any chain of teachers) from the student itself."""
+    assert spec.finetune is not None and spec.finetune.distill is not None
+    field_path = f"{model_key(spec.name)}.finetune.distill.teacher"
+    name = spec.finetune.distill.teacher
+    teacher = models.get(name)
+    if teacher is None or teacher.finetune is None:
+        candidates = ", ".join(other for other, model in models.items() if model.fine_tuned and other != spec.name) or "none"
+        what = "not a model of this registry" if teacher is None else "not fine-tuned here"
+        raise where.error(field_path, f"{name!r} is {what}; a teacher is a fine-tuned model of the registry ({candidates})")
+    if teacher.task != spec.task:
+        raise where.error(field_path, f"{name!r} is a {teacher.task} model; the student's task is {spec.task}")
+    if spec.task == "sequence-classification" and teacher.finetune.dataset != spec.finetune.dataset:
+        raise where.error(
+            field_path,
+            f"{name!r} is fine-tuned on {teacher.finetune.dataset!r}, whose labels are not those of "
+            f"{spec.finetune.dataset!r}; a classification teacher is fine-tuned on the student's dataset",
+        )
+    chain = [spec.name]
+    current: ModelSpec | None = teacher
+    while current is not None and current.finetune is not None and current.name not in chain[1:]:
+        chain.append(current.name)
+        if current.name == spec.name:
+            raise where.error(field_path, f"the teachers make a cycle: {' -> '.join(chain)}")
+        current = models.get(current.finetune.distill.teacher) if current.finetune.distill is not None else None
 
 
 def _validate_config(architecture: str, config: Mapping[str, Any], prefix: str, where: _Where) -> None:

@@ -25,7 +25,14 @@ from typing import Any
 from ..measure.baseline_keys import device_kind
 from ..models.checkpoints import adopt_older, check_replaceable, intact, preparing, write_through_staging
 from ..models.dataset_catalogue import BUILTIN_DATASETS
-from ..models.fine_tune_record import FINETUNE_MARKER, FineTuneRecipe, FineTuneStats, read_fine_tune_record, recorded_stats
+from ..models.fine_tune_record import (
+    FINETUNE_MARKER,
+    FineTuneRecipe,
+    FineTuneStats,
+    read_fine_tune_record,
+    recipe_record,
+    recorded_stats,
+)
 from ..models.loading import TASKS, CheckpointError, hub_offline, unreadable_weights
 from .builtin_datasets import builtin_dataset
 
@@ -60,7 +67,7 @@ def fine_tune(
     if dataset.task != task:
         raise ValueError(f"dataset {recipe.dataset!r} is for {dataset.task}, the model is for {task}")
     identity = {
-        "recipe": asdict(recipe),
+        "recipe": recipe_record(recipe),
         "base_checkpoint": _base_identity(base_checkpoint),
         "task": task,
         "dataset_version": dataset.version,
