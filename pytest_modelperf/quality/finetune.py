@@ -7,7 +7,8 @@ checkpoint is never left behind, and only a folder modelperf made is ever replac
 :mod:`..models.checkpoints`) together with ``modelperf_finetune.json`` (see
 :mod:`..models.fine_tune_record`): the recipe, and the fine-tune's time, samples/s, peak host
 memory, peak GPU memory on CUDA, and final loss. A checkpoint is fine-tuned again only when
-missing or when its recipe, its inputs or the torch version or device kind changed.
+missing or when its recipe, its inputs (the teacher's weights among them when it is distilled,
+see :mod:`.distill`) or the torch version or device kind changed.
 """
 
 from __future__ import annotations
@@ -50,14 +51,16 @@ def fine_tune(
     destination: Path,
     *,
     task: str,
+    teacher_checkpoint: str | None = None,
     device: str = "cpu",
     report: Callable[[str], None] = lambda line: None,
 ) -> FineTuned:
     """The fine-tuned checkpoint at ``destination``, trained now unless an identical recipe is cached.
 
-    The cache holds for the same recipe, base weights, dataset version, transformers and torch
-    versions and device kind: a torch upgrade or a move from the CPU to a GPU fine-tunes again,
-    so that the fine-tune's recorded time and memory are this setup's."""
+    A recipe that distils (``recipe.distill``) learns from the teacher at ``teacher_checkpoint``.
+    The cache holds for the same recipe, base (and teacher) weights, dataset version,
+    transformers and torch versions and device kind: a torch upgrade or a move from the CPU to a
+    GPU fine-tunes again, so that the fine-tune's recorded time and memory are this setup's."""
     import torch
     import transformers
 
@@ -66,7 +69,13 @@ def fine_tune(
     dataset = BUILTIN_DATASETS[recipe.dataset]
     if dataset.task != task:
         raise ValueError(f"dataset {recipe.dataset!r} is for {dataset.task}, the model is for {task}")
-    identity = {
+    if (recipe.distill is None) != (teacher_checkpoint is None):
+        raise ValueError(
+            f"a recipe distilled from {recipe.distill.teacher!r} needs its teacher's checkpoint"
+            if recipe.distill is not None
+            else "a teacher checkpoint is given for a recipe without distill"
+        )
+    identity: dict[str, Any] = {
         "recipe": recipe_record(recipe),
         "base_checkpoint": _base_identity(base_checkpoint),
         "task": task,
@@ -75,6 +84,8 @@ def fine_tune(
         "torch": torch.__version__,
         "device": device_kind(device),
     }
+    if teacher_checkpoint is not None:
+        identity["teacher_checkpoint"] = _base_identity(teacher_checkpoint)
     with preparing(destination):
         cached = _cached(destination, identity)
         if cached is not None and intact(destination):
@@ -82,7 +93,9 @@ def fine_tune(
             return FineTuned(destination, False, cached)
         check_replaceable(destination)  # before minutes of training, not after
 
-        model, tokenizer, stats = _train(recipe, base_checkpoint, task=task, device=device, report=report)
+        model, tokenizer, stats = _train(
+            recipe, base_checkpoint, task=task, device=device, report=report, teacher_checkpoint=teacher_checkpoint
+        )
 
         def write(staging: Path) -> None:
             model.save_pretrained(staging)
@@ -95,8 +108,8 @@ def fine_tune(
 
 
 def _base_identity(base_checkpoint: str) -> str:
-    """The base checkpoint by its weights, not its place: a cache restored into another folder
-    (another clone, a CI cache) is still valid, and a base rebuilt differently is not."""
+    """The base (or teacher) checkpoint by its weights, not its place: a cache restored into
+    another folder (another clone, a CI cache) is still valid, and one rebuilt differently is not."""
     path = Path(base_checkpoint)
     weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")) if path.is_dir() else []
     if not weights:
@@ -118,23 +131,44 @@ def _cached(destination: Path, identity: Mapping[str, Any]) -> FineTuneStats | N
 
 
 def _train(
-    recipe: FineTuneRecipe, base_checkpoint: str, *, task: str, device: str, report: Callable[[str], None]
+    recipe: FineTuneRecipe,
+    base_checkpoint: str,
+    *,
+    task: str,
+    device: str,
+    report: Callable[[str], None],
+    teacher_checkpoint: str | None = None,
 ) -> tuple[Any, Any, FineTuneStats]:
     import torch
     import transformers
 
     from ..measure.calibration import ReferenceClock, cached_reference_work, reference_identity
     from ..measure.memory import HostMemoryTracker
+    from .distill import TeacherLogitCache, distillation_loss, load_teacher, teacher_logits
 
     local_only = Path(base_checkpoint).is_dir() or hub_offline()
-    torch.manual_seed(recipe.seed)
     tokenizer = transformers.AutoTokenizer.from_pretrained(base_checkpoint, local_files_only=local_only)
     train = builtin_dataset(recipe.dataset, "train")
     if recipe.limit is not None:
         train = train.select(range(min(recipe.limit, len(train))))
+    names = train.features["label"].names if task == "sequence-classification" else None
+    teacher = None
+    if recipe.distill is not None:
+        assert teacher_checkpoint is not None
+        teacher = load_teacher(
+            recipe.distill,
+            teacher_checkpoint,
+            tokenizer,
+            task=task,
+            label_names=names,
+            local_only=Path(teacher_checkpoint).is_dir() or hub_offline(),
+            device=device,
+        )
+    # Seeded after the teacher is loaded: the student starts, and draws its dropout, as it
+    # would without one.
+    torch.manual_seed(recipe.seed)
     head: dict[str, Any] = {}
-    if task == "sequence-classification":
-        names = train.features["label"].names
+    if names is not None:
         head = {"num_labels": len(names), "id2label": dict(enumerate(names)), "label2id": {n: i for i, n in enumerate(names)}}
     if recipe.dropout is not None:
         config = transformers.AutoConfig.from_pretrained(base_checkpoint, local_files_only=local_only)
@@ -162,7 +196,11 @@ def _train(
         else _qa_features(tokenizer, train, recipe)
     )
     accepted = set(_forward_parameters(model))
-    features = {key: value for key, value in features.items() if key in accepted}
+    teacher_takes = set(_forward_parameters(teacher)) - _TARGETS if teacher is not None else set()
+    # The teacher is given what its forward takes, which may be more than the student's (BERT's
+    # token type ids beside DistilBERT).
+    features = {key: value for key, value in features.items() if key in accepted | teacher_takes}
+    teacher_inputs = frozenset(teacher_takes & features.keys())
     count = len(next(iter(features.values())))
     steps_per_epoch = math.ceil(count / recipe.batch_size)
     total_steps = max(1, math.ceil(steps_per_epoch * recipe.epochs))
@@ -178,13 +216,25 @@ def _train(
     losses: list[float] = []
     started = time.perf_counter()
     with HostMemoryTracker() as host:
-        for step, batch in enumerate(_batches(features, recipe, total_steps, tokenizer), 1):
+        cache = None
+        if teacher is not None and recipe.distill is not None and recipe.distill.cache_teacher_logits:
+            cache = TeacherLogitCache(
+                teacher, features, tokenizer, task=task, inputs=teacher_inputs, batch_size=recipe.batch_size, device=device
+            )
+        for step, (chosen, batch) in enumerate(_indexed_batches(features, recipe, total_steps, tokenizer), 1):
             if clock is not None and (step - 1) % every == 0:
                 clock_started = time.perf_counter()
                 clock()
                 clock_seconds += time.perf_counter() - clock_started
             batch = {key: value.to(device) for key, value in batch.items()}
-            loss = model(**batch).loss
+            outputs = model(**{key: value for key, value in batch.items() if key in accepted})
+            loss = outputs.loss
+            if recipe.distill is not None:
+                if cache is not None:
+                    targets = cache.batch(chosen, batch["input_ids"].shape[1])
+                else:
+                    targets = teacher_logits(teacher, {key: batch[key] for key in teacher_inputs}, task)
+                loss = distillation_loss(loss, outputs, targets, recipe.distill, batch.get("attention_mask"))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
@@ -231,6 +281,14 @@ def _batches(
     features: Mapping[str, Sequence[Any]], recipe: FineTuneRecipe, total_steps: int, tokenizer: Any
 ) -> Iterator[dict[str, Any]]:
     """Shuffled batches, reshuffled each epoch (seeded), padded per batch, for ``total_steps`` steps."""
+    for _, batch in _indexed_batches(features, recipe, total_steps, tokenizer):
+        yield batch
+
+
+def _indexed_batches(
+    features: Mapping[str, Sequence[Any]], recipe: FineTuneRecipe, total_steps: int, tokenizer: Any
+) -> Iterator[tuple[list[int], dict[str, Any]]]:
+    """:func:`_batches`, each with the indices of the examples it holds."""
     import torch
 
     rng = random.Random(recipe.seed)
@@ -245,7 +303,7 @@ def _batches(
             batch = dict(tokenizer.pad(rows, padding_side="right", return_tensors="pt"))
             for key in _TARGETS & features.keys():
                 batch[key] = torch.tensor([features[key][i] for i in chosen])
-            yield batch
+            yield chosen, batch
             produced += 1
             if produced == total_steps:
                 return

@@ -3,7 +3,9 @@
 A model with an offline recipe is prepared by :mod:`..models.prepare`. A fine-tuned model is
 trained from its base model's checkpoint (the offline one, or the hub's when online) into
 ``<checkpoint_dir>/<name>`` (``<name>@online``) by :func:`.finetune.fine_tune`, which keeps it
-until its recipe changes. ``modelperf prepare`` prepares every model through :func:`prepare_all`.
+until its recipe changes; one distilled from a teacher has its teacher prepared first.
+``modelperf prepare`` prepares every model through :func:`prepare_all`, teachers before the
+models distilled from them.
 """
 
 from __future__ import annotations
@@ -39,17 +41,24 @@ def fine_tuned_checkpoint(
     """The fine-tuned checkpoint of ``spec``, trained now unless an identical recipe is cached."""
     assert spec.finetune is not None
     base = registry_checkpoint(registry, spec.finetune.base, online=online, device=device)
+    teacher = None
+    if spec.finetune.distill is not None:
+        name = spec.finetune.distill.teacher
+        teacher = registry_checkpoint(
+            registry, name, online=online, device=device, report=lambda line: report(f"teacher {name}: {line}")
+        )
     destination = checkpoint_folder(registry.checkpoint_dir, f"{spec.name}@online" if online else spec.name)
     started = time.perf_counter()
-    result = fine_tune(spec.finetune, base, destination, task=spec.task, device=device, report=report)
+    result = fine_tune(spec.finetune, base, destination, task=spec.task, teacher_checkpoint=teacher, device=device, report=report)
     return Prepared(spec.name, result.path, result.built, time.perf_counter() - started, stand_in=False, fine_tune=result.stats)
 
 
 def prepare_all(
     registry: Registry, names: list[str] | None = None, *, device: str = "cpu", report: Callable[[str], None] = lambda line: None
 ) -> list[Prepared]:
-    """Prepare the offline checkpoints of the named models (all by default), reporting each."""
-    specs = [spec for spec in registry.select(names) if spec.offline is not None or spec.fine_tuned]
+    """Prepare the offline checkpoints of the named models (all by default), reporting each;
+    the teachers of distilled models among them are prepared too, each before its students."""
+    specs = [spec for spec in teachers_first(registry, registry.select(names)) if spec.offline is not None or spec.fine_tuned]
     prepared: list[Prepared] = []
     width = len(str(len(specs)))
     for index, spec in enumerate(specs, 1):
@@ -61,6 +70,23 @@ def prepare_all(
         report(f"[{index:>{width}}/{len(specs)}] {spec.name}: {_state(result)} -> {result.path}")
         prepared.append(result)
     return prepared
+
+
+def teachers_first(registry: Registry, specs: list[ModelSpec]) -> list[ModelSpec]:
+    """``specs`` with the teachers they are distilled from (and theirs), each teacher placed
+    before the first model that learns from it; otherwise in the order given."""
+    ordered: dict[str, ModelSpec] = {}
+
+    def add(spec: ModelSpec) -> None:
+        if spec.name in ordered:
+            return
+        if spec.finetune is not None and spec.finetune.distill is not None:
+            add(registry.model(spec.finetune.distill.teacher))  # the registry refuses cycles
+        ordered[spec.name] = spec
+
+    for spec in specs:
+        add(spec)
+    return list(ordered.values())
 
 
 def _indented(report: Callable[[str], None], name: str) -> Callable[[str], None]:
