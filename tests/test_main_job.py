@@ -1,5 +1,6 @@
-"""The main job (the perf suite) end to end on its smallest model, BERT-tiny (inference and
-training), and on BERT-tiny fine-tuned on the built-in topics set (its accuracy gate).
+"""The main job (the perf suite) end to end on its smallest model, BERT-tiny (inference,
+training, and data-parallel training on 1 and 2 gloo workers on torchrun), and on BERT-tiny
+fine-tuned on the built-in topics set (its accuracy gate).
 
 The suite runs without ``--modelperf-update``, against a copy of the committed baselines, so its
 own verdicts can fail; every check is then read back from the JSON export, keyed by (test node
@@ -61,6 +62,7 @@ THROUGHPUT = "perf_tests/test_throughput.py::test_throughput[bert-tiny]"
 ACCURACY = "perf_tests/test_accuracy.py::test_accuracy[bert-tiny-topics]"
 TRAINING = "perf_tests/test_training.py::test_training_step[bert-tiny]"
 TRAINING_AT_32 = "perf_tests/test_training.py::test_training_throughput_at_batch_32[bert-tiny]"
+SCALING = "perf_tests/test_training.py::test_data_parallel_scaling[bert-tiny]"
 BESIDE = "perf_tests/test_accuracy.py::test_size_and_speed_beside_accuracy[bert-tiny-topics]"
 EXPECTED = {
     (FACTS, "parameters"),
@@ -76,6 +78,9 @@ EXPECTED = {
     (TRAINING, "train_host_memory[8x128]"),
     (TRAINING_AT_32, "train_throughput[32x128]"),
     (TRAINING_AT_32, "train_host_memory[32x128]"),
+    (SCALING, "scaling_throughput[1 worker, 8x128]"),
+    (SCALING, "scaling_throughput[2 workers, 8x128]"),
+    (SCALING, "scaling_speedup[2 workers, 8x128]"),
     (BESIDE, "parameters"),
     (BESIDE, "speed of bert-tiny-topics over bert-tiny [1x128]"),
 }
