@@ -24,13 +24,18 @@ from ..measure.cell import MEASURE_GROUPS, OK, Cell, CellMeasurements, skip_reas
 from ..measure.memory import (
     MB,
     OUT_OF_MEMORY,
-    CudaMemoryTracker,
-    HostMemoryTracker,
     run_unless_out_of_memory,
 )
-from ..measure.workloads import Workload, workload_context
+from ..measure.workloads import Workload
 from ..models.loading import LoadedModel, model_notes
-from .measurement import Training, TrainingPlan, measure_training
+from .measurement import (
+    Training,
+    TrainingPlan,
+    fresh_step_cuda_memory,
+    fresh_step_host_memory,
+    measure_training,
+    training_context,
+)
 from .step import StepSettings, TrainingStep, synthetic_batch, training_copy
 
 TRAIN_TIME = catalogue.sweep_id_of(catalogue.TRAIN_STEP_LATENCY)
@@ -132,18 +137,9 @@ def training_peak_memory_mb(loaded: LoadedModel, workload: Workload, recipe: Ste
     step = training_step(loaded, workload, recipe)
     try:
         step()  # first-call allocations (kernels, caches) are not the step's
-        step.release()
         if loaded.device.startswith("cuda"):
-            with CudaMemoryTracker(loaded.device) as gpu:
-                step.restart()
-                step()
-            assert gpu.result is not None
-            return gpu.result.peak_allocated_bytes / MB
-        with HostMemoryTracker() as host:
-            step.restart()
-            step()
-        assert host.result is not None
-        return host.result.increase_bytes / MB
+            return fresh_step_cuda_memory(step, loaded.device).peak_allocated_bytes / MB
+        return fresh_step_host_memory(step).increase_bytes / MB
     finally:
         step.release()
 
@@ -173,10 +169,7 @@ def _out_of_memory(
 ) -> CellMeasurements:
     """Every measure N/A for ``problem`` (out of memory), named and directed as the catalogue says."""
     settings = recipe.settings(cell.workload)
-    context = workload_context(loaded, cell.workload)
-    context.update(mode="training", gradient_accumulation=recipe.gradient_accumulation)
-    if recipe.autocast is not None:
-        context.update(dtype=recipe.autocast, weights_dtype=loaded.dtype, autocast=recipe.autocast)
+    context = training_context(loaded, settings)
     notes = model_notes(loaded)
     by_measure = {}
     for name in measures:

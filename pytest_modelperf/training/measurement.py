@@ -26,6 +26,7 @@ from ..measure.catalogue import Measure
 from ..measure.latency import latency_from_seconds
 from ..measure.memory import (
     OUT_OF_MEMORY,
+    CudaMemory,
     CudaMemoryTracker,
     HostMemory,
     HostMemoryTracker,
@@ -114,18 +115,16 @@ class TrainingPlan:
         )
 
 
-def training_context(loaded: LoadedModel, step: TrainingStep) -> dict[str, Any]:
-    """What a training measurement was made on: the workload's context and the step's recipe.
+def training_context(loaded: LoadedModel, settings: StepSettings, *, optimizer: str | None = None) -> dict[str, Any]:
+    """What a training measurement was made on: the workload's context and the step's recipe
+    (``optimizer``: its class name, where a step was made).
 
     Under autocast the measurement's dtype is the autocast dtype (its baselines are kept under
     it) and the weights' dtype is kept beside it."""
-    settings = step.settings
     context = workload_context(loaded, settings.workload)
-    context.update(
-        mode="training",
-        gradient_accumulation=settings.gradient_accumulation,
-        optimizer=type(step.optimizer).__name__,
-    )
+    context.update(mode="training", gradient_accumulation=settings.gradient_accumulation)
+    if optimizer is not None:
+        context.update(optimizer=optimizer)
     if settings.autocast is not None:
         context.update(dtype=settings.autocast, weights_dtype=loaded.dtype, autocast=settings.autocast)
     return context
@@ -133,7 +132,7 @@ def training_context(loaded: LoadedModel, step: TrainingStep) -> dict[str, Any]:
 
 def measure_training(loaded: LoadedModel, step: TrainingStep, plan: TrainingPlan) -> Training:
     """Time ``step`` and measure its memory, as the module's docstring says."""
-    context = training_context(loaded, step)
+    context = training_context(loaded, step.settings, optimizer=type(step.optimizer).__name__)
     notes = model_notes(loaded)
     label = step.settings.label
 
@@ -144,7 +143,7 @@ def measure_training(loaded: LoadedModel, step: TrainingStep, plan: TrainingPlan
     if measured is not None:
         return measured
     assert problem is not None
-    step.restart()  # what the failed step left is released with its optimizer
+    step.release()  # what the failed step left goes with its gradients and optimizer
 
     def missing(measure: Measure) -> Measurement:
         return Measurement.not_available(
@@ -178,10 +177,10 @@ def _measure(
     gpu_readings: dict[Measure, Measurement] = {}
     nvml_problem = None
     if plan.measure_memory:
-        host = _host_memory_rounds(step, plan.memory_rounds)
+        host = [fresh_step_host_memory(step) for _ in range(plan.memory_rounds)]
         host_memory = host_memory_measurement(host, label, context=context, notes=notes, measure=catalogue.TRAIN_HOST_MEMORY)
         if loaded.device.startswith("cuda"):
-            gpu = _cuda_memory(step, loaded.device)
+            gpu = fresh_step_cuda_memory(step, loaded.device)
             gpu_readings = gpu_memory_measurements(gpu, label, context=context, notes=notes, measures=GPU_MEASURES)
             nvml_problem = gpu.nvml_problem
     return Training(
@@ -229,21 +228,22 @@ def step_rates(
     }
 
 
-def _host_memory_rounds(step: TrainingStep, rounds: int) -> list[HostMemory]:
-    results = []
-    for _ in range(rounds):
-        step.release()
-        with HostMemoryTracker() as tracker:
-            step.restart()
-            step()
-        assert tracker.result is not None
-        results.append(tracker.result)
-    return results
+def fresh_step_host_memory(step: TrainingStep) -> HostMemory:
+    """The host peak of one step from a fresh optimizer: gradients and optimizer state released
+    before the tracked region, which makes the optimizer and runs the step."""
+    step.release()
+    with HostMemoryTracker() as tracker:
+        step.restart()
+        step()
+    assert tracker.result is not None
+    return tracker.result
 
 
-def _cuda_memory(step: TrainingStep, device: str) -> Any:
+def fresh_step_cuda_memory(step: TrainingStep, device: str) -> CudaMemory:
+    """The allocator's peaks and NVML's readings of one step from a fresh optimizer."""
     step.release()
     with CudaMemoryTracker(device) as tracker:
         step.restart()
         step()
+    assert tracker.result is not None
     return tracker.result
