@@ -141,9 +141,9 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
     if over_limit:
         outcome, detail = Outcome.OVER_LIMIT, _limit_detail(measurement, current, check)
     elif excess > allowed and excess > noise_abs:
-        outcome, detail = Outcome.REGRESSION, "worse than the baseline beyond the threshold and the noise band"
+        outcome, detail = Outcome.REGRESSION, _beyond("worse", check.threshold, noise)
     elif -excess > allowed and -excess > noise_abs:
-        outcome, detail = Outcome.IMPROVEMENT, "better than the baseline beyond the threshold and the noise band"
+        outcome, detail = Outcome.IMPROVEMENT, _beyond("better", check.threshold, noise)
     elif excess > allowed:
         outcome, detail = Outcome.PASS, "beyond the threshold but within the noise band"
     else:
@@ -154,6 +154,17 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
         detail = f"{detail}; {note}" if detail else note
     runs = band.runs if band is not None else None
     return Verdict(measurement, check, outcome, current, base, noise, detail, speed, runs)
+
+
+def _beyond(worse_or_better: str, threshold: Quantity, noise: float | None) -> str:
+    """Why a change counts: beyond the threshold and the noise band, or, for a check without a
+    band (an exact or deterministic check, or noise handling off), beyond the threshold alone."""
+    if noise is not None:
+        return f"{worse_or_better} than the baseline beyond the threshold and the noise band"
+    if threshold.value == 0:
+        allowed = "; an exact check allows no change towards worse" if worse_or_better == "worse" else ""
+        return f"{worse_or_better} than the baseline{allowed}"
+    return f"{worse_or_better} than the baseline beyond the threshold"
 
 
 def _unavailable_unless_finite(measurement: Measurement, statistic: str) -> Measurement:

@@ -35,6 +35,9 @@ _UNITS: dict[str, tuple[str, float]] = {
     "": ("dimensionless", 1.0),
 }
 
+# Units written as words: a quantity prints them after a space ("0.5 points", not "0.5points").
+WORD_UNITS = frozenset({"points", "count", "samples/s", "tokens/s"})
+
 # How an error names a dimension: "limit is a memory size, the measurement is a time (ms)".
 _DIMENSION_NAMES: dict[str, str] = {
     "time": "a time",
@@ -59,6 +62,11 @@ def dimension(unit: str) -> str:
         return _UNITS[unit][0]
     except KeyError:
         raise UnitError(f"unknown unit {unit!r}; known units: {', '.join(u for u in _UNITS if u)}") from None
+
+
+def is_score(unit: str) -> bool:
+    """Whether a unit measures a quality score (points, 0-100): its changes read in points, not percent."""
+    return _UNITS.get(unit, ("",))[0] == "score"
 
 
 def describe_dimension(unit: str) -> str:
@@ -105,11 +113,14 @@ class Quantity:
         return convert(self.value, self.unit, unit)
 
     def __str__(self) -> str:
-        return f"{self.value:g}{self.unit}"
+        """As a threshold or limit prints: ``10%``, ``5ms``, ``0.5 points`` (a unit that is a word
+        stands apart from its number)."""
+        space = " " if self.unit in WORD_UNITS else ""
+        return f"{self.value:g}{space}{self.unit}"
 
 
 def parse_quantity(text: str | float | int | Quantity, *, what: str = "quantity", example_unit: str = "ms") -> Quantity:
-    """Parse ``"10%"``, ``"5ms"``, ``"64MB"`` or ``"0.5points"``.
+    """Parse ``"10%"``, ``"5ms"``, ``"64MB"``, ``"0.5 points"`` or ``"0.5points"``.
 
     A number without a unit (``10``, ``"10"``) is refused: the error suggests ``"10%"`` and
     the same number in ``example_unit`` (the unit of the measurement it is meant for).
@@ -137,7 +148,7 @@ def _number_and_unit(text: object, what: str) -> tuple[float, str]:
         return float(text), ""
     match = _QUANTITY.match(text)
     if not match:
-        raise UnitError(f"{what}: cannot parse {text!r}; write e.g. '10%', '5ms', '64MB' or '0.5points'")
+        raise UnitError(f"{what}: cannot parse {text!r}; write e.g. '10%', '5ms', '64MB' or '0.5 points'")
     return float(match.group(1)), match.group(2)
 
 

@@ -1,6 +1,10 @@
 """Verdicts: what a check asks (:class:`Check`), what became of it (:class:`Outcome`), and the
 :class:`Verdict` that says so, with the values, the noise band and the speed adjustment behind it
 and their descriptions for reports.
+
+A quality score (unit ``points``) reads its change and noise band in points, as its threshold
+is given: 85.0 -> 84.2 is ``-0.80 points``, never ``-0.9%``. Every other measurement reads
+them in percent of the baseline.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from enum import Enum
 
 from . import stats
 from .measurement import Direction, Measurement
-from .units import Quantity, format_value
+from .units import Quantity, format_value, is_score
 
 
 class Outcome(str, Enum):
@@ -24,6 +28,20 @@ class Outcome(str, Enum):
     @property
     def failed(self) -> bool:
         return self in (Outcome.REGRESSION, Outcome.OVER_LIMIT)
+
+    def counted(self, count: int) -> str:
+        """``count`` checks of this outcome, in words: "1 regression", "2 improvements", "3 passed"."""
+        singular, plural = _OUTCOME_WORDS[self]
+        return f"{count} {singular if count == 1 else plural}"
+
+
+_OUTCOME_WORDS: dict[Outcome, tuple[str, str]] = {
+    Outcome.PASS: ("passed", "passed"),
+    Outcome.IMPROVEMENT: ("improvement", "improvements"),
+    Outcome.REGRESSION: ("regression", "regressions"),
+    Outcome.OVER_LIMIT: ("over limit", "over limit"),
+    Outcome.NO_BASELINE: ("without a baseline", "without a baseline"),
+}
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,27 @@ class Verdict:
         return self.outcome.failed
 
     @property
+    def in_points(self) -> bool:
+        """Whether this is a quality score, whose change and noise band read in points."""
+        return is_score(self.measurement.unit)
+
+    @property
+    def difference(self) -> float | None:
+        """Signed change of the current value against the baseline value, in the measurement's unit."""
+        if self.baseline is None:
+            return None
+        return self.current - self.baseline
+
+    @property
+    def noise_band_in_unit(self) -> float | None:
+        """The noise band in the measurement's unit: of the value judged against (the baseline, or
+        its value at the machine's current speed)."""
+        if self.noise_band is None or self.baseline is None:
+            return None
+        judged_against = self.speed.expected if self.speed is not None else self.baseline
+        return self.noise_band * abs(judged_against)
+
+    @property
     def change(self) -> float | None:
         """Signed relative change of the current value against the baseline value."""
         if self.baseline is None:
@@ -97,7 +136,9 @@ class Verdict:
             parts.append(f"{_worse_sign(self.measurement.direction)}{self.check.threshold}")
         if self.noise_band is not None:
             runs = f" ({recorded_runs(self.recorded_runs)})" if self.recorded_runs is not None else ""
-            parts.append(f"noise ±{self.noise_band * 100:.1f}%{runs}")
+            band = self.noise_band_in_unit if self.in_points else None
+            width = f"{band:.2f} points" if band is not None and math.isfinite(band) else f"{self.noise_band * 100:.1f}%"
+            parts.append(f"noise ±{width}{runs}")
         if self.check.limit is not None:
             comparator = "≤" if self.measurement.direction is Direction.LOWER_IS_BETTER else "≥"
             parts.append(f"limit {comparator} {self.check.limit}")
@@ -111,6 +152,10 @@ class Verdict:
         return (self.current - self.speed.expected) / abs(self.speed.expected)
 
     def describe_change(self) -> str:
+        """The change as the reports print it: ``+12.0%``, ``-0.80 points`` for a quality score."""
+        if self.in_points:
+            difference = self.difference
+            return "-" if difference is None or math.isnan(difference) else f"{difference:+.2f} points"
         change = self.change
         if change is None or math.isnan(change):
             return "-"

@@ -654,7 +654,7 @@ def test_describe_threshold_lower_is_better() -> None:
 
 def test_describe_threshold_higher_is_better() -> None:
     v = verdict(100.0, 100.0, direction=HIGHER, threshold="5%", limit="80samples/s", unit="samples/s")
-    assert v.describe_threshold() == "-5%, limit ≥ 80samples/s"
+    assert v.describe_threshold() == "-5%, limit ≥ 80 samples/s"
 
 
 def test_describe_threshold_absolute_and_empty() -> None:
