@@ -1,10 +1,12 @@
 """One flat row per check: the table behind ``--modelperf-csv`` and ``results_frame``.
 
 Rows are built from a check's exported form (``storage.run_export.result_to_dict``), so a
-``--modelperf-json`` export and the CSV of the same run give the same table. The
-measurement's context (model, device, dtype, batch size, sequence length, dataset, ...)
-and the software environment it ran in (``env_torch``, ``env_python``, ...) become columns.
-pandas is imported only by ``results_frame``.
+``--modelperf-json`` export and the CSV of the same run give the same table. ``change`` and
+``noise_band`` are fractions of the baseline (0.1 is 10%); ``change_in_unit`` and
+``noise_band_in_unit`` are in the row's ``unit``: points for a quality score, which is how the
+reports print a score's change. The measurement's context (model, device, dtype, batch size,
+sequence length, dataset, ...) and the software environment it ran in (``env_torch``,
+``env_python``, ...) become columns. pandas is imported only by ``results_frame``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ COLUMNS = (
     "baseline",
     "change",
     "noise_band",
+    "change_in_unit",
+    "noise_band_in_unit",
     "threshold",
     "limit",
     "outcome",
@@ -90,6 +94,8 @@ def flat_row(result: Mapping[str, Any], environments: Mapping[str, Mapping[str, 
         "baseline": result.get("baseline"),
         "change": result.get("change"),
         "noise_band": result.get("noise_band"),
+        "change_in_unit": _difference(result.get("current"), result.get("baseline")),
+        "noise_band_in_unit": _band_in_unit(result),
         "threshold": result.get("threshold"),
         "limit": result.get("limit"),
         "outcome": result["outcome"],
@@ -107,6 +113,21 @@ def flat_row(result: Mapping[str, Any], environments: Mapping[str, Mapping[str, 
     for key, value in environments.get(str(result.get("environment")), {}).items():
         row[f"{ENVIRONMENT_PREFIX}{key}"] = _cell(value)
     return row
+
+
+def _difference(current: float | None, baseline: float | None) -> float | None:
+    """The change in the measurement's unit (points for a quality score), as the reports print a score's."""
+    return None if current is None or baseline is None else current - baseline
+
+
+def _band_in_unit(result: Mapping[str, Any]) -> float | None:
+    """The noise band in the measurement's unit: of the value judged against (the baseline, or its
+    value at the machine's current speed)."""
+    band = result.get("noise_band")
+    judged_against = result.get("judged_against")
+    if judged_against is None:
+        judged_against = result.get("baseline")
+    return None if band is None or judged_against is None else band * abs(judged_against)
 
 
 def _cell(value: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from ..core.counts import counted
 from ..core.verdict import Outcome
 from .cells import HEADERS, describe_rerun, verdict_row
 from .run_report import ReportedCheck, RunReport
@@ -18,14 +19,14 @@ def markdown_report(report: RunReport) -> str:
     others = sorted((c for c in checks if not c.verdict.failed), key=lambda c: c.verdict.outcome is not Outcome.IMPROVEMENT)
     counts = report.outcome_counts
     status = f"{len(failing)} failing" if failing else "no regressions"
-    breakdown = [f"{counts[o]} {o.value}" for o in (Outcome.IMPROVEMENT, Outcome.PASS, Outcome.NO_BASELINE) if counts[o]]
-    out = [f"### modelperf: {len(checks)} check(s), {status}" + (f" — {', '.join(breakdown)}" if breakdown else ""), ""]
+    breakdown = [o.counted(counts[o]) for o in (Outcome.IMPROVEMENT, Outcome.PASS, Outcome.NO_BASELINE) if counts[o]]
+    out = [f"### modelperf: {counted(len(checks), 'check')}, {status}" + (f" — {', '.join(breakdown)}" if breakdown else ""), ""]
     if failing:
         out += markdown_table(("test", *HEADERS), (_check_cells(c, bold=True) for c in failing))
         out += [""] + [f"- `{c.nodeid}` {c.verdict.metric}: {c.verdict.detail}" for c in failing if c.verdict.detail]
         out.append("")
     if others:
-        title = f"{len(others)} other check(s)" if failing else f"All {len(others)} check(s)"
+        title = counted(len(others), "other check") if failing else f"All {counted(len(others), 'check')}"
         out += markdown_details(title, markdown_table(("test", *HEADERS), map(_check_cells, others)))
         out.append("")
     missing: dict[str, list[str]] = {}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..core.baseline_entry import EntryKey
+from ..core.counts import counted
 from ..core.verdict import Outcome, Verdict
 from ..storage.baseline_store import WriteResult
 from ..storage.run_export import ConfirmingRerun
@@ -61,6 +62,7 @@ class RunReport:
     orphans_unchecked: tuple[str, ...] = ()  # baseline files too broken to look for orphans in
     write_errors: tuple[str, ...] = ()  # one line per file the session end could not write
     missing_fails: bool = False  # --modelperf-missing=fail: a check with no baseline fails its test
+    update_flag: str | None = None  # the flag that writes baselines in this run (--modelperf-update-missing), if any
 
     @property
     def failing(self) -> list[ReportedCheck]:
@@ -86,12 +88,15 @@ class RunReport:
         for check in missing:
             keys[check.key.hardware_key] = keys.get(check.key.hardware_key, 0) + 1
         by_key = ", ".join(f"{key}: {count}" for key, count in sorted(keys.items()))
+        have = "has" if len(missing) == 1 else "have"
+        how_many = f"{len(missing)} of {counted(len(self.checks), 'check')} {have} no baseline ({by_key})"
+        if self.update_flag is not None:
+            return f"{how_many}; {self.update_flag} records them at the end of this run: commit the files it writes"
         advice = "record them with --modelperf-update-missing (or --modelperf-update) and commit the files"
         if self.missing_fails:
-            return f"{len(missing)} of {len(self.checks)} check(s) have no baseline ({by_key}); {advice}"
+            return f"{how_many}; {advice}"
         advice += ", or run with --modelperf-missing=fail to fail on them"
-        judged = "went ungated: only their limits were checked"
-        return f"{len(missing)} of {len(self.checks)} check(s) have no baseline ({by_key}) and {judged}; {advice}"
+        return f"{how_many} and went ungated: only their limits were checked; {advice}"
 
     @property
     def transient_reruns(self) -> list[ConfirmingRerun]:

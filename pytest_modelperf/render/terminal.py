@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from ..core.counts import counted
 from ..core.verdict import Outcome, Verdict
 from ..storage.run_export import ConfirmingRerun
-from .cells import HEADERS, describe_rerun, verdict_row
+from .cells import HEADERS, describe_rerun, missing_baseline_advice, verdict_row
 from .run_report import RunReport
 
 
@@ -25,18 +26,20 @@ def failure_message(
     verdicts: Sequence[Verdict],
     failing: Sequence[Verdict],
     rerun: ConfirmingRerun | None = None,
+    update_flag: str | None = None,
 ) -> str:
-    """The message of a failing test: every check it made, then why the failing ones failed."""
-    counts: dict[str, int] = {}
+    """The message of a failing test: every check it made, then why the failing ones failed;
+    ``update_flag`` is the flag that writes baselines in this run, if any."""
+    counts: dict[Outcome, int] = {}
     for verdict in failing:
-        counts[verdict.outcome.value] = counts.get(verdict.outcome.value, 0) + 1
-    what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        counts[verdict.outcome] = counts.get(verdict.outcome, 0) + 1
+    what = ", ".join(outcome.counted(n) for outcome, n in sorted(counts.items(), key=lambda item: item[0].value))
     lines = [f"modelperf: {what} in {nodeid} [{hardware_key}]", "", text_table(HEADERS, map(verdict_row, verdicts))]
     for verdict in failing:
         if verdict.detail:
             lines.append(f"  {verdict.metric}: {verdict.detail}")
         if verdict.outcome is Outcome.NO_BASELINE:
-            lines.append(f"  {verdict.metric}: no baseline on this hardware; record one with --modelperf-update-missing")
+            lines.append(f"  {verdict.metric}: {missing_baseline_advice(verdict, update_flag)}")
     if rerun is not None:
         lines.append(f"  {describe_rerun(rerun)}")
     return "\n".join(lines)
@@ -48,21 +51,22 @@ def summary_lines(report: RunReport) -> list[str]:
     if report.checks:
         rows = [(check.nodeid, *verdict_row(check.verdict)) for check in report.checks]
         lines.append(text_table(("test", *HEADERS), rows))
-        lines.append(f"hardware key(s): {', '.join(report.hardware_keys)}; baselines in {report.baseline_dir}")
+        keys = report.hardware_keys
+        lines.append(f"hardware key{'s' if len(keys) > 1 else ''}: {', '.join(keys)}; baselines in {report.baseline_dir}")
     accepted = report.accepted
     if accepted:
         outcome = "--modelperf-update re-recorded their baselines" if report.writes else "but the baselines could not be written"
-        lines.append(f"{len(accepted)} regression(s) accepted: {outcome}")
+        lines.append(f"{Outcome.REGRESSION.counted(len(accepted))} accepted: {outcome}")
     transient = report.transient_reruns
     if transient:
-        lines.append(f"{len(transient)} test(s) failed on noisy measurements once and passed when re-run:")
+        lines.append(f"{counted(len(transient), 'test')} failed on noisy measurements once and passed when re-run:")
         lines.extend(f"  {rerun.nodeid}: {describe_rerun(rerun)}" for rerun in transient)
     if report.ungated is not None:
         lines.append(report.ungated)
     for model, notes in report.notes_by_model.items():
         lines.append(f"note: {model}: {'; '.join(notes)}")
     for write in report.writes:
-        line = f"wrote {write.path} ({write.written} entr{'y' if write.written == 1 else 'ies'}"
+        line = f"wrote {write.path} ({counted(write.written, 'entry', 'entries')}"
         line += f", removed {write.removed})" if write.removed else ")"
         if write.moved_aside is not None:
             line += f"; the unreadable file it replaces was kept as {write.moved_aside}"
@@ -71,8 +75,7 @@ def summary_lines(report: RunReport) -> list[str]:
         action = "reported (remove them with --modelperf-update --modelperf-prune)"
         if report.prune:
             action = "removed" if report.writes else "not removed: the baselines could not be written"
-        count = len(report.orphans)
-        lines.append(f"{count} orphaned baseline entr{'y' if count == 1 else 'ies'} {action}:")
+        lines.append(f"{counted(len(report.orphans), 'orphaned baseline entry', 'orphaned baseline entries')} {action}:")
         lines.extend(f"  {orphan.key.describe()}: {orphan.reason}" for orphan in report.orphans)
     for module, reason in report.unpruned.items():
         lines.append(f"--modelperf-prune left {module} alone: {reason}; select the whole module to prune it")

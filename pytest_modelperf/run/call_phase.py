@@ -14,7 +14,8 @@ import pytest
 
 from ..core.verdict import Outcome, Verdict
 from ..markers import marker_options
-from ..options import MissingPolicy
+from ..options import UPDATE_SWITCHES, MissingPolicy, Settings
+from ..render.cells import missing_baseline_advice
 from ..render.terminal import failure_message
 from .attempt import attempt_verdicts, begin_attempt
 from .benchmark_bridge import withdraw_from_benchmark
@@ -85,14 +86,20 @@ def raise_for_failures(item: pytest.Item, session: ModelPerfSession) -> None:
     __tracebackhide__ = True
     hardware = ", ".join(sorted({r.key.hardware_key for r in session.records_of(session.test_key(item))}))
     confirmation = next((c for c in reversed(session.confirmations) if c.nodeid == item.nodeid), None)
-    message = failure_message(item.nodeid, hardware, attempt_verdicts(item), failing_verdicts(item, session), confirmation)
+    failing = failing_verdicts(item, session)
+    flag = update_flag(session.settings)
+    message = failure_message(item.nodeid, hardware, attempt_verdicts(item), failing, confirmation, update_flag=flag)
     raise ModelPerfRegression(message)
 
 
 def warn_of_missing_baselines(item: pytest.Item) -> None:
+    flag = update_flag(session_of(item.config).settings)
     for verdict in attempt_verdicts(item):
         if verdict.outcome is Outcome.NO_BASELINE:
-            warnings.warn(
-                ModelPerfWarning(f"{verdict.metric}: no baseline on this hardware; record it with --modelperf-update-missing"),
-                stacklevel=1,
-            )
+            warnings.warn(ModelPerfWarning(f"{verdict.metric}: {missing_baseline_advice(verdict, flag)}"), stacklevel=1)
+
+
+def update_flag(settings: Settings) -> str | None:
+    """The flag that writes baselines in this run (``--modelperf-update-missing``), or None."""
+    option = UPDATE_SWITCHES.get(settings.update)
+    return option.flag if option is not None else None

@@ -18,6 +18,7 @@ from ..render.run_report import ReportedCheck, RunReport
 from ..render.terminal import summary_lines
 from ..storage.baseline_store import BaselineError, atomic_write_json
 from ..storage.run_export import export_payload
+from .call_phase import update_flag
 from .session import ModelPerfSession, session_of
 from .workers import lost_worker_line
 
@@ -99,6 +100,7 @@ def run_report(state: ModelPerfSession) -> RunReport:
         orphans_unchecked=tuple(state.orphans_unchecked),
         write_errors=tuple(state.write_errors),
         missing_fails=settings.missing is MissingPolicy.FAIL,
+        update_flag=update_flag(settings),
     )
 
 

@@ -41,7 +41,7 @@ def test_a_slow_spell_that_does_not_reproduce_passes_and_is_reported(pytester, r
         [
             "*attempt 1",
             "attempt 2",
-            "*1 test(s) failed on noisy measurements once and passed when re-run:*",
+            "*1 test failed on noisy measurements once and passed when re-run:*",
             "*test_perf.py::test_fast: not reproduced: the first attempt failed (latency (median) +99.8%), 1 re-run passed*",
         ]
     )

@@ -38,8 +38,8 @@ def test_markdown_is_appended_to_the_github_step_summary(pytester, run, monkeypa
     pytester.makepyfile(test_perf=TESTS)
     run().assert_outcomes(passed=1)
     text = summary.read_text()
-    assert text.startswith("earlier step\n### modelperf: 1 check(s), no regressions — 1 no baseline\n")
-    assert "<details><summary>All 1 check(s)</summary>" in text
+    assert text.startswith("earlier step\n### modelperf: 1 check, no regressions — 1 without a baseline\n")
+    assert "<details><summary>All 1 check</summary>" in text
     assert "| test_perf.py::test_a | latency (median) | - | 10 ms | - | +10% | no baseline |" in text
     assert "- `test_perf.py::test_a`: latency (median)" in text
 
@@ -78,7 +78,7 @@ def test_markdown_stays_compact_at_150_checks(pytester, run, monkeypatch):
     run("--modelperf-markdown", "out.md").assert_outcomes(passed=14, failed=1)
     text = (pytester.path / "out.md").read_text()
     lines = text.splitlines()
-    assert lines[0] == "### modelperf: 151 check(s), 1 failing — 149 pass, 1 no baseline"
+    assert lines[0] == "### modelperf: 151 checks, 1 failing — 149 passed, 1 without a baseline"
     failing_table = lines[lines.index("| test | metric | baseline | current | change | threshold | verdict |") :]
     assert failing_table[2].startswith("| test_perf.py::test_block[7] | m3 (median) | 10 ms | 30 ms | +200.0% |")
     assert failing_table[2].endswith("| **REGRESSION** |")
@@ -89,7 +89,7 @@ def test_markdown_stays_compact_at_150_checks(pytester, run, monkeypatch):
         )
         for line in lines
     )
-    opening = lines.index("<details><summary>150 other check(s)</summary>")
+    opening = lines.index("<details><summary>150 other checks</summary>")
     closing = lines.index("</details>")
     assert opening < closing
     collapsed = lines[opening:closing]
@@ -98,7 +98,7 @@ def test_markdown_stays_compact_at_150_checks(pytester, run, monkeypatch):
     outside = lines[:opening] + lines[closing:]
     assert len(outside) < 25, "only the failing checks and short lists stay open"
     assert any(
-        line.startswith("1 of 151 check(s) have no baseline (")
+        line.startswith("1 of 151 checks has no baseline (")
         and line.endswith(
             "went ungated: only their limits were checked; "
             "record them with --modelperf-update-missing (or --modelperf-update) and commit the files, or run with "
@@ -129,7 +129,7 @@ def test_flaky(modelperf):
     monkeypatch.setenv("FLAKY", "1")
     run("--modelperf-markdown", "out.md").assert_outcomes(passed=1)
     text = (pytester.path / "out.md").read_text()
-    assert text.startswith("### modelperf: 1 check(s), no regressions — 1 pass\n")
+    assert text.startswith("### modelperf: 1 check, no regressions — 1 passed\n")
     assert (
         "Passed only on re-run:\n"
         "- re-run `test_perf.py::test_flaky`: not reproduced: the first attempt failed (latency (median) +200.0%)"

@@ -76,7 +76,7 @@ def test_a_regression_accepted_by_an_update_that_could_not_be_written_says_so(py
     result = run("--modelperf-update")
     result.assert_outcomes(passed=2)
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
-    result.stdout.fnmatch_lines(["1 regression(s) accepted: but the baselines could not be written"])
+    result.stdout.fnmatch_lines(["1 regression accepted: but the baselines could not be written"])
     result.stdout.no_fnmatch_line("*re-recorded their baselines*")
 
 

@@ -184,7 +184,7 @@ def test_two_workers_write_what_one_process_writes(pytester, monkeypatch):
     assert exported[1] == exported[0]
     assert [result["nodeid"] for result in exported[0]["results"]] == SUITE_CHECKS
     assert (two / "summary.md").read_text() == (one / "summary.md").read_text()
-    assert (one / "summary.md").read_text().startswith("### modelperf: 12 check(s), no regressions")
+    assert (one / "summary.md").read_text().startswith("### modelperf: 12 checks, no regressions")
     # The terminal summary too, line for line: the table, the hardware keys, the files written.
     assert modelperf_section(distributed) == modelperf_section(single)
     assert any(line.startswith("wrote ") for line in modelperf_section(distributed))

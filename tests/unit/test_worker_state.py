@@ -188,4 +188,4 @@ def test_a_run_that_lost_a_worker_writes_no_baselines_and_no_export(tmp_path):
     assert not (tmp_path / "baselines").exists()
     assert not (tmp_path / "run.json").exists() and not (tmp_path / "run.csv").exists()
     summary = (tmp_path / "summary.md").read_text()
-    assert summary.startswith("### modelperf: 1 check(s)") and summary.endswith(f"\n**error:** {line}\n")
+    assert summary.startswith("### modelperf: 1 check,") and summary.endswith(f"\n**error:** {line}\n")
