@@ -226,8 +226,7 @@ def _baseline_value(measurement: Measurement, statistic: str, baseline: Baseline
     name = measurement.name
     if baseline.direction is not measurement.direction:
         raise ComparisonError(
-            f"{name}: the baseline says {baseline.direction.value}, the measurement {measurement.direction.value}; "
-            "re-record the baseline with --modelperf-update"
+            f"{name}: the baseline says {baseline.direction.value}, the measurement {measurement.direction.value}"
         )
     key = measurement.statistic if statistic == "value" else statistic
     if not baseline.has_statistic(key):

@@ -96,7 +96,8 @@ def warn_of_missing_baselines(item: pytest.Item) -> None:
     flag = update_flag(session_of(item.config).settings)
     for verdict in attempt_verdicts(item):
         if verdict.outcome is Outcome.NO_BASELINE:
-            warnings.warn(ModelPerfWarning(f"{verdict.metric}: {missing_baseline_advice(verdict, flag)}"), stacklevel=1)
+            why = f" ({verdict.detail})" if verdict.detail else ""
+            warnings.warn(ModelPerfWarning(f"{verdict.metric}: {missing_baseline_advice(verdict, flag)}{why}"), stacklevel=1)
 
 
 def update_flag(settings: Settings) -> str | None:

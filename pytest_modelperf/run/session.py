@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -153,10 +153,20 @@ class ModelPerfSession:
         try:
             verdict = verdict_of(resolution.annotate(measurement), check, resolution.entry, self.settings.noise)
         except ComparisonError as error:
-            raise ComparisonError(f"{self._baseline_file(resolution.key or key)}: {error}") from None
+            if self.settings.update is not UpdateMode.ALL:
+                where = self._baseline_file(resolution.key or key)
+                raise ComparisonError(f"{where}: {error}; re-record the baseline with --modelperf-update") from None
+            verdict = self._judged_afresh(measurement, check, error)
         record = JudgedMeasurement(nodeid, key, verdict, self.environment_for(device), is_compared(check))
         self.records.append(record)
         return record
+
+    def _judged_afresh(self, measurement: Measurement, check: Check, error: ComparisonError) -> Verdict:
+        """Under --modelperf-update, a check whose baseline cannot be compared (another unit or
+        direction): judged as having none, since this run re-records it."""
+        verdict = verdict_of(measurement, check, None, self.settings.noise)
+        why = f"its baseline could not be compared: {error}"
+        return replace(verdict, detail=f"{why}; {verdict.detail}" if verdict.detail else why)
 
     def _baseline_file(self, key: EntryKey) -> str:
         """Where a key's entry is stored, for errors: its file (relative to the root) in a JSON store."""

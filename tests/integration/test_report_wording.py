@@ -88,3 +88,31 @@ def test_missing_baselines_warn_with_the_flag_in_force(pytester, run):
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*parameters: no baseline on this hardware; --modelperf-add-run records one at the end*"])
     assert "record one with" not in result.stdout.str()
+
+
+DIRECTED = """
+import os
+def test_score(modelperf):
+    modelperf.check(modelperf.record("score", [1.0, 1.1, 1.2], unit="ms", direction=os.environ["DIRECTION"]))
+"""
+
+
+def test_a_baseline_that_cannot_be_compared_is_re_recorded_by_the_update_it_advises(pytester, run, monkeypatch):
+    pytester.makepyfile(test_perf=DIRECTED)
+    monkeypatch.setenv("DIRECTION", "lower_is_better")
+    run("--modelperf-update").assert_outcomes(passed=1)
+    monkeypatch.setenv("DIRECTION", "higher_is_better")
+    refused = run()
+    refused.assert_outcomes(failed=1)
+    refused.stdout.fnmatch_lines(["*the measurement higher_is_better; re-record the baseline with --modelperf-update*"])
+
+    updated = run("--modelperf-update")
+    updated.assert_outcomes(passed=1)
+    assert "re-record the baseline with" not in updated.stdout.str()
+    updated.stdout.fnmatch_lines(
+        [
+            "*score (median): no baseline on this hardware; --modelperf-update records one at the end of this run "
+            "(its baseline could not be compared: score: the baseline says lower_is_better, the measurement higher_is_better)*"
+        ]
+    )
+    run().assert_outcomes(passed=1)
