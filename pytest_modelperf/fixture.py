@@ -42,7 +42,18 @@ if TYPE_CHECKING:
 
 
 class ModelPerf:
-    """What a test gets from the ``modelperf`` fixture."""
+    """What a test gets from the ``modelperf`` fixture: load checkpoints, measure them, check the measurements.
+
+    Every ``check`` of a test runs; the test fails once at its end, listing each failing check
+    with its baseline, current value, change and threshold. A sampled measurement whose failure
+    does not reproduce on a re-run of the test (``--modelperf-confirm``) does not fail it.
+
+    Attributes:
+        device: the device this test measures on (the marker's, else ``--modelperf-device``).
+        dtype: the dtype models load in (the marker's, else ``--modelperf-dtype``).
+        timing: the warm-up and round bounds every timing of this test uses (the marker's, else
+            the run's ``--modelperf-*-rounds``/``-time`` options).
+    """
 
     def __init__(self, session: ModelPerfSession, item: pytest.Item, options: MarkerOptions) -> None:
         self._session = session
@@ -60,6 +71,7 @@ class ModelPerf:
 
     @property
     def dtype(self) -> str:
+        """The dtype models load in (marker, then --modelperf-dtype): float32, float16 or bfloat16."""
         return normalise_dtype(self._options.dtype or self._session.settings.dtype)
 
     def _resolve_device(self, requested: str | None) -> str:
@@ -71,7 +83,24 @@ class ModelPerf:
     def load(
         self, checkpoint: str | os.PathLike[str], *, task: str = "auto", device: str | None = None, dtype: str | None = None
     ) -> LoadedModel:
-        """A model and tokenizer, loaded once per session for each (checkpoint, task, device, dtype)."""
+        """A model and its tokenizer, loaded once per session for each (checkpoint, task, device, dtype).
+
+        Args:
+            checkpoint: a local ``save_pretrained`` folder (never touches the network) or a hub id
+                (with ``HF_HUB_OFFLINE=1`` it must already be in the hub cache).
+            task: ``auto`` (from the config's architectures; feature extraction when they name no
+                head) or a task such as ``sequence-classification`` or ``question-answering``; an
+                unknown one is an error that lists them.
+            device: ``cpu``, ``cuda`` or ``cuda:N``; default: the test's. A CUDA device on a
+                machine without one skips the test.
+            dtype: ``float32``, ``float16`` or ``bfloat16``; default: the test's.
+
+        The tokenizer is the one saved in the folder (``tokenizer.save_pretrained(folder)``), or
+        None for a folder saved without one: timings then build token ids from the config, while
+        ``measure_text_latency`` and ``measure_accuracy`` need a tokenizer.
+        ``pytest_modelperf.models.offline_tokenizers.offline_tokenizer`` gives BERT's uncased
+        WordPiece tokenizer without a hub, to save beside such weights.
+        """
         return self._session.models.get(checkpoint, task=task, device=self._resolve_device(device), dtype=dtype or self.dtype)
 
     def load_registered(self, name: str, *, device: str | None = None, dtype: str | None = None) -> LoadedModel:
@@ -96,7 +125,17 @@ class ModelPerf:
         name: str | None = None,
         benchmark: Any = None,
     ) -> Measurement:
-        """Per-round latency (ms) of one forward pass over a batch_size x sequence_length batch."""
+        """Per-round latency (ms) of one forward pass over a batch_size x sequence_length batch.
+
+        Args:
+            model: what ``load`` or ``load_registered`` gave.
+            batch_size: rows of the synthetic batch.
+            sequence_length: tokens per row, ``[CLS] ... [SEP]`` included.
+            statistic: the statistic a check compares by default: ``median``, ``mean``, ``min``,
+                ``max``, ``std``, ``iqr`` or ``pNN``; every statistic is kept either way.
+            name: the measurement's name; default ``latency[<batch>x<sequence>]``.
+            benchmark: pytest-benchmark's ``benchmark`` fixture, to put the samples in its table.
+        """
         workload = Workload(batch_size, sequence_length)
         seconds, reference = self._time_forward(model, workload)
         latency = _latency(
@@ -404,7 +443,17 @@ class ModelPerf:
         deterministic: bool = False,
         statistic: str = "median",
     ) -> Measurement:
-        """A measurement of the test's own making: one value, or per-round samples."""
+        """A measurement of the test's own making: one value, or per-round samples.
+
+        Args:
+            name: unique within the test; the baseline entry's key.
+            value: one value, or one sample per round (then ``statistic`` summarises them).
+            unit: a unit modelperf knows (``ms``, ``s``, ``MB``, ``samples/s``, ``points``, ``x``,
+                ``count``, ...); an unknown one is an error.
+            direction: ``lower_is_better`` or ``higher_is_better``.
+            deterministic: compared exactly (no noise band) by default, like a parameter count.
+            statistic: how samples are summarised.
+        """
         dimension(unit)  # rejects unknown units early
         direction = Direction(direction)
         device = self._session.settings.device
@@ -456,8 +505,13 @@ class ModelPerf:
         ("5ms", "64MB"); a number without a unit is an error. It defaults to the marker's or
         --modelperf-threshold for sampled metrics and to exact equality for deterministic ones.
         ``limit`` is an absolute bound ("50ms"); given alone, it checks the limit without a
-        baseline. A throughput, a quality evaluation or a sweep cell is checked measurement by
-        measurement, and gives a list of verdicts.
+        baseline. ``statistic`` judges another statistic of a sampled measurement ("p99").
+
+        A throughput, a quality evaluation, a sweep cell, a training or scaling result, or a list
+        of measurements (side by side) is checked measurement by measurement, and gives a list of
+        verdicts. For ``model_facts``, ``measure_gpu_memory`` and ``fine_tune_facts``, check the
+        field you mean (``facts.parameter_count``). A failing verdict fails the test at its end,
+        after every other check of the test has run.
         """
         __tracebackhide__ = True
         parts = measurements_to_check(measurement)

