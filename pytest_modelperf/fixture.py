@@ -12,6 +12,7 @@ import pytest
 
 from .core.check_targets import measurements_to_check
 from .core.measurement import Direction, Measurement, ratio_of
+from .core.quality_gain import quality_gain
 from .core.stats import SUMMARY_STATISTICS, is_known_statistic
 from .core.thresholds import check_of
 from .core.timing import TimingOptions
@@ -21,9 +22,10 @@ from .markers import MarkerOptions
 from .measure.calibration import time_with_reference, with_reference
 from .measure.catalogue import LATENCY, SENTENCE_LATENCY
 from .measure.cell import MEASURE_GROUPS, Cell, CellMeasurements, GpuMemory, measure_cell, measure_gpu_memory
-from .measure.latency import latency_from_seconds, time_interleaved
+from .measure.latency import latency_from_seconds
 from .measure.memory import host_memory_increases, host_memory_measurement
 from .measure.model_facts import ModelFacts, model_facts
+from .measure.side_by_side import side_by_side_latencies
 from .measure.throughput import Throughput, throughput_from_seconds
 from .measure.workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_inputs, text_runner, workload_context
 from .models.loading import DeviceUnavailable, LoadedModel, model_notes, normalise_dtype, resolve_device
@@ -31,6 +33,7 @@ from .quality.accuracy import measure_accuracy
 from .quality.finetune_facts import FineTuneFacts, fine_tune_facts
 from .run.attempt import MEASUREMENT_NAMES, VERDICTS, begin_attempt
 from .run.session import ModelPerfSession
+from .run.tables import table_of
 from .sweep.models import LOCAL, REGISTERED, model_kind
 from .training.data import dataset_batches, device_batches, given_batches
 from .training.measurement import DEFAULT_WARMUP_STEPS, Training, TrainingPlan, measure_training
@@ -157,23 +160,7 @@ class ModelPerf:
     ) -> list[Measurement]:
         """Latency (ms) of several models timed in alternating rounds, for ratios that a noisy
         machine cannot skew: drift during the run falls on every model alike."""
-        workload = Workload(batch_size, sequence_length)
-        devices = {model.device for model in models}
-        if len(devices) != 1:
-            raise ValueError(f"side-by-side timing needs the models on one device, got {', '.join(sorted(devices))}")
-        batches = [synthetic_inputs(model, workload) for model in models]
-        works = [partial(forward, model, inputs) for model, inputs in zip(models, batches, strict=True)]
-        rounds = time_interleaved(works, devices.pop(), self.timing)
-        return [
-            _latency(
-                f"{LATENCY.named(workload.label)} of {model.name}",
-                seconds,
-                statistic,
-                context={**workload_context(model, workload), "side_by_side": [m.name for m in models]},
-                notes=model_notes(model),
-            )
-            for model, seconds in zip(models, rounds, strict=True)
-        ]
+        return side_by_side_latencies(models, Workload(batch_size, sequence_length), self.timing, statistic=_statistic(statistic))
 
     def ratio(
         self,
@@ -189,6 +176,15 @@ class ModelPerf:
         asserts DistilBERT at least 1.5x faster than BERT and compares the ratio with its baseline.
         """
         return ratio_of(numerator, denominator, name=name, direction=Direction(direction))
+
+    def quality_gain(self, better: Measurement, worse: Measurement, *, name: str | None = None) -> Measurement:
+        """How much ``better`` scores above ``worse`` on the same examples, in points, as the lower
+        bound of its paired confidence interval at --modelperf-confidence.
+
+        ``modelperf.check(modelperf.quality_gain(distilled["accuracy"], plain["accuracy"]), limit="0 points")``
+        asserts the distilled model more accurate than sampling the examples could explain.
+        """
+        return quality_gain(better, worse, name=name, confidence=self._session.settings.noise.confidence)
 
     def measure_text_latency(
         self, model: LoadedModel, texts: Sequence[str] = SAMPLE_SENTENCES, *, name: str = SENTENCE_LATENCY.name
@@ -432,6 +428,11 @@ class ModelPerf:
     def model_facts(self, model: LoadedModel) -> ModelFacts:
         """Parameter count and artefact size (exact) and load time of a loaded checkpoint."""
         return model_facts(model)
+
+    def show_table(self, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], *, notes: Sequence[str] = ()) -> None:
+        """Show a table in the run's terminal summary under ``title``, with ``notes`` beneath it
+        (the teacher / student / distilled-student comparison, say). Cells print as text."""
+        self._item.user_properties.append(table_of(title, headers, rows, notes).to_property())
 
     def record(
         self,

@@ -16,6 +16,7 @@ from .run.call_phase import judged_call
 from .run.header import header_lines
 from .run.session import begin_run, session_of, start_session
 from .run.session_end import finish_session, write_summary
+from .run.tables import shown_tables
 from .run.workers import WorkerNode, hand_over, is_worker, take_over
 
 
@@ -83,3 +84,13 @@ def pytest_testnodedown(node: WorkerNode, error: object) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     if not is_worker(config):
         write_summary(terminalreporter, session_of(config))
+        write_tables(terminalreporter)
+
+
+def write_tables(terminal: pytest.TerminalReporter) -> None:
+    """The tables tests showed (``modelperf.show_table``), each under its title."""
+    reports = [report for kind in ("passed", "failed") for report in terminal.stats.get(kind, ())]
+    for table in shown_tables(reports):
+        terminal.section(table.title, sep="-")
+        for line in table.markdown()[2:]:
+            terminal.write_line(line)

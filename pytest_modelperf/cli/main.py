@@ -9,6 +9,9 @@
     modelperf scaling --model ... --nproc-per-node 1 2
                                   training speed-up on torchrun: samples/s, speed-up and
                                   efficiency per worker count (scaling.csv, scaling.png)
+    modelperf distill-report --teacher T --student S --distilled D
+                                  a teacher, a plain and a distilled student side by side
+                                  (distillation.csv, distillation.md, distillation.png)
     modelperf compare A.json B.json  judge run B against run A, or B against the baselines
                                   (``compare B.json``); exit 1 on a regression (needs no registry)
 
@@ -26,7 +29,7 @@ from pathlib import Path
 
 from ..core.extras import MissingExtra
 from ..models.registry import RegistryError
-from . import compare, models, plot, prepare, scaling, sweep
+from . import compare, distill_report, models, plot, prepare, scaling, sweep
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the model registry TOML (default: [tool.modelperf] registry in ./pyproject.toml)",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for command in (models, prepare, plot, sweep, scaling, compare):
+    for command in (models, prepare, plot, sweep, scaling, distill_report, compare):
         command.register(commands)
     return parser
 
