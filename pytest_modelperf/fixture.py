@@ -36,9 +36,19 @@ from .run.session import ModelPerfSession
 from .run.tables import table_of
 from .sweep.models import LOCAL, REGISTERED, model_kind
 from .training.data import dataset_batches, device_batches, given_batches
+from .training.distill_step import distill_recipe, distilling_loss
 from .training.measurement import DEFAULT_WARMUP_STEPS, Training, TrainingPlan, measure_training
 from .training.scaling import DEFAULT_NPROC, DEFAULT_STEPS, ScalingResult, measure_scaling
-from .training.step import OptimizerFactory, StepSettings, TrainingStep, adamw, autocast_dtype, synthetic_batch, training_copy
+from .training.step import (
+    OptimizerFactory,
+    StepSettings,
+    TrainingStep,
+    adamw,
+    autocast_dtype,
+    loss_of,
+    synthetic_batch,
+    training_copy,
+)
 
 if TYPE_CHECKING:
     from .quality.evaluation import Quality
@@ -324,6 +334,9 @@ class ModelPerf:
         optimizer: OptimizerFactory | None = None,
         max_grad_norm: float | None = None,
         memory_rounds: int = 3,
+        teacher: LoadedModel | None = None,
+        temperature: float = 2.0,
+        alpha: float = 0.5,
     ) -> Training:
         """One training step (forward with the task's loss, backward, optimizer step) measured now.
 
@@ -339,13 +352,21 @@ class ModelPerf:
         optimizer from the parameters (default AdamW, lr 5e-5, weight decay 0.01). A copy of the
         model is trained: the loaded model keeps its weights. A step that runs out of memory
         gives N/A measurements.
+
+        With a ``teacher`` (a loaded model of the same task, classes and vocabulary) the step
+        distils: the teacher's forward pass without gradients, then ``alpha`` times the student's
+        own loss plus ``1 - alpha`` times ``temperature**2`` KL from the teacher's softened
+        outputs, as a distilling fine-tune trains; its measurements are labelled
+        ``8x128, distilled from <teacher>``.
         """
         settings = StepSettings(
             Workload(batch_size, sequence_length),
             gradient_accumulation=gradient_accumulation,
             autocast=autocast_dtype(dtype),
             max_grad_norm=max_grad_norm,
+            teacher=None if teacher is None else teacher.name,
         )
+        loss = loss_of if teacher is None else distilling_loss(model, teacher, distill_recipe(teacher.name, temperature, alpha))
         plan = TrainingPlan(
             self.timing,
             steps=steps,
@@ -367,7 +388,7 @@ class ModelPerf:
                 text_pair_column=text_pair_column,
                 label_column=label_column,
             )
-        step = TrainingStep(training_copy(model), batches, settings, device=model.device, optimizer=optimizer or adamw)
+        step = TrainingStep(training_copy(model), batches, settings, device=model.device, optimizer=optimizer or adamw, loss=loss)
         try:
             return measure_training(model, step, plan)
         finally:

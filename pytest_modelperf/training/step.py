@@ -44,6 +44,7 @@ class StepSettings:
     autocast: str | None = None  # "bfloat16" or "float16"; None: no autocast
     max_grad_norm: float | None = None
     delay_sync: bool = False  # under DDP: all-reduce once per step, not per micro-batch
+    teacher: str | None = None  # the teacher's name when the step distils (its loss: training.distill_step)
 
     def __post_init__(self) -> None:
         accumulation = self.gradient_accumulation
@@ -63,7 +64,9 @@ class StepSettings:
     def label(self) -> str:
         """``8x128``, or ``8x128, accumulate 4`` for a step of four micro-batches."""
         label = self.workload.label
-        return label if self.gradient_accumulation == 1 else f"{label}, accumulate {self.gradient_accumulation}"
+        if self.gradient_accumulation != 1:
+            label = f"{label}, accumulate {self.gradient_accumulation}"
+        return label if self.teacher is None else f"{label}, distilled from {self.teacher}"
 
 
 def autocast_dtype(dtype: str | None) -> str | None:
@@ -139,7 +142,8 @@ class TrainingStep:
     """``step()`` runs one optimizer step; ``restart()`` begins again from a fresh optimizer.
 
     ``model`` is what is trained (a copy, or a DDP wrapper of one); ``batches`` are cycled, one
-    per micro-batch. The last loss stays on the device (reading it would synchronise CUDA
+    per micro-batch; ``loss`` gives a micro-batch's loss (the model's own by default, a
+    distillation loss from ``training.distill_step``). The last loss stays on the device (reading it would synchronise CUDA
     inside the timed region): ``last_loss()`` reads it.
     """
 
@@ -151,6 +155,7 @@ class TrainingStep:
         *,
         device: str,
         optimizer: OptimizerFactory = adamw,
+        loss: Callable[[Any, Mapping[str, Any]], Any] = loss_of,
     ) -> None:
         import torch
 
@@ -162,6 +167,7 @@ class TrainingStep:
         self._device_type = torch.device(device).type
         self._batches: Iterator[Mapping[str, Any]] = cycle(batches)
         self._make_optimizer = optimizer
+        self._loss_of = loss
         self._trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
         if not self._trained:
             raise ValueError("the model has no trainable parameter")
@@ -194,7 +200,7 @@ class TrainingStep:
         for micro in range(accumulation):
             batch = next(self._batches)
             with self._sync_unless_last(micro, accumulation), self._autocast():
-                loss = loss_of(self.model, batch)
+                loss = self._loss_of(self.model, batch)
                 if accumulation > 1:
                     loss = loss / accumulation
             if self._scaler is not None:

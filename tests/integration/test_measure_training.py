@@ -91,7 +91,7 @@ def test_train(modelperf):
 """)
     result = run()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*dataset topics (train): column 'label' holds labels from 0 to 3; tiny-bert has 2 class(es)*"])
+    result.stdout.fnmatch_lines(["*dataset topics (train): column 'label' holds labels from 0 to 3; tiny-bert has 2 classes*"])
 
 
 def test_scaling_is_measured_on_torchrun_from_a_test(training_test, run, pytester):
@@ -107,3 +107,47 @@ def test_scaling(modelperf):
     result.assert_outcomes(passed=1)
     names = {r["measurement"]["name"] for r in json.loads((pytester.path / "out.json").read_text())["results"]}
     assert names == {"scaling_throughput[2 workers, 2x16]", "scaling_speedup[2 workers, 2x16]"}
+
+
+def test_a_distillation_step_is_measured_apart_from_a_plain_one(training_test, run, pytester):
+    training_test("""
+def test_distil(modelperf):
+    student = modelperf.load(CHECKPOINT, device="cpu")
+    teacher = modelperf.load(CHECKPOINT, device="cpu", dtype="float32", task="sequence-classification")
+    plain = modelperf.measure_training(student, batch_size=2, sequence_length=8, steps=2, memory_rounds=1)
+    distilled = modelperf.measure_training(
+        student, batch_size=2, sequence_length=8, steps=2, memory_rounds=1, teacher=teacher, temperature=3.0, alpha=0.2
+    )
+    modelperf.check(plain.step_latency)
+    modelperf.check(distilled.step_latency)
+""")
+    result = run("--modelperf-update", "--modelperf-json", "out.json")
+    result.assert_outcomes(passed=1)
+    names = {r["measurement"]["name"] for r in json.loads((pytester.path / "out.json").read_text())["results"]}
+    teacher = next(iter(names - {"train_step_latency[2x8]"})).split("distilled from ", 1)[1].rstrip("]")
+    assert names == {"train_step_latency[2x8]", f"train_step_latency[2x8, distilled from {teacher}]"}
+
+
+def test_a_teacher_of_other_classes_or_a_bad_alpha_is_refused(training_test, run, tmp_path_factory):
+    from transformers import BertConfig
+
+    from pytest_modelperf.models.checkpoints import build_checkpoint
+
+    config = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, num_labels=3)
+    three, _ = build_checkpoint(
+        config, tmp_path_factory.mktemp("teacher") / "three", task="sequence-classification", tokenizer="bert-base-uncased"
+    )
+    training_test(f"""
+import pytest
+
+def test_bad_alpha(modelperf):
+    student = modelperf.load(CHECKPOINT, device="cpu")
+    with pytest.raises(ValueError, match=r"alpha must be a number in \\[0, 1\\].*got 1.5"):
+        modelperf.measure_training(student, steps=2, teacher=student, alpha=1.5)
+
+def test_other_classes(modelperf):
+    teacher = modelperf.load({str(three)!r}, device="cpu")
+    with pytest.raises(ValueError, match=r"teacher .*three: its classes .* are not the student's"):
+        modelperf.measure_training(modelperf.load(CHECKPOINT, device="cpu"), steps=2, teacher=teacher)
+""")
+    run().assert_outcomes(passed=2)
