@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..core.baseline_entry import EntryKey
+from ..core.counts import counted
 from ..core.judge import NoisePolicy
 from ..core.policy import DEFAULT_BASELINE_DIR
 from ..core.units import Quantity, UnitError, parse_quantity
@@ -201,7 +202,7 @@ def markdown_report(comparison: Comparison, base_label: str, new_label: str, fai
         out += [""] + [f"- `{c.nodeid}` {c.verdict.metric}: {c.verdict.detail}" for c in failing if c.verdict.detail]
         out.append("")
     if others:
-        title = f"{len(others)} other check(s)" if failing else f"All {len(others)} check(s)"
+        title = counted(len(others), "other check") if failing else f"All {counted(len(others), 'check')}"
         out += markdown_details(title, markdown_table(headers, [(c.nodeid, *_row(c)) for c in others]))
         out.append("")
     for title, keys in (("Added (in B only)", comparison.added), ("Removed (in A only)", comparison.removed)):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ..core.baseline_entry import BaselineEntry, EntryKey
+from ..core.counts import counted
 from ..core.file_format import FormatError
 from ..core.judge import ComparisonError, NoisePolicy, judge
 from ..core.policy import Lookup, entry_as_stored, is_compared, resolve_baseline
@@ -97,11 +98,11 @@ class Comparison:
 
     def summary(self) -> str:
         """One line: how many checks, and what became of them."""
-        parts = [f"{self.count(Outcome.REGRESSION)} regression(s)"]
-        if self.count(Outcome.OVER_LIMIT):
-            parts.append(f"{self.count(Outcome.OVER_LIMIT)} over limit")
-        parts += [f"{self.count(Outcome.IMPROVEMENT)} improvement(s)", f"{self.count(Outcome.PASS)} pass"]
-        line = f"{len(self.checks)} check(s) compared: {', '.join(parts)}; {len(self.added)} added, {len(self.removed)} removed"
+        over_limit = [Outcome.OVER_LIMIT] if self.count(Outcome.OVER_LIMIT) else []
+        shown = [Outcome.REGRESSION, *over_limit, Outcome.IMPROVEMENT, Outcome.PASS]
+        parts = [outcome.counted(self.count(outcome)) for outcome in shown]
+        compared = counted(len(self.checks), "check")
+        line = f"{compared} compared: {', '.join(parts)}; {len(self.added)} added, {len(self.removed)} removed"
         nothing_compared = all(check.verdict.baseline is None for check in self.checks)
         if nothing_compared and self.base_hardware and self.new_hardware and not self.base_hardware & self.new_hardware:
             line += (

@@ -224,10 +224,11 @@ def _measure(arguments: argparse.Namespace, settings: Any) -> int:
     from ..training.scaling import ScalingLaunchError, run_scaling
 
     counts = " ".join(map(str, settings.nproc))
+    plural = "" if list(settings.nproc) == [1] else "s"
     nodes = settings.rendezvous.nnodes
     where = f" on each of {nodes} nodes" if nodes > 1 else ""
     print(
-        f"{PROGRAM}: {settings.name} ({settings.checkpoint}), {counts} worker(s) per node{where}, "
+        f"{PROGRAM}: {settings.name} ({settings.checkpoint}), {counts} worker{plural} per node{where}, "
         f"{settings.step_label} per worker, {settings.steps} timed steps on {settings.device}",
         flush=True,
     )

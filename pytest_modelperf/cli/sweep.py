@@ -21,6 +21,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from ..core.counts import counted
 from ..core.timing import TimingError, TimingOptions
 from ..measure.cell import MEASURE_GROUPS
 from ..measure.threads import pin_threads
@@ -248,9 +249,9 @@ def _sweep(arguments: argparse.Namespace, grid: Any, settings: Any, resolve: Any
     pin_threads(arguments.threads)
     cells = len(grid.cells())
     print(
-        f"modelperf sweep: {len(grid.models)} model(s) x {len(grid.batch_sizes)} batch size(s) x "
-        f"{len(grid.sequence_lengths)} sequence length(s) = {cells} cell(s) on {settings.device} in {settings.dtype}"
-        + _training_note(settings.mode.recipe),
+        f"modelperf sweep: {counted(len(grid.models), 'model')} x {counted(len(grid.batch_sizes), 'batch size')} x "
+        f"{counted(len(grid.sequence_lengths), 'sequence length')} = {counted(cells, 'cell')} on {settings.device} "
+        f"in {settings.dtype}" + _training_note(settings.mode.recipe),
         flush=True,
     )
     result = run_sweep(grid, settings, resolve, progress=not arguments.no_progress)
@@ -272,7 +273,7 @@ def _sweep(arguments: argparse.Namespace, grid: Any, settings: Any, resolve: Any
         print(f"modelperf sweep: wrote {file.path} ({file.what})")
     errors = result.errors
     if errors:
-        print(f"modelperf sweep: {len(errors)} error(s):", file=sys.stderr)
+        print(f"modelperf sweep: {counted(len(errors), 'error')}:", file=sys.stderr)
         for line in errors:
             print(f"  {line}", file=sys.stderr)
         return 1

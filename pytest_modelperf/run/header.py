@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.counts import counted
 from ..measure.environment import hardware_key
 from ..models.loading import DeviceUnavailable, normalise_dtype, resolve_device
 from ..options import Settings
@@ -19,7 +20,7 @@ def header_lines(settings: Settings) -> list[str]:
 
     return [
         f"modelperf: hardware key {_hardware(settings)}, baselines in {_shown(settings.baseline_dir, settings.root)}",
-        f"modelperf: torch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s)",
+        f"modelperf: torch {torch.__version__}, {counted(torch.get_num_threads(), 'intra-op thread')}",
     ]
 
 

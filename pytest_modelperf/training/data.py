@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..core.counts import counted
 from ..measure.workloads import Workload, accepted_inputs
 from ..models.loading import LoadedModel
 from ..quality.data import DataError, describe_source, load_eval_dataset, require_columns
@@ -66,7 +67,7 @@ def dataset_batches(
     require_columns(dataset, columns, source)
     if len(dataset) < workload.batch_size:
         raise DataError(
-            f"dataset {describe_source(source)} ({split}) has {len(dataset)} example(s), "
+            f"dataset {describe_source(source)} ({split}) has {counted(len(dataset), 'example')}, "
             f"fewer than one batch of {workload.batch_size}"
         )
     pairs = (list(dataset[text_pair_column]),) if text_pair_column else ()
@@ -84,7 +85,8 @@ def dataset_batches(
     if labels.dtype.is_floating_point or int(labels.min()) < 0 or int(labels.max()) >= classes:
         raise DataError(
             f"dataset {describe_source(source)} ({split}): column {label_column!r} holds labels from {labels.min().item()} "
-            f"to {labels.max().item()}; {loaded.name} has {classes} class(es), so labels must be integers 0 to {classes - 1}"
+            f"to {labels.max().item()}; {loaded.name} has {counted(classes, 'class', 'classes')}, "
+            f"so labels must be integers 0 to {classes - 1}"
         )
     full = len(dataset) // workload.batch_size * workload.batch_size
     batches = []

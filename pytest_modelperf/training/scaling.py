@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.counts import counted
 from ..core.measurement import DIVISION_BY_ZERO, Measurement
 from ..measure import catalogue
 from ..measure.catalogue import Measure
@@ -576,7 +577,7 @@ def core_notes(settings: ScalingSettings, cores: int) -> tuple[str, ...]:
     needed = max(settings.nproc) * settings.threads
     if settings.device != "cpu" or needed <= cores:
         return ()
-    workers = f"{max(settings.nproc)} workers x {settings.threads} thread(s)"
+    workers = f"{max(settings.nproc)} workers x {counted(settings.threads, 'thread')}"
     return (f"{workers} share {cores} cores: workers beyond the cores add no compute",)
 
 

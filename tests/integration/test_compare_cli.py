@@ -65,18 +65,18 @@ def test_a_regression_exits_1_with_the_table_and_an_unchanged_run_exits_0(
     assert [row.split()[0] for row in model_rows] == ["latency[1x16]", "parameters"]
     assert all(row.split()[-1] == "pass" for row in model_rows)
     assert lines[-1] == (
-        "modelperf compare: FAILED (1 regression); 3 check(s) compared: 1 regression(s), 0 improvement(s), 2 pass; 0 added, 0 removed"
+        "modelperf compare: FAILED (1 regression); 3 checks compared: 1 regression, 0 improvements, 2 passed; 0 added, 0 removed"
     )
 
     markdown = Path("compare.md").read_text()
     assert markdown.startswith("### modelperf compare: FAILED (1 regression)\n")
     assert "| test_perf.py::test_step | step (median) | 10 ms | 30 ms | +200.0% |" in markdown
     assert "**REGRESSION**" in markdown
-    assert "<details><summary>2 other check(s)</summary>" in markdown
+    assert "<details><summary>2 other checks</summary>" in markdown
 
     code, out, _ = compare(capsys, "a.json", "a.json")
     assert code == 0
-    assert out.splitlines()[-1].startswith("modelperf compare: no regressions; 3 check(s) compared: 0 regression(s)")
+    assert out.splitlines()[-1].startswith("modelperf compare: no regressions; 3 checks compared: 0 regressions")
 
     code, out, _ = compare(capsys, "b.json", "a.json")
     assert code == 0, "B faster than A is an improvement, not a regression"
@@ -120,7 +120,7 @@ def test_a_run_is_compared_with_the_committed_baselines(
     run("--modelperf-json", "same.json", "test_perf.py").assert_outcomes(passed=2)
     code, out, _ = compare(capsys, "same.json", "--baselines", "baselines")
     assert code == 0
-    assert out.splitlines()[-1].endswith("3 check(s) compared: 0 regression(s), 0 improvement(s), 3 pass; 0 added, 0 removed")
+    assert out.splitlines()[-1].endswith("3 checks compared: 0 regressions, 0 improvements, 3 passed; 0 added, 0 removed")
 
 
 def test_bad_input_exits_2_naming_the_file_and_the_field(

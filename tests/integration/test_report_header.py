@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from pytest_modelperf.core.counts import counted
 from pytest_modelperf.measure.environment import hardware_key
 
 
@@ -16,7 +17,7 @@ def test_the_header_names_the_hardware_key_the_baseline_folder_and_torchs_thread
     result.stdout.fnmatch_lines(
         [
             f"modelperf: hardware key {hardware_key('cpu', 'float32')} (device cpu), baselines in perf/baselines",
-            f"modelperf: torch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s)",
+            f"modelperf: torch {torch.__version__}, {counted(torch.get_num_threads(), 'intra-op thread')}",
         ]
     )
 

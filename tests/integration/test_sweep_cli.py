@@ -82,7 +82,7 @@ def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "1 model(s) x 2 batch size(s) x 2 sequence length(s) = 4 cell(s) on cpu in float32" in captured.out
+    assert "1 model x 2 batch sizes x 2 sequence lengths = 4 cells on cpu in float32" in captured.out
     assert f"modelperf sweep: wrote {output / 'time.csv'} (seconds, median of the rounds)" in captured.out
     assert f"modelperf sweep: wrote {output / 'sweep.csv'}" in captured.out
     table = [line.split() for line in captured.out.splitlines() if line.startswith("tiny-bert-")]
@@ -234,7 +234,7 @@ def test_registry_models_paths_and_offline_hub_ids(
     code = sweep("--models", *models, "--batch-sizes", "1", "--sequence-lengths", "8", "--output", "out")
     captured = capsys.readouterr()
     assert code == 1
-    assert "modelperf sweep: 1 error(s):" in captured.err
+    assert "modelperf sweep: 1 error:" in captured.err
     error = "CheckpointError: checkpoint 'example-org/not-cached': not a local directory, and not in the local hub cache"
     assert f"not-cached-b1-s8: error: {error}" in captured.err
     frame = load_sweep("out")

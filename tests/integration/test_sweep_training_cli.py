@@ -67,7 +67,7 @@ def test_a_training_sweep_writes_train_tables_and_records_its_mode(
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    header = "modelperf sweep: 1 model(s) x 2 batch size(s) x 2 sequence length(s) = 4 cell(s) on cpu in float32, training: "
+    header = "modelperf sweep: 1 model x 2 batch sizes x 2 sequence lengths = 4 cells on cpu in float32, training: "
     assert header + "one AdamW step per cell (gradient accumulation 2, autocast bfloat16)" in captured.out
     assert "cell  " in captured.out and "step time (ms)  samples/s  memory (MB, train_host_memory_peak)" in captured.out
     table = [line.split()[:2] for line in captured.out.splitlines() if line.startswith("tiny-bert-")]

@@ -84,7 +84,7 @@ def test_an_unchanged_run_passes_every_check() -> None:
     }
     assert comparison.added == () and comparison.removed == ()
     assert comparison.failing() == []
-    assert comparison.summary() == "2 check(s) compared: 0 regression(s), 0 improvement(s), 2 pass; 0 added, 0 removed"
+    assert comparison.summary() == "2 checks compared: 0 regressions, 0 improvements, 2 passed; 0 added, 0 removed"
 
 
 def test_checks_are_matched_by_test_measurement_and_hardware_key() -> None:
@@ -127,7 +127,7 @@ def test_a_slower_run_is_a_regression_and_its_test_comes_first() -> None:
     assert regression.verdict.baseline == pytest.approx(10.0) and regression.verdict.current == pytest.approx(30.0)
     assert "beyond the threshold and the noise band" in regression.verdict.detail
     assert [nodeid for nodeid, _, _ in comparison.by_test()] == ["t.py::test_b", "t.py::test_a"]
-    assert comparison.summary().startswith("2 check(s) compared: 1 regression(s), 0 improvement(s), 1 pass")
+    assert comparison.summary().startswith("2 checks compared: 1 regression, 0 improvements, 1 passed")
 
 
 def test_a_base_of_one_run_has_the_assumed_noise_band() -> None:
@@ -324,7 +324,7 @@ def test_a_half_precision_quality_score_is_judged_against_the_float32_base() -> 
     assert "judged against the float32 baseline: there is no float16 one" in check.verdict.measurement.notes
     assert comparison.added == ()
     assert comparison.removed == (), "the float32 entry was used, so it is not reported as removed"
-    assert comparison.summary() == "1 check(s) compared: 1 regression(s), 0 improvement(s), 0 pass; 0 added, 0 removed"
+    assert comparison.summary() == "1 check compared: 1 regression, 0 improvements, 0 passed; 0 added, 0 removed"
 
 
 def test_a_half_precision_quality_score_is_judged_against_the_stored_float32_baseline(tmp_path: Path) -> None:

@@ -307,7 +307,7 @@ def test_delay_sync_and_its_comparison_choose_the_variants() -> None:
 def test_workers_beyond_the_cores_are_noted() -> None:
     assert core_notes(settings(nproc=(1, 2), threads=1), cores=2) == ()
     assert core_notes(settings(nproc=(1, 4), threads=1), cores=2) == (
-        "4 workers x 1 thread(s) share 2 cores: workers beyond the cores add no compute",
+        "4 workers x 1 thread share 2 cores: workers beyond the cores add no compute",
     )
     assert core_notes(settings(nproc=(1, 4), threads=1, device="cuda"), cores=2) == ()
 
