@@ -14,6 +14,8 @@
                                   (distillation.csv, distillation.md, distillation.png)
     modelperf compare A.json B.json  judge run B against run A, or B against the baselines
                                   (``compare B.json``); exit 1 on a regression (needs no registry)
+    modelperf diff [REV]          the baseline entries changed since REV (default: the merge base
+                                  with the upstream main branch) as a Markdown table (needs no registry)
 
 The registry is ``--registry PATH``, else the file ``[tool.modelperf] registry`` names in
 the current directory's ``pyproject.toml``. Each subcommand's module adds its parser
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from ..core.extras import MissingExtra
 from ..models.registry import RegistryError
-from . import compare, distill_report, models, plot, prepare, scaling, sweep
+from . import compare, diff, distill_report, models, plot, prepare, scaling, sweep
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the model registry TOML (default: [tool.modelperf] registry in ./pyproject.toml)",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for command in (models, prepare, plot, sweep, scaling, distill_report, compare):
+    for command in (models, prepare, plot, sweep, scaling, distill_report, compare, diff):
         command.register(commands)
     return parser
 

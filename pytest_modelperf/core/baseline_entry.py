@@ -31,6 +31,10 @@ from .units import speed_exponent
 
 MAX_RECORDED_RUNS = 10
 
+# The git commit an entry was recorded at: kept in the entry, beside ``recorded``, because the
+# environment it points at (software and hardware) is shared by entries recorded at many commits.
+COMMIT_FIELD = "commit"
+
 
 @dataclass(frozen=True, order=True)
 class EntryKey:
@@ -57,7 +61,7 @@ class BaselineEntry:
     quantiles: tuple[float, ...] = ()
     runs: tuple[Mapping[str, float], ...] = ()
     context: Mapping[str, Any] = field(default_factory=dict)
-    environment: str = ""
+    environment: str = ""  # the id of the environment record in the file's ``environments``
     recorded: str = ""
     unavailable: str | None = None
     examples: ExampleOutcomes | None = None
@@ -65,6 +69,7 @@ class BaselineEntry:
     # by statistic (and "<statistic> in reference units"): a new value does not make the
     # machine's noise unknown again.
     earlier_spread: Mapping[str, stats.Spread] = field(default_factory=dict)
+    commit: str = ""  # the git commit it was recorded at; empty outside a git checkout
 
     @classmethod
     def from_measurement(
@@ -179,6 +184,8 @@ class BaselineEntry:
             "environment": self.environment,
             "recorded": self.recorded,
         }
+        if self.commit:
+            data[COMMIT_FIELD] = self.commit
         if self.quantiles:
             data["quantiles"] = [_tidy(q) for q in self.quantiles]
         if self.runs:
@@ -228,6 +235,7 @@ class BaselineEntry:
             unavailable=unavailable,
             examples=examples_field(data, path),
             earlier_spread=_earlier_spread(data, path),
+            commit=_commit(data, path),
         )
 
 
@@ -238,6 +246,14 @@ def in_reference_units(statistic: str) -> str:
 def _pooled(*spreads: stats.Spread | None) -> stats.Spread | None:
     present = [spread for spread in spreads if spread is not None]
     return present[0].pooled_with(*present[1:]) if present else None
+
+
+def _commit(data: Mapping[str, Any], path: str) -> str:
+    """The optional ``commit`` (files written before it existed keep it in the environment)."""
+    commit = data.get(COMMIT_FIELD, "")
+    if not isinstance(commit, str):
+        raise FormatError(f"{path}.{COMMIT_FIELD}", f"expected a commit hash as a string, got {commit!r}")
+    return commit
 
 
 def _earlier_spread(data: Mapping[str, Any], path: str) -> dict[str, stats.Spread]:

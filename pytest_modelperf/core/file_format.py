@@ -1,9 +1,18 @@
-"""The JSON format of baseline files and exports: its schema version, and typed field readers
-whose ``FormatError`` names the field that is missing or malformed.
+"""The JSON format of baseline files and exports: its schema version, the compact layout baseline
+files are written in, and typed field readers whose ``FormatError`` names the field that is
+missing or malformed.
+
+The layout keeps a baseline's diff as small as the change it records: an object or array whose
+items are all scalars is one line (a summary, 21 quantiles, one recorded run, an environment),
+an array of such items is one item per line (the recorded runs), and each of a quality score's
+per-example arrays (ids, predictions, references, class scores) is one line, however long, so
+that a new model's predictions change one line rather than one per example. Everything else is
+one key per line, sorted. Any JSON reader reads it, as it reads the indented layout of older files.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -11,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .example_outcomes import ExampleOutcomes, OutcomesError
 
 SCHEMA_VERSION = 1
+_INDENT = "  "  # of each nesting level in a baseline file
 
 if TYPE_CHECKING:
     from typing_extensions import TypeIs
@@ -25,6 +35,43 @@ class FormatError(ValueError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+def baseline_text(data: Mapping[str, Any]) -> str:
+    """A baseline file's text in the compact layout: sorted keys, the same bytes for the same
+    data, a final newline. ``ValueError`` for NaN or infinity (callers name the field first)."""
+    return _layout(data, (), 0) + "\n"
+
+
+def _is_example_array(path: tuple[str, ...]) -> bool:
+    """``tests.<test>.<measurement>.examples.<field>``: a per-example array, kept on one line."""
+    return len(path) == 5 and path[0] == "tests" and path[3] == "examples"
+
+
+def _layout(value: Any, path: tuple[str, ...], depth: int) -> str:
+    if _is_flat(value) or _is_example_array(path):
+        return _one_line(value)
+    inner = _INDENT * (depth + 1)
+    if isinstance(value, Mapping):
+        items = [f"{inner}{_one_line(str(key))}: {_layout(value[key], (*path, str(key)), depth + 1)}" for key in sorted(value)]
+        opening, closing = "{", "}"
+    else:
+        items = [f"{inner}{_layout(item, (*path, str(index)), depth + 1)}" for index, item in enumerate(value)]
+        opening, closing = "[", "]"
+    return opening + "\n" + ",\n".join(items) + "\n" + _INDENT * depth + closing
+
+
+def _is_flat(value: Any) -> bool:
+    """A scalar, or an object or array whose items are all scalars (or none)."""
+    if isinstance(value, Mapping):
+        return not any(isinstance(item, (Mapping, list, tuple)) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return not any(isinstance(item, (Mapping, list, tuple)) for item in value)
+    return True
+
+
+def _one_line(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
 
 
 def is_number(value: object) -> TypeIs[int | float]:

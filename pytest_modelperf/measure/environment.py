@@ -8,11 +8,13 @@ import os
 import platform
 import re
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..core.baseline_entry import COMMIT_FIELD
 from ..core.extras import MissingExtra
 from ..core.version import installed_version
 from .nvml import NvmlUnavailable, driver_version
@@ -129,7 +131,15 @@ def _driver_version() -> str:
         return ""
 
 
-def environment_id(environment: dict[str, Any]) -> str:
-    """A short content hash that entries use to point at their recorded environment."""
-    payload = json.dumps(environment, sort_keys=True).encode()
+def environment_id(environment: Mapping[str, Any]) -> str:
+    """A short content hash that entries use to point at their recorded environment.
+
+    The commit is recorded with the environment but is not part of its identity: the id stays
+    the same across commits, so re-recording at a new commit does not rewrite every entry's
+    pointer. Any other field (python, torch, transformers, the CPU or GPU, the driver, the thread
+    count) changes it. The id is only a pointer for reports and reviewers: judging never
+    compares environments.
+    """
+    identity = {key: value for key, value in environment.items() if key != COMMIT_FIELD}
+    payload = json.dumps(identity, sort_keys=True).encode()
     return hashlib.sha256(payload).hexdigest()[:12]

@@ -10,26 +10,32 @@ does not know are kept: nothing a newer plugin (or a person) added is lost.
 An update is all or nothing across files: under a lock on the folder, every file is read
 again (so concurrent writers merge instead of losing each other's entries), every new file
 is written beside its target, and only then are they all renamed over their targets. Files
-are written as sorted, indented JSON so that a reviewer can read the diff. A file that
-cannot be read is an error naming the file; it is never overwritten without an update flag,
-and even then a copy is kept beside it, made only once its replacement is ready. NaN and
-infinity are refused in both directions, naming the field.
+are written as sorted JSON in the compact layout of ``file_format.baseline_text`` (a summary,
+the quantiles, a recorded run, each per-example array on one line), so that a pull request's
+diff is as small as the change it records; files in the older indented layout read the same.
+A file that cannot be read is an error naming the file; it is never overwritten without an
+update flag, and even then a copy is kept beside it, made only once its replacement is ready.
+NaN and infinity are refused in both directions, naming the field.
+
+Environments are keyed by an id that does not change with the commit (``environment_id``);
+the commit an entry was recorded at is kept in the entry (``commit``), not in its environment,
+so recording at a new commit rewrites only the entries it records.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
 
-from ..core.baseline_entry import BaselineEntry, EntryKey
-from ..core.file_format import SCHEMA_VERSION, FormatError
+from ..core.baseline_entry import COMMIT_FIELD, BaselineEntry, EntryKey
+from ..core.file_format import SCHEMA_VERSION, FormatError, baseline_text
 from ..core.finite_json import find_non_finite
 from .atomic_files import (
     FileWriteError,
@@ -69,10 +75,16 @@ class BaselineFile:
     as_read: dict[tuple[str, str], tuple[BaselineEntry, dict[str, Any]]] = field(default_factory=dict, repr=False, compare=False)
 
     def put(self, test: str, measurement: str, entry: BaselineEntry, environment: Mapping[str, Any]) -> None:
-        """Record an entry; a re-recorded entry is written as this version knows it."""
+        """Record an entry; a re-recorded entry is written as this version knows it.
+
+        The environment's ``commit`` goes into the entry (unless it has one already): the
+        environment record, shared by entries recorded at other commits, is kept without it."""
+        commit = environment.get(COMMIT_FIELD)
+        if not entry.commit and isinstance(commit, str) and commit:
+            entry = replace(entry, commit=commit)
         self.tests.setdefault(test, {})[measurement] = entry
         self.as_read.pop((test, measurement), None)
-        self.environments.setdefault(entry.environment, dict(environment))
+        self.environments.setdefault(entry.environment, {k: v for k, v in environment.items() if k != COMMIT_FIELD})
 
     def remove(self, test: str, measurement: str) -> bool:
         """Remove an entry; whether there was one."""
@@ -185,7 +197,7 @@ class JsonBaselineStore:
     def read(self, path: Path) -> BaselineFile | None:
         """The parsed file, or None when it does not exist; BaselineError when it is broken."""
         if path not in self._cache:
-            self._cache[path] = _read_file(path)
+            self._cache[path] = read_baseline(path)
         return self._cache[path]
 
     def lookup(self, key: EntryKey) -> BaselineEntry | None:
@@ -295,7 +307,7 @@ def _plan_update(
     environments: Mapping[str, dict[str, Any]],
 ) -> _FileUpdate:
     try:
-        current = _read_file(path)
+        current = read_baseline(path)
         unreadable = False
     except BaselineError:
         current, unreadable = None, True
@@ -307,7 +319,7 @@ def _plan_update(
         else:
             baseline_file.put(key.test, key.measurement, entry, environments.get(entry.environment, {}))
             written += 1
-    content = _json_text(baseline_file.to_dict(), f"baseline file {path}", "; no baseline file was changed")
+    content = _checked(baseline_file.to_dict(), f"baseline file {path}", "; no baseline file was changed", baseline_text)
     return _FileUpdate(path, baseline_file, content.encode("utf-8"), unreadable, written, removed)
 
 
@@ -389,45 +401,64 @@ def _module_parts(module: str) -> list[str]:
     return parts
 
 
-def _read_file(path: Path) -> BaselineFile | None:
+def read_baseline(path: Path) -> BaselineFile | None:
+    """The parsed file, or None when it does not exist; BaselineError naming the file when it is broken."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as error:
         raise BaselineError(f"baseline file {path}: cannot be read: {error}") from error
+    return parse_baseline(text, str(path))
+
+
+def parse_baseline(text: str, where: str) -> BaselineFile:
+    """A baseline file's text, in either layout, parsed; BaselineError naming ``where`` (a path,
+    or ``REV:path`` for a file read from git) and the field when it is broken."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise BaselineError(
-            f"baseline file {path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
+            f"baseline file {where}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
             "fix it by hand, restore it from version control, or re-record it with --modelperf-update"
         ) from error
     try:
         return BaselineFile.from_dict(data)
     except FormatError as error:
         raise BaselineError(
-            f"baseline file {path}: field {error.path}: {error.problem}; "
+            f"baseline file {where}: field {error.path}: {error.problem}; "
             "fix it by hand, restore it from version control, or re-record it with --modelperf-update"
         ) from error
 
 
+def baseline_file_text(baseline_file: BaselineFile, where: str) -> str:
+    """The text the store writes for a baseline file; StorageError naming ``where`` and the field
+    for a value JSON cannot hold."""
+    return _checked(baseline_file.to_dict(), where, "", baseline_text)
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
-    """Write sorted, indented JSON so that readers see the old file or the new one, never half.
+    """Write sorted, indented JSON (a run's export) so that readers see the old file or the new
+    one, never half.
 
     Raises ``StorageError`` naming the file and the cause (the field, for a NaN or infinity);
     the file is then left as it was.
     """
-    text = _json_text(data, str(path), "; the file was left as it was")
+    text = _checked(data, str(path), "; the file was left as it was", _indented)
     try:
         atomic_write_text(path, text)
     except FileWriteError as error:
         raise StorageError(f"{error}; the file was left as it was") from error
 
 
-def _json_text(data: Any, what: str, consequence: str) -> str:
+def _indented(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _checked(data: Any, what: str, consequence: str, render: Callable[[Any], str]) -> str:
+    """``render(data)``, once no NaN or infinity is in it; StorageError naming the field otherwise."""
     non_finite = find_non_finite(data)
     if non_finite is not None:
         field_path, spelling = non_finite
         raise StorageError(f"{what}: field {field_path}: not a finite number ({spelling}){consequence}")
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    return render(data)

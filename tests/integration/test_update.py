@@ -2,6 +2,8 @@
 
 import json
 
+from pytest_modelperf.core.file_format import baseline_text
+
 TESTS = """
 import os
 def test_a(modelperf):
@@ -25,13 +27,14 @@ def test_update_writes_sorted_readable_json(pytester, run):
     result.stdout.fnmatch_lines([f"*wrote {path} (2 entries)*"])
     assert path.parent.name == data["hardware_key"]
     text = path.read_text()
-    assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert text == baseline_text(data)
     assert data["tests"]["test_b"]["memory"]["summary"] == {"value": 100}
     latency = data["tests"]["test_a"]["latency"]
     assert latency["summary"]["median"] == 10 and latency["summary"]["rounds"] == 20
     assert len(latency["quantiles"]) == 21 and len(latency["runs"]) == 1
     environment = data["environments"][latency["environment"]]
-    assert {"python", "torch", "transformers", "cpu", "cpu_cores", "commit"} <= environment.keys()
+    assert {"python", "torch", "transformers", "cpu", "cpu_cores"} <= environment.keys()
+    assert "commit" not in environment  # an entry's own field, and only inside a git checkout
 
 
 def test_update_rewrites_what_ran_and_keeps_the_rest(pytester, run, monkeypatch):

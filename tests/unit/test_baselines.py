@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pytest_modelperf.core.baseline_entry import BaselineEntry, EntryKey
-from pytest_modelperf.core.file_format import SCHEMA_VERSION, FormatError
+from pytest_modelperf.core.file_format import SCHEMA_VERSION, FormatError, baseline_text
 from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.storage import baseline_store as baselines
 from pytest_modelperf.storage.baseline_store import (
@@ -205,14 +205,14 @@ def test_apply_replaces_an_entry(tmp_path: Path) -> None:
 # -- file format ------------------------------------------------------------------------------------------------
 
 
-def test_file_is_sorted_indented_json_with_trailing_newline(tmp_path: Path) -> None:
+def test_file_is_sorted_compact_json_with_trailing_newline(tmp_path: Path) -> None:
     store = JsonBaselineStore(tmp_path)
     store.apply({key("test_b"): sampled(1.0), key("test_a", "parameters"): exact(3)}, [], ENVIRONMENTS)
     text = store.path_for(HW, MODULE).read_text(encoding="utf-8")
     data = json.loads(text)
     assert text.endswith("}\n")
     assert not text.endswith("\n\n")
-    assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert text == baseline_text(data)
     assert text.startswith('{\n  "environments": {')
     assert data["schema"] == SCHEMA_VERSION
     assert data["hardware_key"] == HW
@@ -671,7 +671,7 @@ def test_a_file_with_unknown_fields_is_rewritten_byte_for_byte_when_nothing_chan
     data["reviewed_by"] = "alice"
     data["tests"]["test_a"]["latency"]["note"] = "x"
     store = JsonBaselineStore(tmp_path)
-    path = write_raw(store, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    path = write_raw(store, baseline_text(data))
     before = path.read_bytes()
     JsonBaselineStore(tmp_path).apply({key("test_b"): sampled(2.0)}, [key("test_b")], ENVIRONMENTS)
     JsonBaselineStore(tmp_path).apply({}, [key("test_b")], ENVIRONMENTS)
