@@ -21,6 +21,7 @@ from ..models.loading import hub_offline
 from .builtin_datasets import builtin_dataset
 
 FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+DATASET_DICT_FILE = "dataset_dict.json"  # what DatasetDict.save_to_disk writes beside its splits
 
 
 class DataError(ValueError):
@@ -34,7 +35,7 @@ def load_eval_dataset(source: Any, *, split: str = "validation", limit: int | No
         dataset = source
     elif isinstance(source, str) and is_builtin(source):
         dataset = builtin_dataset(source, split)
-    elif isinstance(source, (str, os.PathLike)) and _looks_like_path(source):
+    elif _is_local(source):
         dataset = _local(Path(source), split)
     elif isinstance(source, str):
         dataset = _hub(source, split)
@@ -68,10 +69,29 @@ def require_columns(dataset: Any, columns: list[str], source: Any) -> None:
         )
 
 
+def dataset_label(source: Any, split: str) -> str:
+    """How a measurement's name shows its data: ``topics/validation`` for a built-in set and
+    ``owner/name/validation`` for a hub id (its split), ``validation.csv`` for a file (the whole
+    file is the data, so no split), a folder's name (and the split, if it holds several)."""
+    if _is_local(source):
+        path = Path(os.fspath(source)).expanduser()
+        if path.suffix in FILE_BUILDERS or not path.is_dir():
+            return path.name
+        return f"{path.name}/{split}" if (path / DATASET_DICT_FILE).is_file() else path.name
+    return f"{describe_source(source)}/{split}"
+
+
 def describe_source(source: Any) -> str:
     if isinstance(source, (str, os.PathLike)):
         return os.fspath(source)
     return type(source).__name__
+
+
+def _is_local(source: Any) -> bool:
+    """Whether ``source`` names local data: a path, not a built-in name or a hub id."""
+    if isinstance(source, str) and is_builtin(source):
+        return False
+    return isinstance(source, (str, os.PathLike)) and _looks_like_path(source)
 
 
 def _looks_like_path(source: str | os.PathLike[str]) -> bool:

@@ -12,14 +12,13 @@ import inspect
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..core.example_outcomes import ExampleOutcomes
 from ..core.measurement import Measurement
 from ..measure.catalogue import measure_named
 from ..models.loading import LoadedModel
-from .data import describe_source, example_ids, require_columns
+from .data import dataset_label, describe_source, example_ids, require_columns
 from .metrics import load_metric
 from .qa import DEFAULT_QA_SETTINGS, QaSettings, predict_answers
 
@@ -234,7 +233,7 @@ def _score(
     if measure is None:
         raise ValueError(f"{metric!r} is no quality measure of the catalogue (measure/catalogue.py)")
     return Measurement(
-        name=measure.named(f"{_dataset_label(source)}/{split}"),
+        name=measure.named(dataset_label(source, split)),
         unit=measure.unit,
         direction=measure.direction,
         value=value,
@@ -242,11 +241,6 @@ def _score(
         notes=tuple(notes),
         examples=outcomes,
     )
-
-
-def _dataset_label(source: Any) -> str:
-    text = describe_source(source)
-    return Path(text).stem if ("/" in text or "." in text) and Path(text).exists() else text
 
 
 def _context(loaded: LoadedModel, source: Any, split: str, count: int, **settings: Any) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def test_report_as_chromium_renders_it(browser: str, report: Path, tmp_path: Pat
     assert failing is not None and "✗ REGRESSION" in failing.group(1) and "+200.0%" in failing.group(1)
     assert len(re.findall(r'<tr class="pass">', dom)) == 5
     latencies = ("latency[1x16] (median)", "latency[2x16] (median)", "latency[1x32] (median)")
-    for metric in (*latencies, "accuracy[reviews/validation]", "parameters"):
+    for metric in (*latencies, "accuracy[reviews.csv]", "parameters"):
         assert metric in dom
     assert re.search(r'<section id="environment">.*<th>python</th><td>3\.', dom, re.S), "the environment is shown"
     assert re.search(r"<svg[^>]*>.*latency at 1×16 \(ms\), lower is better.*</svg>", dom, re.S), "the scatter is drawn"  # noqa: RUF001
