@@ -33,6 +33,7 @@ from .quality.accuracy import measure_accuracy
 from .quality.finetune_facts import FineTuneFacts, fine_tune_facts
 from .run.attempt import MEASUREMENT_NAMES, VERDICTS, begin_attempt
 from .run.session import ModelPerfSession
+from .run.smoke import MEMORY_ROUNDS, SCALING_SMOKE_STEPS, SMOKE_TIMING, TRAINING_WARMUP_STEPS, unjudged_verdict
 from .run.tables import table_of
 from .sweep.models import LOCAL, REGISTERED, model_kind
 from .training.data import dataset_batches, device_batches, given_batches
@@ -72,7 +73,9 @@ class ModelPerf:
         self._session = session
         self._item = item
         self._options = options
-        self.timing: TimingOptions = options.timing(session.settings.timing)
+        self._smoke = session.settings.disable  # --modelperf-disable: measure once, judge nothing
+        timing = options.timing(session.settings.timing)  # the marker's timing is validated either way
+        self.timing: TimingOptions = SMOKE_TIMING if self._smoke else timing
         begin_attempt(item)
 
     # -- loading -------------------------------------------------------------------------
@@ -237,7 +240,7 @@ class ModelPerf:
         """Peak resident memory (MB) a forward pass adds on the host; one sample per round."""
         workload = Workload(batch_size, sequence_length)
         inputs = synthetic_inputs(model, workload)
-        results = host_memory_increases(partial(forward, model, inputs), rounds)
+        results = host_memory_increases(partial(forward, model, inputs), MEMORY_ROUNDS if self._smoke else rounds)
         context = workload_context(model, workload)
         return host_memory_measurement(results, workload.label, context=context, notes=model_notes(model))
 
@@ -270,8 +273,8 @@ class ModelPerf:
             cell,
             groups=measures,
             timing=self.timing,
-            calibrate=self._session.settings.calibrate,
-            memory_rounds=memory_rounds,
+            calibrate=self._calibrate,
+            memory_rounds=MEMORY_ROUNDS if self._smoke else memory_rounds,
         )
         if result.status.startswith("skipped"):
             pytest.skip(f"{cell.id}: {result.status}")
@@ -369,10 +372,10 @@ class ModelPerf:
         loss = loss_of if teacher is None else distilling_loss(model, teacher, distill_recipe(teacher.name, temperature, alpha))
         plan = TrainingPlan(
             self.timing,
-            steps=steps,
-            warmup_steps=warmup_steps,
-            memory_rounds=memory_rounds,
-            calibrate=self._session.settings.calibrate,
+            steps=None if self._smoke else steps,  # None: the timing's rounds, one in a smoke run
+            warmup_steps=TRAINING_WARMUP_STEPS if self._smoke else warmup_steps,
+            memory_rounds=MEMORY_ROUNDS if self._smoke else memory_rounds,
+            calibrate=self._calibrate,
         )
         if dataset is None:
             batches = [synthetic_batch(model, settings.workload, seed=seed) for seed in range(gradient_accumulation)]
@@ -424,8 +427,8 @@ class ModelPerf:
                 nproc=nproc,
                 batch_size=batch_size,
                 sequence_length=sequence_length,
-                steps=steps,
-                warmup_steps=warmup_steps,
+                steps=SCALING_SMOKE_STEPS if self._smoke else steps,
+                warmup_steps=TRAINING_WARMUP_STEPS if self._smoke else warmup_steps,
                 gradient_accumulation=gradient_accumulation,
                 delay_sync=delay_sync,
                 compare_delay_sync=compare_delay_sync,
@@ -441,7 +444,7 @@ class ModelPerf:
 
         Skips for a checkpoint that was not fine-tuned by ``modelperf prepare``.
         """
-        facts = fine_tune_facts(model, calibrate=self._session.settings.calibrate)
+        facts = fine_tune_facts(model, calibrate=self._calibrate)
         if facts is None:
             pytest.skip(f"{model.name} was not fine-tuned here; fine-tune facts come from modelperf prepare")
         return facts
@@ -494,7 +497,12 @@ class ModelPerf:
 
     def _time(self, work: Callable[[], Any], device: str) -> tuple[list[float], list[float]]:
         """Per-round seconds of ``work`` and, on the CPU, of the reference workload timed between them."""
-        return time_with_reference(work, device, self.timing, calibrate=self._session.settings.calibrate)
+        return time_with_reference(work, device, self.timing, calibrate=self._calibrate)
+
+    @property
+    def _calibrate(self) -> bool:
+        """Whether to time the speed reference: only a judged time is judged at the machine's speed."""
+        return self._session.settings.calibrate and not self._smoke
 
     # -- checking ------------------------------------------------------------------------
 
@@ -556,6 +564,9 @@ class ModelPerf:
             # A statistic no summary keeps (p75): judged as the measurement's own, so its baseline holds it.
             measurement = replace(measurement, statistic=check.statistic, value=measurement.value_of(check.statistic))
         self._claim_name(measurement)
+        if self._smoke:
+            self._session.smoke_checks.append(self._item.nodeid)
+            return unjudged_verdict(measurement, check)
         record = self._session.judge(self._item.nodeid, measurement, check)
         self._item.stash[VERDICTS].append(record.verdict)
         return record.verdict

@@ -65,10 +65,15 @@ class Option:
     switch: bool = False  # a command-line switch that takes no value
     no_ini: str = ""  # why this option has no ini key; empty: it has one
     environment: str = ""  # an environment variable read before the default
+    negatable: bool = False  # a switch that --no-modelperf-NAME turns off, beating an ini key that turns it on
 
     @property
     def flag(self) -> str:
         return f"--modelperf-{self.name.replace('_', '-')}"
+
+    @property
+    def negative_flag(self) -> str:
+        return f"--no-{self.flag[2:]}"
 
     @property
     def dest(self) -> str:
@@ -94,6 +99,8 @@ class Option:
         """The text the run gives this setting: command line, else ini key, else environment, else default."""
         root = Path(config.rootpath)
         on_command_line = config.getoption(self.dest, default=None)
+        if on_command_line is False and self.negatable:
+            return Given("false", self.negative_flag, False, root)
         if on_command_line not in (None, False, ""):
             return Given("true" if on_command_line is True else str(on_command_line), self.flag, False, root)
         if self.ini_key is not None:
@@ -122,6 +129,11 @@ def _text(given: Given) -> str:
 
 def _switch(given: Given) -> bool:
     return given.text == "true"
+
+
+def _switch_or_boolean(given: Given) -> bool:
+    """A switch that also has an ini key: ``true`` from the command line, ``true`` or ``false`` from the ini file."""
+    return _truthy(given)
 
 
 def _path(given: Given) -> Path:
@@ -200,6 +212,7 @@ def _missing(given: Given) -> MissingPolicy:
 KINDS: Mapping[Parser, str] = {
     _text: "text",
     _switch: "switch, no value",
+    _switch_or_boolean: "switch, no value; ini key: `true` or `false`",
     _path: "path",
     _report_path: "path",
     _number: "number",
@@ -357,6 +370,24 @@ OPTIONS: tuple[Option, ...] = (
         switch=True,
         no_ini=PER_RUN_FLAG,
     ),
+    Option(
+        "disable",
+        _switch_or_boolean,
+        "run the tests that use the modelperf fixture as smoke tests: each measurement is one round without "
+        "warm-up, no check is judged (nor re-run), no baseline is written",
+        switch=True,
+    ),
+    Option("skip", _switch_or_boolean, "skip the tests that use the modelperf fixture", switch=True),
+    Option("only", _switch_or_boolean, "skip the tests that do not use the modelperf fixture", switch=True),
+    Option(
+        "autosave",
+        _switch_or_boolean,
+        "save a run that judged checks (its --modelperf-json export) as .modelperf/runs/<hardware key>/"
+        "NNNN_<commit>.json under the root dir, for modelperf compare and the HTML report's trends; "
+        "--no-modelperf-autosave turns it off for one run",
+        switch=True,
+        negatable=True,
+    ),
 )
 BY_NAME: Mapping[str, Option] = {option.name: option for option in OPTIONS}
 DEFAULTS: Mapping[str, str] = {option.name: option.default for option in OPTIONS if not option.switch}
@@ -383,6 +414,10 @@ def add_options(parser: pytest.Parser) -> None:
         escaped = option.help_text.replace("%", "%%")  # argparse %-formats help texts
         if option.switch:
             group.addoption(option.flag, action="store_true", dest=option.dest, default=None, help=escaped)
+            if option.negatable:
+                group.addoption(
+                    option.negative_flag, action="store_false", dest=option.dest, default=None, help=f"turn {option.flag} off"
+                )
         else:
             extra: dict[str, Any] = {"choices": list(option.choices)} if option.choices else {"metavar": option.metavar}
             group.addoption(option.flag, dest=option.dest, default=None, help=escaped, **extra)
@@ -412,6 +447,10 @@ class Settings:
     html_path: Path | None = None
     forget_spread: bool = False  # --modelperf-update drops the spread learned from the replaced runs
     threads: int | None = None  # torch intra-op threads pinned for the run; None is auto (measure.threads)
+    disable: bool = False  # a smoke run: one round per measurement, nothing judged, no baseline written
+    skip: bool = False  # skip the tests that use the modelperf fixture
+    only: bool = False  # skip the tests that do not
+    autosave: bool = False  # save the run's export to the run history (storage.run_history)
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config) -> Settings:
@@ -431,6 +470,7 @@ class Settings:
         for name in ("prune", "forget_spread"):
             if values[name] and chosen != [UpdateMode.ALL]:
                 raise ValueError(f"{BY_NAME[name].flag} only works together with {BY_NAME['update'].flag}")
+        _refuse_contradictions(values, [UPDATE_SWITCHES[mode] for mode in chosen])
         baseline_dir: Path = values["baseline_dir"]
         try:
             timing = TimingOptions(**{name: values[name] for name in TimingOptions.__dataclass_fields__})
@@ -459,6 +499,10 @@ class Settings:
             html_path=values["html"],
             forget_spread=values["forget_spread"],
             threads=values["threads"],
+            disable=values["disable"],
+            skip=values["skip"],
+            only=values["only"],
+            autosave=values["autosave"],
         )
 
     def whole_run_writers(self) -> list[str]:
@@ -466,7 +510,28 @@ class Settings:
         distributed run sees them all."""
         writers = [UPDATE_SWITCHES[self.update].flag] if self.update in UPDATE_SWITCHES else []
         paths = {"json": self.json_path, "csv": self.csv_path, "html": self.html_path}
-        return writers + [BY_NAME[name].flag for name, path in paths.items() if path is not None]
+        writers += [BY_NAME[name].flag for name, path in paths.items() if path is not None]
+        return writers + ([BY_NAME["autosave"].flag] if self.autosave and not self.disable else [])
+
+
+def _refuse_contradictions(values: Mapping[str, Any], updates: list[Option]) -> None:
+    """ValueError naming both options when the smoke-run and selection switches contradict each
+    other or an update of the baselines."""
+    disable, skip, only = (BY_NAME[name] for name in ("disable", "skip", "only"))
+    pairs = [
+        (skip, only, "one skips the tests that use the modelperf fixture and the other every other test"),
+        (disable, skip, f"{skip.flag} skips every test that {disable.flag} would run as a smoke test"),
+        *((disable, update, "a smoke run judges no check and writes no baseline") for update in updates),
+        *((skip, update, "no test that could record a baseline would run") for update in updates),
+    ]
+    for first, second, why in pairs:
+        if values[first.name] and values[second.name]:
+            raise ValueError(f"{_named(first)} and {_named(second)} cannot be used together: {why}")
+
+
+def _named(option: Option) -> str:
+    """The option as an error names it: its flag, and its ini key where it has one."""
+    return f"{option.flag} (or ini {option.ini_key})" if option.ini_key else option.flag
 
 
 def options_markdown() -> str:
@@ -485,9 +550,10 @@ def options_markdown() -> str:
     ]
     for option in OPTIONS:
         ini = f"`{option.ini_key}`" if option.ini_key else f"none ({option.no_ini})"
+        flags = f"`{option.flag}`, `{option.negative_flag}`" if option.negatable else f"`{option.flag}`"
         values = ", ".join(f"`{choice}`" for choice in option.choices) if option.choices else KINDS[option.parse]
         default = f"`{option.default}`" if option.default and not option.shown_default else option.default_text
-        lines.append(f"| `{option.flag}` | {ini} | {default} | {values} | {_escape_cell(option.help)} |")
+        lines.append(f"| {flags} | {ini} | {default} | {values} | {_escape_cell(option.help)} |")
     return "\n".join(lines) + "\n"
 
 

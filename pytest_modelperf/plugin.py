@@ -14,6 +14,7 @@ from .markers import MARKER_LINE, marker_options
 from .options import add_options
 from .run.call_phase import judged_call
 from .run.header import header_lines
+from .run.marking import MARKER_DESCRIPTION, mark_and_skip
 from .run.session import begin_run, session_of, start_session
 from .run.session_end import finish_session, write_summary
 from .run.tables import shown_tables
@@ -25,7 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", MARKER_LINE)
+    config.addinivalue_line("markers", f"{MARKER_LINE}; {MARKER_DESCRIPTION}")
     start_session(config)
 
 
@@ -44,6 +45,12 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, p
     report = yield
     session_of(collector.config).note_collect_report(collector, report)
     return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Before -m deselects: the mark added here is what -m modelperf selects.
+    mark_and_skip(items, session_of(config).settings)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

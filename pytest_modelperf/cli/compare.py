@@ -3,8 +3,11 @@
     modelperf compare A.json B.json            B (the new run) against A (the base run)
     modelperf compare B.json                   B against the baselines in the plugin's baseline dir
     modelperf compare B.json --baselines DIR   ... in DIR
+    modelperf compare 0003 latest              two saved runs of the run history
+    modelperf compare --list                   the saved runs
 
-A and B are ``--modelperf-json`` exports. Prints a table per test (metric, A, B, change,
+A and B are ``--modelperf-json`` exports, or run ids of runs saved by ``--modelperf-autosave``
+(``latest``, ``0003``, ``0003_abc1234``; see ``storage.run_history``). Prints a table per test (metric, A, B, change,
 threshold, verdict), regressions first, and a one-line summary; ``--markdown PATH`` writes
 the same as Markdown. Exit status: 0 no regression, 1 at least one (``--fail-on`` chooses
 what counts), 2 bad input. Needs no model registry.
@@ -30,6 +33,7 @@ from ..render.terminal import text_table
 from ..storage.atomic_files import atomic_write_text
 from ..storage.baseline_store import JsonBaselineStore
 from ..storage.run_export import ExportError, load_export
+from ..storage.run_history import HISTORY_DIR, RunHistoryError, resolve_run, saved_runs, summarize
 from .comparison import ComparedCheck, CompareError, Comparison, FailOn, compare_runs, compare_with_baselines
 
 COMPARE_HEADERS = ("metric", "A", "B", *HEADERS[3:])
@@ -44,7 +48,25 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "baselines, with the plugin's comparison. Exit status: 0 no regression, 1 a regression, 2 bad input.",
     )
     compare.add_argument(
-        "runs", nargs="+", metavar="RUN", help="A.json B.json (base run, new run), or B.json alone to compare with the baselines"
+        "runs",
+        nargs="*",
+        metavar="RUN",
+        help="A B (base run, new run), or B alone to compare with the baselines; each a --modelperf-json export or "
+        "the id of a saved run: latest, 0003 or 0003_abc1234",
+    )
+    compare.add_argument("--list", action="store_true", help="list the saved runs of the run history and exit")
+    compare.add_argument(
+        "--history",
+        type=Path,
+        default=HISTORY_DIR,
+        metavar="DIR",
+        help=f"the run history that run ids name runs of (default: {HISTORY_DIR})",
+    )
+    compare.add_argument(
+        "--hardware",
+        default=None,
+        metavar="KEY",
+        help="look run ids up under this hardware key only (needed when the history holds several)",
     )
     compare.add_argument(
         "--baselines",
@@ -82,9 +104,15 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def run(arguments: argparse.Namespace) -> int:
+    if arguments.list:
+        if arguments.runs:
+            print(f"modelperf compare: error: --list takes no runs, got {' '.join(arguments.runs)}", file=sys.stderr)
+            return 2
+        print(list_runs(arguments.history, arguments.hardware))
+        return 0
     try:
         comparison, base_label, new_label = _compare(arguments)
-    except (ExportError, CompareError) as error:
+    except (ExportError, CompareError, RunHistoryError) as error:
         print(f"modelperf compare: error: {error}", file=sys.stderr)
         return 2
     fail_on = FailOn(arguments.fail_on)
@@ -100,16 +128,16 @@ def run(arguments: argparse.Namespace) -> int:
 
 def _compare(arguments: argparse.Namespace) -> tuple[Comparison, str, str]:
     runs: list[str] = arguments.runs
-    if len(runs) > 2:
-        raise CompareError(f"expected A.json B.json or B.json, got {len(runs)} files: {' '.join(runs)}")
+    if not runs or len(runs) > 2:
+        raise CompareError(f"expected A B or B (exports or run ids), got {len(runs)} runs{': ' if runs else ''}{' '.join(runs)}")
     if len(runs) == 2 and arguments.baselines is not None:
         raise CompareError("--baselines compares one run (B.json) with the baselines; with two runs, A.json is the base")
-    new = load_export(Path(runs[-1]))
+    new = load_export(resolve_run(arguments.history, runs[-1], arguments.hardware))
     policy = new.noise or NoisePolicy()
     if arguments.confidence is not None:
         policy = replace(policy, confidence=arguments.confidence)
     if len(runs) == 2:
-        base = load_export(Path(runs[0]))
+        base = load_export(resolve_run(arguments.history, runs[0], arguments.hardware))
         comparison = compare_runs(base, new, threshold=arguments.threshold, policy=policy)
         return comparison, _describe(base.path, base.started), _describe(new.path, new.started)
     directory = arguments.baselines or _configured_baseline_dir(Path.cwd())
@@ -117,6 +145,24 @@ def _compare(arguments: argparse.Namespace) -> tuple[Comparison, str, str]:
         raise CompareError(f"--baselines {directory}: no such folder")
     comparison = compare_with_baselines(new, JsonBaselineStore(directory), threshold=arguments.threshold, policy=policy)
     return comparison, f"baselines in {directory}", _describe(new.path, new.started)
+
+
+def list_runs(directory: Path, hardware_key: str | None = None) -> str:
+    """The saved runs, by hardware key: id, when the run started and how many checks it holds."""
+    runs = saved_runs(directory, hardware_key)
+    if not runs:
+        where = f"{directory}" + (f" under hardware key {hardware_key}" if hardware_key else "")
+        return f"no saved runs in {where} (save runs with pytest --modelperf-autosave)"
+    lines = [f"saved runs in {directory}:"]
+    key = None
+    for saved in runs:
+        if saved.hardware_key != key:
+            key = saved.hardware_key
+            lines.append(f"{key}:")
+        summary = summarize(saved)
+        facts = summary.problem or f"started {summary.started or 'unknown'}, {summary.checks} check(s)"
+        lines.append(f"  {saved.id}  {facts}")
+    return "\n".join(lines)
 
 
 def _configured_baseline_dir(directory: Path) -> Path:

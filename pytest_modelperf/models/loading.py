@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .fine_tune_record import fine_tune_provenance
+from .progress_bars import quiet_progress_bars
 
 TASKS: dict[str, str] = {
     "feature-extraction": "AutoModel",
@@ -150,10 +151,12 @@ def detect_task(config: Any) -> str:
     return "feature-extraction"
 
 
+@quiet_progress_bars()
 def load_model(
     checkpoint: str | os.PathLike[str], *, task: str = "auto", device: str = "cpu", dtype: str = "float32"
 ) -> LoadedModel:
-    """Load a checkpoint onto ``device`` in ``dtype`` and time it (synchronised on CUDA)."""
+    """Load a checkpoint onto ``device`` in ``dtype`` and time it (synchronised on CUDA); the
+    progress bars of transformers and the hub stay quiet meanwhile (see ``progress_bars``)."""
     import torch
     import transformers
 

@@ -18,6 +18,7 @@ from typing import Any
 from ..core.extras import require
 from ..models.dataset_catalogue import is_builtin
 from ..models.loading import hub_offline
+from ..models.progress_bars import quiet_progress_bars
 from .builtin_datasets import builtin_dataset
 
 FILE_BUILDERS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
@@ -29,8 +30,14 @@ class DataError(ValueError):
 
 
 def load_eval_dataset(source: Any, *, split: str = "validation", limit: int | None = None) -> Any:
-    """The examples to evaluate on, the first ``limit`` of them when given."""
+    """The examples to evaluate on, the first ``limit`` of them when given; datasets' progress
+    bars stay quiet meanwhile, as they would fill a failing test's captured output."""
     datasets = require("datasets", "quality", "evaluation data")
+    with quiet_progress_bars():
+        return _examples(datasets, source, split, limit)
+
+
+def _examples(datasets: Any, source: Any, split: str, limit: int | None) -> Any:
     if isinstance(source, datasets.Dataset):
         dataset = source
     elif isinstance(source, str) and is_builtin(source):

@@ -14,14 +14,17 @@ import time
 from collections.abc import Callable
 
 from ..models.prepare import Prepared, checkpoint_folder, offline_checkpoint
+from ..models.progress_bars import quiet_progress_bars
 from ..models.registry import ModelSpec, Registry
 from .finetune import fine_tune
 
 
+@quiet_progress_bars()
 def registry_checkpoint(
     registry: Registry, name: str, *, online: bool = False, device: str = "cpu", report: Callable[[str], None] = lambda line: None
 ) -> str:
-    """What to load for a registry model: a local directory, or with ``online`` a hub id."""
+    """What to load for a registry model: a local directory, or with ``online`` a hub id; a model
+    built or fine-tuned on first use draws no progress bars meanwhile."""
     spec = registry.model(name)
     if spec.finetune is not None:
         return str(fine_tuned_checkpoint(registry, spec, online=online, device=device, report=report).path)

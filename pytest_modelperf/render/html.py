@@ -65,13 +65,15 @@ class EnvironmentTable:
     rows: list[tuple[str, str]]
 
 
-def write_html(path: Path, report: RunReport) -> None:
+def write_html(path: Path, report: RunReport, smoke_and_history: Markup | None = None) -> None:
     """Render the run's report and write it atomically to ``path``."""
-    atomic_write_text(path, render_html(report))
+    atomic_write_text(path, render_html(report, smoke_and_history))
 
 
-def render_html(report: RunReport) -> str:
-    return _template().render(page(report))
+def render_html(report: RunReport, smoke_and_history: Markup | None = None) -> str:
+    """The page; ``smoke_and_history`` (``run.history.html_sections``: a smoke run's notice and
+    the trends over saved runs) is shown as it is, under the headline."""
+    return _template().render(page(report), smoke_and_history=smoke_and_history or "")
 
 
 def page(report: RunReport) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from ..models.registry import Registry, RegistryError, load_registry, registry_f
 from ..options import Settings, UpdateMode
 from ..quality.prepare import registry_checkpoint
 from ..storage.baseline_store import BaselineError, BaselineStore, JsonBaselineStore, WriteResult
+from ..storage.run_history import SavedRun
 from .confirmation import Confirmation
 from .selection import Selection, TestKey, identify, module_key
 from .workers import refuse_whole_run_writers, worker_count
@@ -71,6 +72,8 @@ class ModelPerfSession:
     merged_workers: set[str] = field(default_factory=set)
     lost_workers: list[str] = field(default_factory=list)
     workers: int = 1  # the pytest-xdist workers sharing this machine's cores (1 without xdist)
+    smoke_checks: list[str] = field(default_factory=list)  # --modelperf-disable: each unjudged check's node id
+    saved_runs: list[SavedRun] = field(default_factory=list)  # --modelperf-autosave: where this run was saved
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ModelPerfSession:

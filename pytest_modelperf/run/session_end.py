@@ -18,8 +18,12 @@ from ..render.run_report import ReportedCheck, RunReport
 from ..render.terminal import summary_lines
 from ..storage.baseline_store import BaselineError, atomic_write_json
 from ..storage.run_export import export_payload
+from ..storage.run_history import RunHistoryError, history_dir
 from .call_phase import update_flag
+from .history import AUTOSAVE_FLAG, autosave, html_sections, should_autosave
+from .history import summary_lines as history_lines
 from .session import ModelPerfSession, session_of
+from .smoke import smoke_summary
 from .workers import lost_worker_line
 
 # Exports that read as the record of a whole run: not written from a run that lost a worker.
@@ -27,7 +31,7 @@ WHOLE_RUN_EXPORTS = ("--modelperf-json", "--modelperf-csv")
 
 # What a writer raises when its file cannot be written: BaselineError (StorageError) names the
 # file and field; OSError covers a full disk, a missing folder, permissions; ValueError a
-# value JSON cannot hold.
+# value JSON cannot hold; RunHistoryError (a ValueError) a run that could not be saved.
 WRITE_FAILURES = (BaselineError, OSError, ValueError)
 
 
@@ -44,7 +48,7 @@ def finish_session(session: pytest.Session) -> None:
 
 def write_summary(terminal: pytest.TerminalReporter, state: ModelPerfSession) -> None:
     """The modelperf section of pytest's terminal summary; error lines in red."""
-    lines = summary_lines(run_report(state))
+    lines = summary_lines(run_report(state)) + history_lines(state)
     if lines:
         terminal.section("modelperf")
         for line in lines:
@@ -63,6 +67,8 @@ def write_session_files(state: ModelPerfSession) -> list[str]:
     failures: list[str] = []
     if not lost:
         _attempt(failures, "", state.settings.baseline_dir, lambda _: state.finish())
+    if should_autosave(state):  # before the reports: the HTML report's trends end with this run
+        _attempt(failures, AUTOSAVE_FLAG, history_dir(state.settings.root), lambda _: autosave(state, export(state)))
     for option, path, write in _reports(state):
         if not (lost and option in WHOLE_RUN_EXPORTS):
             _attempt(failures, option, path, write)
@@ -80,7 +86,8 @@ def _withheld(state: ModelPerfSession) -> list[str]:
     """What a run with a lost worker does not write, of what it was asked to."""
     settings = state.settings
     baselines = ["the baselines"] if settings.update is not UpdateMode.NONE else []
-    return baselines + [option for option, _, _ in _reports(state) if option in WHOLE_RUN_EXPORTS]
+    history = [f"the run history ({AUTOSAVE_FLAG})"] if settings.autosave and not settings.disable else []
+    return baselines + [option for option, _, _ in _reports(state) if option in WHOLE_RUN_EXPORTS] + history
 
 
 def run_report(state: ModelPerfSession) -> RunReport:
@@ -128,20 +135,26 @@ def _reports(state: ModelPerfSession) -> list[tuple[str, Path, Callable[[Path], 
     def write_html(path: Path) -> None:
         from ..render.html import write_html
 
-        write_html(path, run_report(state))
+        write_html(path, run_report(state), html_sections(state))
 
     def append_markdown(path: Path) -> None:
         with path.open("a", encoding="utf-8") as stream:
-            stream.write(markdown_report(run_report(state)))
+            smoke = f"### modelperf: {smoke_summary(state.smoke_checks)}\n"
+            stream.write(smoke if settings.disable else markdown_report(run_report(state)))
             stream.writelines(f"\n**error:** {line}\n" for line in lost_worker_lines(state))
 
     reports: list[tuple[str, Path | None, Callable[[Path], None]]] = [
         ("--modelperf-json", settings.json_path, write_json),
         ("--modelperf-csv", settings.csv_path, write_csv),
         ("--modelperf-html", settings.html_path, write_html),
-        ("--modelperf-markdown", settings.markdown_path if state.records or state.lost_workers else None, append_markdown),
+        ("--modelperf-markdown", settings.markdown_path if _reported(state) else None, append_markdown),
     ]
     return [(option, path, write) for option, path, write in reports if path is not None]
+
+
+def _reported(state: ModelPerfSession) -> bool:
+    """Whether the Markdown summary has something to say: checks, a smoke run's, or a lost worker."""
+    return bool(state.records or state.smoke_checks or state.lost_workers)
 
 
 def _attempt(failures: list[str], option: str, path: Path, write: Callable[[Path], object]) -> None:
@@ -157,7 +170,7 @@ def describe_write_failure(option: str, path: Path, error: Exception) -> str:
     The store's errors name their file already; an OSError may not (a full disk names none).
     """
     prefix = f"{option} " if option else ""
-    if isinstance(error, BaselineError):
+    if isinstance(error, (BaselineError, RunHistoryError)):
         return f"{prefix}{error}"
     if isinstance(error, OSError):
         cause = error.strerror or str(error)

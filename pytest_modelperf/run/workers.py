@@ -68,10 +68,18 @@ class WorkerState:
     confirmations: list[Confirmation]
     completed: set[TestKey]
     selection: Selection
+    smoke_checks: list[str]
 
     @classmethod
     def of(cls, session: ModelPerfSession) -> WorkerState:
-        return cls(session.records, session.environments, session.confirmations, session.completed, session.selection)
+        return cls(
+            session.records,
+            session.environments,
+            session.confirmations,
+            session.completed,
+            session.selection,
+            session.smoke_checks,
+        )
 
 
 class WorkerNode(Protocol):
@@ -128,6 +136,7 @@ def merge(session: ModelPerfSession, state: WorkerState) -> None:
     session.records = sorted([*session.records, *state.records], key=lambda record: order(record.nodeid))
     session.confirmations = sorted([*session.confirmations, *state.confirmations], key=lambda c: order(c.nodeid))
     session.environments = in_order_of_use(session.records, {**session.environments, **state.environments})
+    session.smoke_checks = sorted([*session.smoke_checks, *state.smoke_checks], key=order)
 
 
 def in_order_of_use(

@@ -27,7 +27,13 @@ def test_every_option_is_named_once_and_has_an_ini_key_or_says_why_not():
 
 
 def test_only_switches_have_no_ini_key():
-    assert {option.name for option in OPTIONS if option.ini_key is None} == {option.name for option in OPTIONS if option.switch}
+    assert {option.name for option in OPTIONS if option.ini_key is None} <= {option.name for option in OPTIONS if option.switch}
+
+
+def test_the_switches_that_have_ini_keys_read_true_or_false_there():
+    with_ini = {option.name for option in OPTIONS if option.switch and option.ini_key is not None}
+    assert with_ini == {"disable", "skip", "only", "autosave"}
+    assert BY_NAME["autosave"].negatable and BY_NAME["autosave"].negative_flag == "--no-modelperf-autosave"
 
 
 def test_every_help_text_states_the_default():
