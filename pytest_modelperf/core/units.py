@@ -120,7 +120,7 @@ class Quantity:
 
 
 def parse_quantity(text: str | float | int | Quantity, *, what: str = "quantity", example_unit: str = "ms") -> Quantity:
-    """Parse ``"10%"``, ``"5ms"``, ``"64MB"``, ``"0.5 points"`` or ``"0.5points"``.
+    """Parse ``"10%"``, ``"5ms"``, ``"64MB"``, ``"0.5 points"``, ``"0.5points"`` or ``"1 point"``.
 
     A number without a unit (``10``, ``"10"``) is refused: the error suggests ``"10%"`` and
     the same number in ``example_unit`` (the unit of the measurement it is meant for).
@@ -149,7 +149,8 @@ def _number_and_unit(text: object, what: str) -> tuple[float, str]:
     match = _QUANTITY.match(text)
     if not match:
         raise UnitError(f"{what}: cannot parse {text!r}; write e.g. '10%', '5ms', '64MB' or '0.5 points'")
-    return float(match.group(1)), match.group(2)
+    unit = match.group(2)
+    return float(match.group(1)), "points" if unit == "point" else unit  # "1 point" reads as it should
 
 
 def format_value(value: float, unit: str) -> str:

@@ -41,6 +41,7 @@ from pytest_modelperf.core.units import Quantity, UnitError, convert, dimension,
         ("7count", 7.0, "count"),
         ("110M", 110.0, "M"),
         ("0.5points", 0.5, "points"),
+        ("1 point", 1.0, "points"),
         ("1.5x", 1.5, "x"),
     ],
 )
