@@ -167,10 +167,11 @@ def _difference(old: BaselineEntry, new: BaselineEntry) -> tuple[str, str]:
     before, after = _judged_value(old), _judged_value(new)
     if before is None or after is None:
         return "-", "-"
-    try:
-        before = convert(before, old.unit, new.unit)
-    except UnitError:
-        return "-", "-"
+    if old.unit != new.unit:
+        try:
+            before = convert(before, old.unit, new.unit)
+        except UnitError:
+            return "-", "-"
     absolute = _signed(after - before, new.unit)
     if new.unit == POINTS:
         return absolute, "-"
