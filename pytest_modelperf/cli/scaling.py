@@ -233,7 +233,7 @@ def _measure(arguments: argparse.Namespace, settings: Any) -> int:
         flush=True,
     )
     try:
-        result = run_scaling(settings, progress=lambda line: print(f"{PROGRAM}: running {line}", flush=True))
+        result = run_scaling(settings, progress=lambda line: print(f"{PROGRAM}: {line}", flush=True))
     except ScalingLaunchError as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return 1

@@ -131,7 +131,11 @@ def register(commands: Any) -> None:
         "available host memory on the CPU)",
     )
     sweep.add_argument("--force", action="store_true", help="overwrite the sweep files already in the output folder")
-    sweep.add_argument("--no-progress", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
+    sweep.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress on stderr: neither the bar (on a terminal) nor the line per cell (in a log)",
+    )
     timing = sweep.add_argument_group("timing")
     for flag, default in (("--min-rounds", defaults.min_rounds), ("--max-rounds", defaults.max_rounds)):
         timing.add_argument(flag, type=_integer, default=default, metavar="N", help=f"default: {default}")

@@ -1,4 +1,4 @@
-"""Running a sweep: every cell of every model, with a progress bar, never stopping early.
+"""Running a sweep: every cell of every model, with its progress shown, never stopping early.
 
 The sweep's mode (``modes``) says what a cell runs, a forward pass or a training step, and
 gives the measurer of its cells and the probe of its largest-batch search. With a search, the
@@ -10,16 +10,16 @@ collection, and the CUDA cache emptied on CUDA). A cell that runs out of memory 
 as ``out of memory`` and the sweep goes on; any other exception in a cell, or in loading its
 model, is recorded as ``error: <Type>: <message>`` and the sweep goes on, so that a crash is
 reported at the end (the command then exits non-zero) instead of losing the other cells.
+Progress goes to stderr: a bar on a terminal, one line per cell and per model in a log
+(``progress``).
 """
 
 from __future__ import annotations
 
-import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from tqdm import tqdm
 
 from ..core.timing import TimingOptions
 from ..measure.cell import MEASURE_GROUPS, Cell, CellMeasurements, error_status, peak_memory_mb, skip_reason
@@ -29,6 +29,7 @@ from ..models.loading import load_model
 from .grid import Grid
 from .largest_batch import LargestBatch, SearchSettings, find_largest_batch
 from .modes import INFERENCE_MODE, CellMeasurer, PeakProbe, SweepMode
+from .progress import SweepProgress, elapsed_since, sweep_progress
 
 # resolve(model) -> (checkpoint, task): see models.resolve_model
 Resolver = Callable[[str], tuple[str, str]]
@@ -115,11 +116,11 @@ class SweepResult:
 
 def run_sweep(grid: Grid, settings: SweepSettings, resolve: Resolver, *, progress: bool = True) -> SweepResult:
     """Measure every cell of the grid; with ``settings.largest_batch``, also search the largest
-    batch per model and sequence length and measure its time and throughput. The bar goes to
-    stderr, and only to a terminal."""
+    batch per model and sequence length and measure its time and throughput. With ``progress``,
+    a bar on stderr when it is a terminal, else one line per cell and per model."""
     searches = len(grid.sequence_lengths) if settings.largest_batch is not None else 0
     total = len(grid.cells()) + searches * len(grid.models)
-    bar = tqdm(total=total, unit="cell", file=sys.stderr, disable=not progress or not sys.stderr.isatty(), dynamic_ncols=True)
+    bar = sweep_progress(total, settings.mode, enabled=progress)
     cells: list[CellMeasurements] = []
     largest: list[LargestBatch] = []
     speeds: list[CellMeasurements] = []
@@ -135,17 +136,21 @@ def run_sweep(grid: Grid, settings: SweepSettings, resolve: Resolver, *, progres
 
 
 def _sweep_model(
-    grid: Grid, model: str, settings: SweepSettings, resolve: Resolver, bar: Any
+    grid: Grid, model: str, settings: SweepSettings, resolve: Resolver, bar: SweepProgress
 ) -> tuple[list[CellMeasurements], list[LargestBatch], list[CellMeasurements]]:
     cells = grid.cells_of(model)
-    bar.set_postfix_str(f"loading {grid.label_of(model)}")
+    label = grid.label_of(model)
+    steps = len(cells) + (len(grid.sequence_lengths) if settings.largest_batch is not None else 0)
+    started = time.perf_counter()
+    bar.model_loading(label)
     try:
         checkpoint, task = resolve(model)
         loaded = load_model(checkpoint, task=task, device=settings.device, dtype=settings.dtype)
     except Exception as error:
         status = error_status(error)
         release_device_memory(settings.device)
-        bar.update(len(cells) + (len(grid.sequence_lengths) if settings.largest_batch is not None else 0))
+        bar.cells_skipped(steps)
+        bar.model_done(label, steps, elapsed_since(started), problem=status)
         failed = [CellMeasurements(cell, status, settings.device, settings.measured_dtype, settings.measures) for cell in cells]
         searches = (
             [
@@ -163,15 +168,16 @@ def _sweep_model(
         results = [_measure_one(loaded, cell, settings, measure, bar) for cell in cells]
         searches, speeds = [], []
         if settings.largest_batch is not None:
-            label = grid.label_of(model)
             for length in grid.sequence_lengths:
-                bar.set_postfix_str(f"{label}-s{length}: largest batch")
+                bar.cell_started(f"{label}-s{length}: largest batch")
+                searching = time.perf_counter()
                 found = largest_batch_of(loaded, model, label, length, settings.largest_batch, probe=probe)
                 searches.append(found)
                 if found.largest_batch:
                     speed_cell = Cell(model, label, found.largest_batch, length)
                     speeds.append(_measure_one(loaded, speed_cell, settings, measure, bar, groups=SPEED_GROUPS))
-                bar.update(1)
+                bar.search_done(found, elapsed_since(searching))
+        bar.model_done(label, steps, elapsed_since(started))
         return results, searches, speeds
     finally:
         del loaded
@@ -183,13 +189,14 @@ def _measure_one(
     cell: Cell,
     settings: SweepSettings,
     measure: CellMeasurer,
-    bar: Any,
+    bar: SweepProgress,
     *,
     groups: tuple[str, ...] | None = None,
 ) -> CellMeasurements:
-    """One cell measured by ``measure`` (the grid's cells: ``settings.groups``; the bar moves
-    on for them only); an error is the cell's status."""
-    bar.set_postfix_str(cell.id)
+    """One cell measured by ``measure`` (the grid's cells: ``settings.groups``; the progress
+    moves on for them only); an error is the cell's status."""
+    bar.cell_started(cell.id)
+    started = time.perf_counter()
     grid_cell = groups is None
     groups = settings.groups if groups is None else groups
     try:
@@ -200,7 +207,7 @@ def _measure_one(
     if not result.status.startswith(("ok", "skipped")):
         release_device_memory(settings.device)
     if grid_cell:
-        bar.update(1)
+        bar.cell_done(result, elapsed_since(started))
     return result
 
 

@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -630,19 +631,33 @@ def scaling_settings(
 
 
 def run_scaling(settings: ScalingSettings, *, progress: ProgressCallback | None = None) -> ScalingResult:
-    """Every launch of ``settings``, in order, holding the timing lock; ``progress`` is told of each
-    before it starts. Raises ``DeviceUnavailable`` for more workers than GPUs and
-    ``ScalingLaunchError`` for a failed launch."""
+    """Every launch of ``settings``, in order, holding the timing lock; ``progress`` is given a line
+    before each launch starts (``running 2 workers, ddp, 1 thread each``) and one when it ends, with
+    what it measured and how long it took. Raises ``DeviceUnavailable`` for more workers than GPUs
+    and ``ScalingLaunchError`` for a failed launch."""
     check_devices(settings)
     runs: list[ScalingRun] = []
     with exclusive_timing(settings.device), tempfile.TemporaryDirectory(prefix="modelperf-scaling-") as folder:
         for count, variant in settings.launches:
+            description = launch_description(settings, count, variant)
             if progress is not None:
-                progress(launch_description(settings, count, variant))
+                progress(f"running {description}")
+            started = time.perf_counter()
             run = launch(settings, count, variant, Path(folder))
+            if progress is not None:
+                progress(f"{description}: {launch_outcome(run)} ({time.perf_counter() - started:.1f}s)")
             if run is not None:
                 runs.append(run)
     return scaling_result(settings, runs, core_notes(settings, usable_cores()))
+
+
+def launch_outcome(run: ScalingRun | None) -> str:
+    """What one launch measured, for its progress line: ``12.3 ms per step, 650.4 samples/s``."""
+    if run is None:
+        return "done; rank 0 ran on another node, which holds the result"
+    rate = run.samples_per_second
+    throughput = "N/A samples/s (a step took no measurable time)" if rate is None else f"{rate:.1f} samples/s"
+    return f"{run.step_ms_median:.1f} ms per step, {throughput}"
 
 
 def launch_description(settings: ScalingSettings, nproc: int, variant: str) -> str:
