@@ -32,6 +32,7 @@ from .models.loading import DeviceUnavailable, LoadedModel, model_notes, normali
 from .quality.accuracy import measure_accuracy
 from .quality.finetune_facts import FineTuneFacts, fine_tune_facts
 from .run.attempt import MEASUREMENT_NAMES, VERDICTS, begin_attempt
+from .run.live_verdicts import announce
 from .run.session import ModelPerfSession
 from .run.smoke import MEMORY_ROUNDS, SCALING_SMOKE_STEPS, SMOKE_TIMING, TRAINING_WARMUP_STEPS, unjudged_verdict
 from .run.tables import table_of
@@ -569,6 +570,7 @@ class ModelPerf:
             return unjudged_verdict(measurement, check)
         record = self._session.judge(self._item.nodeid, measurement, check)
         self._item.stash[VERDICTS].append(record.verdict)
+        announce(self._item.config, record.verdict)
         return record.verdict
 
     def _claim_name(self, measurement: Measurement) -> None:

@@ -20,6 +20,15 @@ def text_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def verdict_line(verdict: Verdict) -> str:
+    """One check as it is judged, for ``pytest -v``: ``modelperf: latency[1x128] (median): 10.2 ms
+    against 10 ms, +2.0% [+10%, noise ±22.2%]: pass``."""
+    metric, baseline, current, change, threshold, label = verdict_row(verdict)
+    compared = f"{current} against {baseline}, {change}" if verdict.baseline is not None else current
+    rule = f" [{threshold}]" if threshold != "-" else ""
+    return f"modelperf: {metric}: {compared}{rule}: {label}"
+
+
 def failure_message(
     nodeid: str,
     hardware_key: str,

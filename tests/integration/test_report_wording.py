@@ -116,3 +116,23 @@ def test_a_baseline_that_cannot_be_compared_is_re_recorded_by_the_update_it_advi
         ]
     )
     run().assert_outcomes(passed=1)
+
+
+def test_verbose_runs_show_each_verdict_as_it_is_judged_and_quiet_runs_do_not(pytester, run, monkeypatch):
+    pytester.makepyfile(test_perf=SCORED)
+    run("--modelperf-update").assert_outcomes(passed=2)
+    monkeypatch.setenv("PARAMETERS", "1001")
+    verbose = run("-v")
+    verbose.assert_outcomes(passed=1, failed=1)
+    verbose.stdout.fnmatch_lines(
+        [
+            "test_perf.py::test_quality ",
+            "modelperf: accuracy: 85 points against 85 points, +0.00 points ?-0.5 points, noise ±0.00 points?: pass",
+            "modelperf: f1: * points against * points, +0.00 points ?-0.5 points*: pass",
+            "test_perf.py::test_quality PASSED*",
+            "modelperf: parameters: 1,001 against 1,000, +0.1% ?+0%?: REGRESSION",
+            "test_perf.py::test_parameters FAILED*",
+        ]
+    )
+    quiet = run()
+    assert not [line for line in quiet.stdout.lines if line.startswith("modelperf: accuracy")]
