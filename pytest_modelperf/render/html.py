@@ -23,7 +23,7 @@ from ..core.verdict import Outcome
 from ..core.version import installed_version
 from ..storage.atomic_files import atomic_write_text
 from .cells import HEADERS, describe_rerun, verdict_row
-from .run_plots import run_figures
+from .run_plots import left_out_figures, run_figures
 from .run_report import ReportedCheck, RunReport
 
 TEMPLATE = "report.html.j2"
@@ -105,6 +105,7 @@ def page(report: RunReport) -> dict[str, Any]:
         "update_flag": report.update_flag,
         "figures": figures,
         "plot_error": plot_error,
+        "plots_left_out": _plots_left_out(report) if plot_error is None else [],
         "environments": _environments(report),
         "version": _version(),
     }
@@ -150,6 +151,11 @@ def _plots(report: RunReport) -> tuple[list[PlotFigure], str | None]:
     except Exception as error:
         return [], f"{type(error).__name__}: {error}"
     return figures, None
+
+
+def _plots_left_out(report: RunReport) -> list[str]:
+    """Which plots the run's cells call for are not drawn, as none of their cells has a value, and why."""
+    return left_out_figures([c.verdict for c in report.checks])
 
 
 def _environments(report: RunReport) -> list[EnvironmentTable]:

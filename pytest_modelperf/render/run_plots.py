@@ -20,7 +20,8 @@ from ..core.verdict import Verdict
 from ..measure.catalogue import ACCURACY, EXACT_MATCH, F1, LATENCY, PARAMETERS, Measure, measure_named, stem
 from ..measure.cell import OK
 from ..measure.tidy import STATISTIC_COLUMNS, TIDY_COLUMNS, context_row
-from .plots import DIMENSIONS, measure_title, quality_scatter, svg_markup, sweep_figures
+from .plot_styles import ModelStyles
+from .plots import DIMENSIONS, check_sweep, left_out_plots, measure_title, quality_scatter, svg_markup, sweep_figures
 
 QUALITY_UNIT = ACCURACY.unit  # every quality score is in points
 PREFERRED_SCORES = (ACCURACY.name, F1.name, EXACT_MATCH.name)  # the order a tie between scores is broken in
@@ -31,20 +32,34 @@ HEADLINE_STATISTICS = {"median": "median", "rate of median time": "median", "max
 
 
 def run_figures(verdicts: Sequence[Verdict]) -> Iterable[tuple[str, str]]:
-    """(caption, inline SVG) of each plot the run's measurements call for."""
+    """(caption, inline SVG) of each plot the run's measurements call for; every plot gives a
+    model the same colour."""
     current, baseline = measurement_frames(verdicts)
+    styles = ModelStyles.for_models(current["model"])
     if not current.empty:
-        for plan, figure in sweep_figures(current, baseline=baseline, source=SOURCE):
+        for plan, figure in sweep_figures(current, baseline=baseline, source=SOURCE, styles=styles):
             caption = f"{measure_title(plan.measure)} against {DIMENSIONS[plan.against]} at {DIMENSIONS[plan.held]} {plan.fixed}"
             if ((baseline["measure"] == plan.measure) & (baseline[plan.held] == plan.fixed)).any():
                 caption += "; dashed: the baseline"
             yield caption, svg_markup(figure)
     scatter = quality_table([verdict.measurement for verdict in verdicts], current)
     if scatter is not None:
-        table, score, speed_label = scatter
+        table, score, speed_title = scatter
         sized = "marker area proportional to parameters" if table["parameters"].notna().all() else "model sizes unknown"
-        figure = quality_scatter(table, score_name=score, speed_label=speed_label, source=SOURCE)
-        yield f"{score} against {speed_label.split(',')[0]}, one point per model ({sized})", svg_markup(figure)
+        figure = quality_scatter(table, score_name=score, x_title=speed_title, source=SOURCE, styles=styles)
+        yield f"{score} against {speed_title}, one point per model ({sized})", svg_markup(figure)
+
+
+def left_out_figures(verdicts: Sequence[Verdict]) -> list[str]:
+    """Why each plot the run's cells call for is not drawn: ``"<plot>: no cell has a value (...)"``."""
+    current, _ = measurement_frames(verdicts)
+    if current.empty:
+        return []
+    return [
+        f"{measure_title(left.plan.measure)} against {DIMENSIONS[left.plan.against]} at "
+        f"{DIMENSIONS[left.plan.held]} {left.plan.fixed}: {left.reason}"
+        for left in left_out_plots(check_sweep(current, SOURCE))
+    ]
 
 
 def measurement_frames(verdicts: Sequence[Verdict]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -94,7 +109,8 @@ def _is_headline(statistic: str, measurement: Measurement, measure: Measure) -> 
 
 def quality_table(measurements: Sequence[Measurement], current: pd.DataFrame) -> tuple[pd.DataFrame, str, str] | None:
     """Models with both a quality score and a latency in this run, as the scatter's table
-    (label, latency_ms, score, parameters), with the score's name and the latency's label.
+    (model, label, latency_ms, score, parameters), with the score's name and what the latency
+    is (``latency at 8x128``; the scatter adds its unit).
 
     The latency is taken at the workload most of these models were timed at (the smallest on
     a tie), and the score is the one most of them have (accuracy first on a tie).
@@ -138,13 +154,14 @@ def quality_table(measurements: Sequence[Measurement], current: pd.DataFrame) ->
         return None
     table = pd.DataFrame(
         {
+            "model": models,
             "label": models,
             "latency_ms": [latency[m] for m in models],
             "score": [scores[metric][m] for m in models],
             "parameters": [parameters.get(m, math.nan) for m in models],
         }
     )
-    return table, metric, f"latency at {batch_size}\N{MULTIPLICATION SIGN}{sequence_length} (ms), lower is better"
+    return table, metric, f"latency at {batch_size}\N{MULTIPLICATION SIGN}{sequence_length}"
 
 
 def _milliseconds(value: float, unit: str) -> float | None:

@@ -1,11 +1,17 @@
 """The environment of a sweep, under the keys of transformers' benchmark ``env.csv``.
 
-The study's keys come first (``transformers_version`` ... ``gpu_performance_state``, as far
-as they are known here), then what this project records beside its baselines (torch threads,
+The study's keys come first, in its order (``transformers_version`` ... ``use_tpu``, as far as
+they are known here), then what this project records beside its baselines (torch threads,
 dtype, device, CPU model, CUDA, driver, commit). A training sweep records its ``mode``,
 ``gradient_accumulation`` and ``autocast`` after ``dtype``, and ``fp16`` is true under float16
 autocast too (the study's fp16 meant mixed precision when training); an inference sweep records
 no mode. As in the study, ``cpu_ram_mb`` and ``gpu_ram_mb`` are in units of 2^20 bytes.
+
+Of transformers' benchmark switches the sweep records what it does: ``use_torchscript`` False
+(models run eagerly), ``use_multiprocessing`` False (every cell is measured in the sweep's own
+process; transformers measured memory in a child process), ``only_pretrain_model`` False (a
+model is loaded with the head its config's architecture names, as the study loaded its
+question-answering models) and ``use_tpu`` False.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ def environment_info(
     info: dict[str, Any] = {
         "transformers_version": software.get("transformers", ""),
         "framework": "PyTorch",
+        "use_torchscript": False,
         "framework_version": torch.__version__,
         "python_version": platform.python_version(),
         "system": platform.system(),
@@ -43,11 +50,14 @@ def environment_info(
         "date": now.date().isoformat(),
         "time": now.time().isoformat(),
         "fp16": dtype == "float16" or mode.get("autocast") == "float16",
+        "use_multiprocessing": False,
+        "only_pretrain_model": False,
         "cpu_ram_mb": _host_ram_mib(),
         "use_gpu": cuda,
     }
     if cuda:
         info.update(_gpu_info(device))
+    info["use_tpu"] = False
     info.update(torch_threads=torch.get_num_threads(), dtype=dtype)
     info.update(mode)
     info.update(

@@ -1,11 +1,13 @@
 """Writing a sweep's files into its output folder, each atomically.
 
 - The study's shape, one file per measure, header ``model,batch_size,sequence_length,result``,
-  ``N/A`` for a cell that ran out of memory (cells skipped or failed are left out, as the study
-  had none): ``time.csv`` (s, median of the rounds, 4 decimals), ``throughput.csv``
+  ``N/A`` for a cell that ran out of memory or was skipped as longer than the model allows (as
+  the study's tables have them; cells that failed with an error are left out): ``time.csv`` (s,
+  median of the rounds, 4 decimals), ``throughput.csv``
   (samples/s), ``required_memory.csv`` (the device's main figure: NVML's device-used on CUDA,
   as in the study, the host's peak increase on the CPU) and ``memory_<measure>.csv`` for each
-  memory measure. Memory there is in the study's MB: whole units of 2^20 bytes.
+  memory measure. Memory there is in the study's MB: whole units of 2^20 bytes (MiB), the unit
+  the plots draw memory in, so that a cell reads the same in both.
 - ``env.csv``: the study's ``key,value`` rows, no header.
 - ``sweep.csv`` and ``sweep.json``: the tidy rows (MB = 10^6 bytes, as in every baseline).
 - ``largest_batch.csv`` after a largest-batch search, and ``largest_batch_speed.csv``: the
@@ -45,6 +47,7 @@ from .runner import SweepResult
 SCHEMA = 1
 STUDY_HEADER: tuple[str, ...] = ("model", "batch_size", "sequence_length", "result")
 NOT_AVAILABLE = "N/A"
+SKIPPED = "skipped"  # how a skipped cell's status starts (measure.cell.skip_reason)
 LARGEST_BATCH_SPEED = "largest_batch_speed.csv"
 SWEEP_FILES: tuple[str, ...] = (
     *INFERENCE_MODE.study_tables(),
@@ -137,17 +140,18 @@ def _holds_a_sweep(directory: Path) -> bool:
 
 
 def _study_csv(rows: Sequence[Mapping[str, Any]], measure: str, formatted: Any) -> str:
-    """The study's table of one measure: a number, or N/A where the cell ran out of memory."""
+    """The study's table of one measure: a number, or N/A where the cell ran out of memory or was
+    skipped (a sequence longer than the model allows)."""
     lines: list[list[Any]] = []
     for row in rows:
         if row["measure"] != measure:
             continue
-        if row["status"] == OUT_OF_MEMORY:
+        if row["status"] == OUT_OF_MEMORY or row["status"].startswith(SKIPPED):
             result = NOT_AVAILABLE
         elif row["value"] is not None:
             result = formatted(row["value"])
         else:
-            continue  # skipped, failed, or a reading the device does not give: the study had no such cells
+            continue  # failed, or a reading the device does not give: the study had no such cells
         lines.append([row["model"], row["batch_size"], row["sequence_length"], result])
     return _csv(STUDY_HEADER, lines)
 

@@ -76,22 +76,34 @@ def test_plot_a_sweep_file_to_an_output_folder_with_log_axes(tmp_path: Path) -> 
     assert not linear.exists(), "--output replaces the default folder"
 
 
-def test_a_csv_that_is_not_a_sweep_is_an_error_naming_the_file_and_column(
+def test_the_studys_own_time_csv_is_plotted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The study's shape: model, batch_size, sequence_length, result; its measure is in its name.
+    rows = "".join(f"bert,256,{sequence_length},{sequence_length / 1000:.4f}\r\n" for sequence_length in (8, 32, 128, 512))
+    (tmp_path / "time.csv").write_text("model,batch_size,sequence_length,result\r\n" + rows, newline="")
+    assert main(["plot", "time.csv"]) == 0
+    assert (
+        "modelperf: 1 plot(s) of time.csv written to plots (PNG and SVG):\n  time_vs_sequence_length_b256\n"
+        in capsys.readouterr().out
+    )
+    assert (tmp_path / "plots" / "time_vs_sequence_length_b256.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_a_csv_that_is_neither_a_sweep_nor_a_study_table_is_an_error_naming_the_file_and_column(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The study's own time.csv has model, batch_size, sequence_length and result: not a tidy sweep.
-    (tmp_path / "time.csv").write_text("model,batch_size,sequence_length,result\nbert,32,128,0.0145\n")
-    assert main(["plot", "time.csv"]) == 2
+    (tmp_path / "scores.csv").write_text("model,f1\nbert,88.5\n")
+    assert main(["plot", "scores.csv"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(
-        "modelperf: error: time.csv: not a sweep's sweep.csv: missing column(s) label, measure, unit, value, status,"
+        "modelperf: error: scores.csv: not a sweep's sweep.csv: missing column(s) label, batch_size, sequence_length, measure,"
     )
+    assert "nor a study table, whose header is model,batch_size,sequence_length,result" in err
 
 
 @pytest.mark.parametrize(
     ("setup", "argument", "message"),
     [
-        (lambda root: (root / "empty").mkdir(), "empty", "modelperf: error: empty/sweep.csv: no such file"),
+        (lambda root: (root / "empty").mkdir(), "empty", "modelperf: error: empty: holds no sweep.csv, no study table"),
         (lambda root: None, "missing.csv", "modelperf: error: missing.csv: no such file"),
         (lambda root: (root / "blank.csv").write_text(""), "blank.csv", "modelperf: error: blank.csv: not a readable CSV"),
         (
@@ -169,3 +181,102 @@ def test_without_matplotlib_plot_says_which_extra_to_install(
         error == "modelperf: error: drawing plots needs matplotlib, which is not installed: pip install 'pytest-modelperf[plots]'"
     )
     assert not (tmp_path / "results" / "plots").exists()
+
+
+STUDY_TABLES = {
+    # gpu: (time at batch 256 over sequence 8/32/128/512; required memory at batch 32 over sequence 32/128/512/1024)
+    "p100": ("Tesla P100-PCIE-16GB", ("0.0145", "0.0551", "0.2106", "1.0900"), ("1459", "1619", "2507", "N/A")),
+    "k80": ("Tesla K80", ("0.0577", "0.2209", "0.8981", "4.6346"), ("937", "1097", "1985", "N/A")),
+}
+
+
+def write_study(root: Path) -> Path:
+    """The study's seed-benchmark-results: p100/ and k80/, each with time.csv, required_memory.csv and env.csv."""
+    model = "SupriyaArun/distilbert-base-uncased-finetuned-squad"
+    for name, (gpu, times, memory) in STUDY_TABLES.items():
+        folder = root / name
+        folder.mkdir(parents=True)
+        header = "model,batch_size,sequence_length,result\r\n"
+        time_rows = "".join(f"{model},256,{s},{t}\r\n" for s, t in zip((8, 32, 128, 512), times, strict=True))
+        memory_rows = "".join(f"{model},32,{s},{m}\r\n" for s, m in zip((32, 128, 512, 1024), memory, strict=True))
+        (folder / "time.csv").write_text(header + time_rows, newline="")
+        (folder / "required_memory.csv").write_text(header + memory_rows, newline="")
+        (folder / "env.csv").write_text(f"framework,PyTorch\r\nfp16,False\r\nuse_gpu,True\r\ngpu,{gpu}\r\n", newline="")
+    return root
+
+
+def test_p100_against_k80_from_the_studys_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    study = write_study(tmp_path / "seed-benchmark-results")
+    assert main(["plot", str(study), "--output", "gpus"]) == 0
+    out = capsys.readouterr().out
+    assert out == (
+        "modelperf: 2 plot(s) of k80, p100 written to gpus (PNG and SVG):\n"
+        "  gpu_memory_nvml_vs_sequence_length_b32\n"
+        "  time_vs_sequence_length_b256\n"
+        "  overview (the main measures side by side)\n"
+    )
+    assert sorted(path.name for path in (tmp_path / "gpus").iterdir()) == [
+        "gpu_memory_nvml_vs_sequence_length_b32.png",
+        "gpu_memory_nvml_vs_sequence_length_b32.svg",
+        "overview.png",
+        "overview.svg",
+        "time_vs_sequence_length_b256.png",
+        "time_vs_sequence_length_b256.svg",
+    ]
+
+
+def test_ours_against_the_study_with_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_sweep(tmp_path / "results")
+    study = write_study(tmp_path / "seed-benchmark-results")
+    arguments = ["plot", "results", str(study), "--label", "ours", "--label", "K80", "--label", "P100", "--output", "vs"]
+    assert main(arguments) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("modelperf: 3 plot(s) of ours, K80, P100 written to vs (PNG and SVG):\n")
+    assert "  time_vs_sequence_length_b32\n" in out and "  time_vs_sequence_length_b256\n" in out
+
+
+def test_several_result_sets_need_an_output_folder_and_a_label_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    study = write_study(tmp_path / "seed-benchmark-results")
+    assert main(["plot", str(study)]) == 2
+    assert "modelperf: error: --output: 2 result sets (k80, p100) are drawn together; say where" in capsys.readouterr().err
+    assert main(["plot", str(study), "--label", "K80", "--output", "out"]) == 2
+    assert "--label: 1 label(s) for 2 result set(s)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_plot_with_no_value_is_left_out_and_the_output_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_sweep(tmp_path / "results")
+    frame = pd.read_csv(path)
+    memory = frame.assign(measure="host_memory_peak", unit="MB", value=None, status="skipped: sequence length too long")
+    pd.concat([frame, memory]).to_csv(path, index=False)
+    assert main(["plot", "results"]) == 0
+    out = capsys.readouterr().out
+    assert "modelperf: left out host_memory_peak_vs_sequence_length_b32: no cell has a value (8 skipped)\n" in out
+    assert not list((tmp_path / "results" / "plots").glob("host_memory_peak*"))
+
+
+def test_nothing_but_skipped_cells_exits_1_naming_each_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_sweep(tmp_path / "results")
+    pd.read_csv(path).assign(value=None, status="skipped: too long").to_csv(path, index=False)
+    assert main(["plot", "results"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing to plot in results/sweep.csv" in err
+    assert "\n  time_vs_sequence_length_b32: no cell has a value (8 skipped)" in err
+
+
+def test_a_scatter_of_fine_tune_time_sized_by_artefact_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table = pd.DataFrame(
+        {
+            "label": ["bert", "distilbert", "bert-tiny"],
+            "score": [88.5, 86.9, 70.1],
+            "fine_tune.time": [3600.0, 1900.0, 120.0],
+            "artefact_size": [438.0, 268.0, 17.6],
+        }
+    )
+    table.to_csv(tmp_path / "models.csv", index=False)
+    arguments = ["plot", "models.csv", "--scatter", "--x", "fine_tune.time", "--size", "artefact_size", "--score-name", "F1"]
+    assert main(arguments) == 0
+    assert capsys.readouterr().out == "modelperf: scatter of models.csv written to plots (PNG and SVG):\n  f1_vs_fine_tune_time\n"
+    assert (tmp_path / "plots" / "f1_vs_fine_tune_time.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert main([*arguments[:4], "train_time"]) == 2
+    assert "models.csv: column(s) train_time needed" in capsys.readouterr().err

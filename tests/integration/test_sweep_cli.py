@@ -99,12 +99,19 @@ def test_a_sweep_writes_the_study_tables_and_the_tidy_rows(
 
     time = rows(output / "time.csv")
     assert time[0] == ["model", "batch_size", "sequence_length", "result"]
-    assert [row[:3] for row in time[1:]] == [[str(tiny_checkpoint), "1", "16"], [str(tiny_checkpoint), "2", "16"]]
-    assert all(len(row[3].split(".")[1]) == 4 for row in time[1:])
+    assert [row[:3] for row in time[1:]] == [
+        [str(tiny_checkpoint), "1", "16"],
+        [str(tiny_checkpoint), "1", "256"],
+        [str(tiny_checkpoint), "2", "16"],
+        [str(tiny_checkpoint), "2", "256"],
+    ]
+    assert [row[3] for row in time[1:] if row[2] == "256"] == ["N/A", "N/A"], "longer than the model allows: N/A, as in the study"
+    assert all(len(row[3].split(".")[1]) == 4 for row in time[1:] if row[2] == "16")
     assert rows(output / "required_memory.csv")[0] == ["model", "batch_size", "sequence_length", "result"]
     environment = dict(rows(output / "env.csv"))
     assert environment["framework"] == "PyTorch" and environment["use_gpu"] == "False" and environment["device"] == "cpu"
     study_keys = {"transformers_version", "framework_version", "python_version", "cpu_ram_mb", "torch_threads", "dtype"}
+    study_keys |= {"use_torchscript", "use_multiprocessing", "only_pretrain_model", "use_tpu"}
     assert study_keys <= environment.keys()
     assert rows(output / "largest_batch.csv")[1:] == [
         [str(tiny_checkpoint), "16", "4", "", "100000 MB budget", "every batch up to --max-batch 4 fits"],

@@ -96,7 +96,13 @@ def test_a_training_sweep_writes_train_tables_and_records_its_mode(
     }, "nothing named as an inference sweep's tables"
     time = rows(output / "train_time.csv")
     assert time[0] == ["model", "batch_size", "sequence_length", "result"]
-    assert [row[:3] for row in time[1:]] == [[str(tiny_checkpoint), "1", "8"], [str(tiny_checkpoint), "2", "8"]]
+    assert [row[:3] for row in time[1:]] == [
+        [str(tiny_checkpoint), "1", "8"],
+        [str(tiny_checkpoint), "1", "256"],
+        [str(tiny_checkpoint), "2", "8"],
+        [str(tiny_checkpoint), "2", "256"],
+    ]
+    assert [row[3] for row in time[1:] if row[2] == "256"] == ["N/A", "N/A"], "longer than the model allows: N/A"
     environment = dict(rows(output / "env.csv"))
     assert (environment["mode"], environment["gradient_accumulation"], environment["autocast"]) == ("training", "2", "bfloat16")
     assert environment["dtype"] == "float32" and environment["fp16"] == "False"

@@ -16,7 +16,7 @@ from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.core.units import parse_quantity
 from pytest_modelperf.core.verdict import Check, Verdict
 from pytest_modelperf.render.html import render_html, write_html
-from pytest_modelperf.render.run_plots import measurement_frames, quality_table
+from pytest_modelperf.render.run_plots import measurement_frames, quality_table, run_figures
 from pytest_modelperf.render.run_report import ReportedCheck, RunReport
 from pytest_modelperf.storage.baseline_store import WriteResult
 
@@ -140,7 +140,7 @@ def test_quality_table_takes_the_workload_and_score_most_models_share() -> None:
     assert found is not None
     table, metric, label = found
     assert metric == "f1", "f1 covers three models, accuracy two"
-    assert label == "latency at 8×128 (ms), lower is better"  # noqa: RUF001
+    assert label == "latency at 8×128"  # noqa: RUF001
     assert list(table["label"]) == ["bert", "mini", "tiny"]
     assert list(table["latency_ms"]) == pytest.approx([40.0, 5.0, 2.0], rel=0.01)
     assert list(table["score"]) == [87.0, 76.0, 70.0]
@@ -184,7 +184,7 @@ def test_page_shows_failing_first_escapes_text_and_draws_plots(tmp_path: Path) -
     assert "inference time against sequence length at batch size 1; dashed: the baseline" in page
     assert "GPU memory, allocator peak against sequence length at batch size 32</figcaption>" in page
     assert re.search(r"<svg.*>OOM</text>.*</svg>", page, re.S)
-    assert "accuracy against latency at 1×128 (ms), one point per model (model sizes unknown)" in page  # noqa: RUF001
+    assert "accuracy against latency at 1×128, one point per model (model sizes unknown)" in page  # noqa: RUF001
 
 
 def test_page_without_checks_says_so_and_is_written_atomically(tmp_path: Path) -> None:
@@ -217,3 +217,34 @@ def test_page_without_matplotlib_says_why_there_are_no_plots(tmp_path: Path, mon
     assert "the plots could not be drawn: MissingExtra: drawing plots needs matplotlib" in page
     assert "pip install &#39;pytest-modelperf[plots]&#39;" in page
     assert "<th>python</th><td>3.11.7</td>" in page, "the rest of the page is there"
+
+
+def test_a_plot_with_no_value_is_left_out_and_the_page_says_why(tmp_path: Path) -> None:
+    records = [
+        record(latency("bert", 1, 128, 12.0)),
+        record(latency("bert", 1, 512, 50.0)),
+        record(gpu_memory("bert", 32, 512, None), check=EXACT),
+        record(gpu_memory("bert", 32, 1024, None), check=EXACT),
+    ]
+    page = render_html(run_report(tmp_path, records))
+    assert page.count("<svg") == 1, "latency only: the memory cells all ran out of memory"
+    assert (
+        "<li>left out: GPU memory, allocator peak against sequence length at batch size 32: no cell has a value (2 OOM)</li>"
+        in page
+    )
+
+
+def test_the_scatter_gives_each_model_the_colour_of_its_lines() -> None:
+    records = [
+        record(latency(model, batch, 128, ms * batch))
+        for model, ms in (("bert", 12.0), ("mini", 5.0), ("tiny", 2.0))
+        for batch in (1, 8)
+    ]
+    records += [record(score("mini", "accuracy", 76.0)), record(score("tiny", "accuracy", 70.0))]
+    figures = list(run_figures(verdicts(records)))
+    assert len(figures) == 2
+    (_, lines), (_, scatter) = figures
+    # tab10's first three colours go to bert, mini and tiny on every figure, the scatter
+    # included, although bert has no score to be a point of it.
+    assert {"#1f77b4", "#ff7f0e", "#2ca02c"} <= set(re.findall(r"stroke: (#[0-9a-f]{6})", lines))
+    assert re.findall(r"fill: (#[0-9a-f]{6}); fill-opacity: 0\.65", scatter) == ["#ff7f0e", "#2ca02c"]

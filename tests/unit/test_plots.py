@@ -1,10 +1,12 @@
-"""The plots module: sweep line plots (out-of-memory cells, log axes), the quality scatter, files."""
+"""The plots module: sweep line plots (out-of-memory cells, log axes, units, colours, left-out plots), the overview, overlays, the scatter, files."""
 
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
+import warnings
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -15,14 +17,18 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from pytest_modelperf.core.extras import MissingExtra
 from pytest_modelperf.measure.tidy import TIDY_COLUMNS
+from pytest_modelperf.render.overview import overview_figure, plot_overview
+from pytest_modelperf.render.plot_styles import ModelStyles
 from pytest_modelperf.render.plots import (
     SweepFrameError,
     check_sweep,
+    left_out_plots,
     line_plot,
     planned_plots,
     plot_sweep,
     quality_scatter,
     save_figure,
+    sweep_figures,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -120,21 +126,23 @@ def test_an_out_of_memory_cell_is_marked_not_drawn_as_a_value(sweep: pd.DataFram
     figure = line_plot(sweep, measure="time", against="sequence_length", fixed=32)
     x, y = series(figure, "bert")
     assert x == [32, 128, 512, 1024]
-    assert y[:3] == pytest.approx([0.032, 0.128, 0.512]) and math.isnan(y[3]), "the line stops where memory ran out"
+    assert y[:3] == pytest.approx([32, 128, 512]) and math.isnan(y[3]), (
+        "the line stops where memory ran out (in ms: all under 1 s)"
+    )
     (axes,) = figure.axes
     marks = [line for line in axes.lines if line.get_marker() == "x"]
     assert len(marks) == 1 and list(marks[0].get_xdata()) == [1024]
     assert [text.get_text() for text in axes.texts] == ["OOM"]
-    assert axes.get_ylim()[1] > 0.512 * 1.15, "room is kept above the data for the mark"
+    assert axes.get_ylim()[1] > 512 * 1.15, "room is kept above the data for the mark"
     assert 1024 in axes.get_xticks() and axes.get_xlim()[1] >= 1024
-    assert series(figure, "distilbert")[1][3] == pytest.approx(0.512)
+    assert series(figure, "distilbert")[1][3] == pytest.approx(512)
 
 
 def test_axes_have_units_title_names_the_fixed_dimension_and_legend_short_names(sweep: pd.DataFrame) -> None:
     figure = line_plot(sweep, measure="gpu_memory_allocated", against="sequence_length", fixed=32)
     (axes,) = figure.axes
     assert axes.get_xlabel() == "sequence length (tokens)"
-    assert axes.get_ylabel() == "GPU memory, allocator peak (MB)"
+    assert axes.get_ylabel() == "GPU memory, allocator peak (MiB)"
     assert "at batch size 32" in figure.get_suptitle() and "(cuda, float32)" in figure.get_suptitle().replace("\n", " ")
     assert [text.get_text() for text in axes.get_legend().get_texts()] == ["bert", "distilbert"]
 
@@ -162,7 +170,7 @@ def test_log_axes_label_ticks_as_plain_numbers(sweep: pd.DataFrame) -> None:
 
     assert shown and all(float(label) > 0 for label in shown), shown
     assert not any("e" in label or "10^" in label or "times" in label for label in shown), shown
-    assert {"0.03", "0.3"} <= set(shown), "a short span labels its minor ticks too"
+    assert {"30", "300"} <= set(shown), "a short span labels its minor ticks too"
 
 
 def test_baseline_is_drawn_dashed_beside_the_current_values(sweep: pd.DataFrame) -> None:
@@ -177,11 +185,12 @@ def test_a_sweep_of_several_devices_names_them_in_the_legend(sweep: pd.DataFrame
     cpu = sweep[sweep["model"] == "org/distilbert"].assign(device="cpu")
     both = pd.concat([sweep, cpu], ignore_index=True)
     (axes,) = line_plot(both, measure="time", against="sequence_length", fixed=32).axes
-    assert [text.get_text() for text in axes.get_legend().get_texts()] == [
-        "bert (cuda float32)",
-        "distilbert (cpu float32)",
-        "distilbert (cuda float32)",
-    ]
+    # A model per colour and marker, then a device per line style.
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == ["bert", "distilbert", "cpu float32", "cuda float32"]
+    (cpu_line,) = [line for line in axes.lines if line.get_label() == "distilbert (cpu float32)"]
+    (cuda_line,) = [line for line in axes.lines if line.get_label() == "distilbert (cuda float32)"]
+    assert cpu_line.get_color() == cuda_line.get_color(), "one colour per model"
+    assert cpu_line.get_linestyle() == "-" and cuda_line.get_linestyle() == ":"
 
 
 def test_planned_plots_skip_dimensions_with_one_value(sweep: pd.DataFrame) -> None:
@@ -340,3 +349,154 @@ def test_the_renderers_import_without_matplotlib() -> None:
         "assert 'matplotlib' not in sys.modules, sorted(m for m in sys.modules if m.startswith('matplotlib'))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_plot_whose_cells_were_all_skipped_is_left_out_and_says_why(sweep: pd.DataFrame, tmp_path: Path) -> None:
+    skipped = [
+        cell(model, 32, sequence_length, "host_memory_peak", None, status="skipped: sequence length exceeds the model's 512")
+        for model in ("bert", "distilbert")
+        for sequence_length in (32, 128, 512, 1024)
+    ]
+    frame = pd.concat([sweep, pd.DataFrame(skipped, columns=TIDY_COLUMNS)], ignore_index=True)
+    checked = check_sweep(frame)
+    assert "host_memory_peak_vs_sequence_length_b32" not in [plan.stem for plan in planned_plots(checked)]
+    (left,) = left_out_plots(checked)
+    assert (left.plan.stem, left.reason) == ("host_memory_peak_vs_sequence_length_b32", "no cell has a value (8 skipped)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Data has no positive values" from a log axis over nothing
+        written = plot_sweep(frame, tmp_path, log=True)
+    assert not [path for path in written if path.stem.startswith("host_memory_peak")]
+    with pytest.raises(
+        SweepFrameError, match=r"host_memory_peak_vs_sequence_length_b32: nothing to draw: no cell has a value \(8 skipped\)"
+    ):
+        line_plot(frame, measure="host_memory_peak", against="sequence_length", fixed=32)
+
+
+def test_a_log_axis_over_values_of_zero_stays_linear(sweep: pd.DataFrame) -> None:
+    zeros = sweep.assign(value=sweep["value"].where(sweep["value"].isna(), 0.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (axes,) = line_plot(zeros, measure="time", against="sequence_length", fixed=32, log=True).axes
+    assert axes.get_yscale() == "linear" and axes.get_ylim()[0] > -1
+
+
+def test_times_under_a_second_are_drawn_in_ms_and_longer_ones_in_s(sweep: pd.DataFrame) -> None:
+    (short,) = line_plot(sweep, measure="time", against="sequence_length", fixed=32).axes  # 0.016 .. 0.512 s
+    assert short.get_ylabel() == "inference time (ms)"
+    (long,) = line_plot(sweep, measure="time", against="batch_size", fixed=512).axes  # up to 2.56 s
+    assert long.get_ylabel() == "inference time (s)"
+    assert series(long.figure, "bert")[1][:3] == pytest.approx([0.512, 1.28, 2.56])
+    baseline = sweep.assign(value=sweep["value"] * 3)  # a baseline over 1 s puts the figure in seconds
+    (both,) = line_plot(sweep, measure="time", against="sequence_length", fixed=32, baseline=baseline).axes
+    assert both.get_ylabel() == "inference time (s)"
+
+
+def test_each_model_keeps_its_colour_and_marker_on_every_figure(sweep: pd.DataFrame) -> None:
+    # "tiny" is only in the batch-size plot; it must not shift the others' colours there.
+    tiny = [cell("tiny", batch_size, 512, "time", 0.001 * batch_size) for batch_size in (32, 64, 128)]
+    frame = pd.concat([sweep, pd.DataFrame(tiny, columns=TIDY_COLUMNS)], ignore_index=True)
+    styles = ModelStyles.for_models(frame["model"])
+    seen: dict[str, set[tuple[object, str]]] = {}
+    for _, figure in sweep_figures(frame, styles=styles):
+        for axes in figure.axes:
+            for line in axes.lines:
+                if line.get_label().startswith("_"):
+                    continue
+                seen.setdefault(line.get_label(), set()).add((tuple(line.get_color()), line.get_marker()))
+    assert {label: len(styles_seen) for label, styles_seen in seen.items()} == {"bert": 1, "distilbert": 1, "tiny": 1}
+    assert len({next(iter(found)) for found in seen.values()}) == 3
+    assert next(iter(seen["bert"]))[0] == tuple(styles.colour("org/bert"))
+
+
+def test_the_overview_draws_the_main_measures_side_by_side(tmp_path: Path) -> None:
+    rows = []
+    for model, scale in (("bert", 1.0), ("distilbert", 0.5)):
+        for batch_size, sequence_length in [(8, s) for s in (32, 128, 512)] + [(b, 128) for b in (1, 32)]:
+            seconds = scale * batch_size * sequence_length / 4000
+            rows.append(cell(model, batch_size, sequence_length, "time", seconds))
+            rows.append(cell(model, batch_size, sequence_length, "throughput", batch_size / seconds))
+            rows.append(cell(model, batch_size, sequence_length, "host_memory_peak", scale * batch_size * sequence_length))
+            rows.append(cell(model, batch_size, sequence_length, "gpu_memory_reserved", 1.0))  # not a main measure
+    figure = overview_figure(pd.DataFrame(rows, columns=TIDY_COLUMNS))
+    assert figure is not None
+    titles = [axes.get_title().replace("\n", " ") for axes in figure.axes]
+    assert titles == [
+        "Inference time vs sequence length, batch size 8",
+        "Inference time vs batch size, sequence length 128",
+        "Throughput vs sequence length, batch size 8",
+        "Throughput vs batch size, sequence length 128",
+        "Host memory peak vs sequence length, batch size 8",
+        "Host memory peak vs batch size, sequence length 128",
+    ]
+    assert figure.axes[4].get_ylabel() == "host memory peak (MiB)"
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()] == ["bert", "distilbert"]
+    assert figure.get_suptitle() == "Overview: the main measures (cuda, float32)"
+    written = plot_overview(pd.DataFrame(rows, columns=TIDY_COLUMNS), tmp_path)
+    assert written == [tmp_path / "overview.png", tmp_path / "overview.svg"]
+    height, width, _ = matplotlib.image.imread(tmp_path / "overview.png").shape
+    assert width > 1200 and height > 1200, "three rows of two panels"
+    assert plot_overview(pd.DataFrame(rows[:4], columns=TIDY_COLUMNS), tmp_path / "one") == [], "one cell: no panel"
+
+
+def test_overlaid_result_sets_share_model_colours_and_differ_in_line_style(sweep: pd.DataFrame) -> None:
+    first = sweep.assign(result_set="P100")
+    second = sweep.assign(result_set="K80", value=sweep["value"] * 4)
+    (axes,) = line_plot(pd.concat([first, second], ignore_index=True), measure="time", against="sequence_length", fixed=32).axes
+    lines = {line.get_label(): line for line in axes.lines if not line.get_label().startswith("_")}
+    assert set(lines) == {"bert (P100)", "bert (K80)", "distilbert (P100)", "distilbert (K80)"}
+    assert lines["bert (P100)"].get_color() == lines["bert (K80)"].get_color()
+    assert lines["bert (P100)"].get_linestyle() == "-" and lines["bert (K80)"].get_linestyle() == ":", "in the order given"
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == ["bert", "distilbert", "P100", "K80"]
+
+
+FINE_TUNED = pd.DataFrame(
+    {
+        "model": ["org/bert", "org/distilbert", "org/bert-tiny"],
+        "label": ["bert", "distilbert", "bert-tiny"],
+        "score": [88.5, 86.9, 70.1],
+        "fine_tune.time": [3600.0, 1900.0, 120.0],
+        "artefact_size": [438.0, 268.0, 17.6],  # MB
+        "fine_tune.peak_gpu_memory": [9000.0, 5000.0, 800.0],
+    }
+)
+
+
+def test_a_scatter_takes_any_measure_on_x_and_any_size_column() -> None:
+    figure = quality_scatter(FINE_TUNED, score_name="F1", x="fine_tune.time", size="artefact_size")
+    (axes,) = figure.axes
+    points = [collection for collection in axes.collections if len(collection.get_offsets())]
+    assert [tuple(collection.get_offsets()[0]) for collection in points] == [(3600.0, 88.5), (1900.0, 86.9), (120.0, 70.1)]
+    areas = [float(collection.get_sizes()[0]) for collection in points]
+    assert areas[0] / areas[2] == pytest.approx(438.0 / 17.6)
+    assert axes.get_xlabel() == "fine-tune time (s), lower is better"
+    assert "F1 vs fine-tune time" in figure.get_suptitle()
+    legend = axes.get_legend()
+    assert legend.get_title().get_text() == "artefact size"
+    assert [text.get_text() for text in legend.get_texts()] == ["17 MiB", "260 MiB", "420 MiB"], "memory in MiB, as every figure"
+    (axes,) = quality_scatter(FINE_TUNED, x="fine_tune.time", size="fine_tune.peak_gpu_memory").axes
+    assert axes.get_legend().get_title().get_text() == "fine-tune GPU memory peak"
+    quick = FINE_TUNED.assign(**{"fine_tune.time": [0.5, 0.25, 0.125]})
+    assert quality_scatter(quick, x="fine_tune.time").axes[0].get_xlabel() == "fine-tune time (ms), lower is better"
+
+
+def test_a_scatter_colours_each_model_as_the_line_plots_do(sweep: pd.DataFrame) -> None:
+    styles = ModelStyles.for_models(["org/a-first", *FINE_TUNED["model"]])
+    (axes,) = quality_scatter(FINE_TUNED, x="fine_tune.time", styles=styles).axes
+    colours = [tuple(collection.get_facecolor()[0][:3]) for collection in axes.collections if len(collection.get_offsets())]
+    assert colours == [tuple(styles.colour(model)[:3]) for model in FINE_TUNED["model"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"x": "train_time"}, "scores.csv: column(s) train_time needed"),
+        ({"x": "fine_tune.time", "size": "disk"}, "scores.csv: column(s) disk needed"),
+    ],
+)
+def test_a_scatter_names_a_column_it_lacks(change: dict[str, str], message: str) -> None:
+    with pytest.raises(SweepFrameError, match=re.escape(message)):
+        quality_scatter(FINE_TUNED, source="scores.csv", **change)
+    gap = FINE_TUNED.assign(artefact_size=[438.0, None, 17.6])
+    with pytest.raises(SweepFrameError, match=r"row 2, column artefact_size: expected a positive number, got empty"):
+        quality_scatter(gap, x="fine_tune.time", size="artefact_size", source="scores.csv")
