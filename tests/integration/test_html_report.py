@@ -144,3 +144,94 @@ def test_ini_key_writes_the_report_relative_to_the_root_dir(pytester: pytest.Pyt
 def test_option_and_ini_key_are_listed_in_help(pytester: pytest.Pytester) -> None:
     out = pytester.runpytest("--help").stdout.str()
     assert "--modelperf-html=PATH" in out and "modelperf_html" in out
+
+
+# -- layout: a report with many failing checks --------------------------------------------------
+
+# Every line of the checks table is 14 px at line-height 1.45 (20.3 px), each cell padded 6 px
+# above and below: a two-line cell is 53 px high, a three-line one 73 px. Rows are measured
+# from the failing rows' red edge in the screenshot, and a table row is as high as its tallest
+# cell, so the bound holds the verdict and every other cell of a failing row to two lines.
+TWO_LINES_PX = 60
+FAILING_EDGE = (0xC6, 0x28, 0x28)  # tr.failing's inset left edge
+
+
+def _many_failing_checks(tmp_path: Path) -> Path:
+    """19 latency checks of four models at four workloads, 14 of them failing, as one page."""
+    from pytest_modelperf.core.baseline_entry import BaselineEntry, EntryKey
+    from pytest_modelperf.core.judge import NoisePolicy, judge
+    from pytest_modelperf.core.measurement import Direction, Measurement
+    from pytest_modelperf.core.units import parse_quantity
+    from pytest_modelperf.core.verdict import Check
+    from pytest_modelperf.render.html import write_html
+    from pytest_modelperf.render.run_report import ReportedCheck, RunReport
+
+    def latency(model: str, batch: int, sequence: int, ms: float) -> Measurement:
+        context = {"model": model, "batch_size": batch, "sequence_length": sequence, "device": "cpu", "dtype": "float32"}
+        samples = [ms * (1 + 0.002 * (i % 7)) for i in range(20)]
+        return Measurement.from_samples(
+            f"latency[{batch}x{sequence}]", samples, unit="ms", direction=Direction.LOWER_IS_BETTER, context=context
+        )
+
+    checks = []
+    models = ("bert-base-uncased", "distilbert-base-uncased", "squeezebert-uncased", "bert-tiny", "roberta-base-squad2")
+    for index, (model, (batch, sequence)) in enumerate((m, w) for m in models for w in ((1, 128), (8, 128), (1, 512), (8, 512))):
+        if index == 19:
+            break
+        now = latency(model, batch, sequence, 30.0 if index % 4 else 10.2)
+        entry = BaselineEntry.from_measurement(latency(model, batch, sequence, 10.0), environment="env1", recorded="2025-11-20")
+        verdict = judge(now, Check("median", parse_quantity("10%"), None), entry, NoisePolicy())
+        nodeid = f"perf_tests/test_latency.py::test_latency[{model}-b{batch}-s{sequence}]"
+        key = EntryKey("cpu-x86-64-float32", "perf_tests/test_latency.py", "test_latency", now.name)
+        checks.append(ReportedCheck(nodeid, key, verdict, "env1", fails=verdict.failed))
+    assert sum(check.fails for check in checks) == 14
+    report = RunReport(
+        checks=tuple(checks),
+        started="2025-11-21T14:31:05+00:00",
+        environments={"env1": {"python": "3.11.7"}},
+        baseline_dir=tmp_path / "baselines",
+        update_mode="none",
+        prune=False,
+    )
+    page = tmp_path / "many.html"
+    write_html(page, report)
+    return page
+
+
+def _failing_row_heights(pixels) -> list[int]:
+    """The heights of the failing rows in the screenshot: the runs of the red left edge of the
+    checks table (5 px wide, where the failing headline's border is 6 px)."""
+    import numpy as np
+
+    rgb = (pixels[:, :, :3] * 255).round().astype(int)
+    red = np.all(np.abs(rgb - FAILING_EDGE) <= 3, axis=2)
+    columns = np.flatnonzero(red.sum(axis=0) > 0)
+    assert columns.size, "no failing row is marked in red"
+    left = int(columns[0])
+    edge = red[:, left + 2] & ~red[:, left + 5]  # the rows' edge, not the headline's wider border
+    heights, run = [], 0
+    for inside in edge:
+        if inside:
+            run += 1
+        elif run:
+            heights.append(run + 1)  # the row's 1 px bottom border is not red
+            run = 0
+    return heights
+
+
+def test_a_failing_verdict_reads_in_two_lines_with_its_reasons_on_demand(browser: str, tmp_path: Path) -> None:
+    page = _many_failing_checks(tmp_path)
+    dom = dump_dom(page, tmp_path / "profile")
+    verdicts = re.findall(r'<tr class="failing">.*?<td class="verdict">(.*?)</td></tr>', dom, re.S)
+    assert len(verdicts) == 14
+    for verdict in verdicts:
+        assert re.fullmatch(
+            r"<details><summary>✗ REGRESSION</summary><div class=\"detail\">worse than .+</div></details>", verdict
+        )
+
+    png = screenshot(page, tmp_path / "profile", tmp_path / "many.png", height=1400)
+    import matplotlib.image
+
+    heights = _failing_row_heights(matplotlib.image.imread(png))
+    assert len(heights) == 14, heights
+    assert max(heights) <= TWO_LINES_PX, f"failing rows of {heights} px: a verdict should read in one or two lines"
