@@ -1,4 +1,4 @@
-"""Every noise figure the README quotes: the band against recorded runs, and left-one-out.
+"""Every noise figure docs/noise.md quotes: the band against recorded runs, and left-one-out.
 
     python benchmarks/noise_band.py
 

@@ -3,7 +3,7 @@ speed beside it. (Their training is measured now, in test_training.py.)
 
 Each score is compared with its baseline example by example: an unchanged model gives the
 same answers and passes every time, while a drop of more than half a point that the flipped
-examples make significant fails (README: Accuracy).
+examples make significant fails (docs/accuracy.md).
 """
 
 from __future__ import annotations

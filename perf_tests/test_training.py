@@ -3,7 +3,7 @@ optimizer step (forward with the task's loss, backward, AdamW), samples/s, and t
 from a fresh optimizer adds (activations, gradients and AdamW's state), at the study's shapes.
 
 On the CPU a step at 8x128 takes from 0.1 s (BERT-tiny) to 9 s (ALBERT) on one thread, so the
-slow models time few steps; their band comes from the baseline's recorded runs (README: Noise).
+slow models time few steps; their band comes from the baseline's recorded runs (docs/noise.md).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def test_data_parallel_scaling(modelperf, model):
     cores and by the all-reduce of 4.4M gradients, and moved from 1.03x to 1.71x between runs of
     a quiet machine (docs/scaling.md), so only a floor holds everywhere. The floor catches what
     makes data parallelism slower than one process: workers oversubscribing the cores with
-    threads (two threads each on two cores ran a forward many times slower, README: Noise), or a
+    threads (two threads each on two cores ran a forward many times slower, docs/noise.md), or a
     gradient sync that stalls the steps."""
     scaling = modelperf.measure_scaling(modelperf.load_registered(model), nproc=(1, 2), batch_size=8, sequence_length=128)
     modelperf.check(scaling.throughput_at(1))

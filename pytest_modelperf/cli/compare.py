@@ -140,7 +140,7 @@ def _compare(arguments: argparse.Namespace) -> tuple[Comparison, str, str]:
         base = load_export(resolve_run(arguments.history, runs[0], arguments.hardware))
         comparison = compare_runs(base, new, threshold=arguments.threshold, policy=policy)
         return comparison, _describe(base.path, base.started), _describe(new.path, new.started)
-    directory = arguments.baselines or _configured_baseline_dir(Path.cwd())
+    directory = arguments.baselines or configured_baseline_dir(Path.cwd())
     if not directory.is_dir():
         raise CompareError(f"--baselines {directory}: no such folder")
     comparison = compare_with_baselines(new, JsonBaselineStore(directory), threshold=arguments.threshold, policy=policy)
@@ -165,7 +165,7 @@ def list_runs(directory: Path, hardware_key: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def _configured_baseline_dir(directory: Path) -> Path:
+def configured_baseline_dir(directory: Path) -> Path:
     """The plugin's baseline dir: ``modelperf_baseline_dir`` in ``[tool.pytest.ini_options]`` of
     ``directory/pyproject.toml``, else the plugin's default, relative to ``directory``."""
     pyproject = directory / "pyproject.toml"

@@ -30,7 +30,7 @@ from ..storage.atomic_files import atomic_write_text
 from ..storage.baseline_diff import EntryChange, entry_changes
 from ..storage.baseline_revisions import Base, Repository, RevisionError
 from ..storage.baseline_store import BaselineError
-from .compare import _configured_baseline_dir
+from .compare import configured_baseline_dir
 from .comparison import CompareError
 
 HEADERS = ("test", "metric", "old", "new", "change", "relative", "also changed")
@@ -71,7 +71,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 def run(arguments: argparse.Namespace) -> int:
     try:
-        folder = arguments.baselines or _configured_baseline_dir(Path.cwd())
+        folder = arguments.baselines or configured_baseline_dir(Path.cwd())
         repository = Repository(Path.cwd())
         base = repository.base(arguments.rev)
         changed_files = repository.changed_baselines(base, folder)

@@ -5,7 +5,7 @@ reference beside it run under the same count.
 pytest-xdist workers of the run: on a share of two cores or
 fewer, one thread. On the project's 2-core runners two threads were 1.4-1.6x faster on a quiet
 machine, but with one other busy process 1.9x slower at the median and 6x at p99, while one
-thread hardly moved (README: Noise; ``python benchmarks/threads.py``). A gate needs the steady
+thread hardly moved (docs/noise.md; ``python benchmarks/threads.py``). A gate needs the steady
 figure more than the fast one. On a larger share, each worker gets its share; a single process
 keeps torch's own choice (one thread per physical core).
 """
