@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ..core.extras import require
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 RESULT_SET = "result_set"  # the column naming each row's result set when several are overlaid
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 VARIANT_LINESTYLES: tuple[Any, ...] = ("-", ":", "-.", (0, (3, 1, 1, 1, 1, 1)))
-BASELINE_LINESTYLE = "--"
+BASELINE_LINESTYLE: Final = "--"
 
 
 @dataclass(frozen=True)
