@@ -31,6 +31,7 @@ from .measure.workloads import SAMPLE_SENTENCES, Workload, forward, synthetic_in
 from .models.loading import DeviceUnavailable, LoadedModel, model_notes, normalise_dtype, resolve_device
 from .quality.accuracy import measure_accuracy
 from .quality.finetune_facts import FineTuneFacts, fine_tune_facts
+from .quality.perplexity import measure_perplexity
 from .run.attempt import MEASUREMENT_NAMES, VERDICTS, begin_attempt
 from .run.live_verdicts import announce
 from .run.session import ModelPerfSession
@@ -319,6 +320,25 @@ class ModelPerf:
             batch_size=batch_size,
             online=self._session.settings.online,
         )
+
+    def measure_perplexity(
+        self,
+        model: LoadedModel,
+        texts: Any = None,
+        *,
+        limit: int | None = None,
+        max_length: int = 128,
+        batch_size: int = 64,
+    ) -> Quality:
+        """The pseudo-perplexity of a masked language model, or the perplexity of a causal one.
+
+        ``texts`` is a list of strings, a built-in name, a data file, a hub id or a
+        ``datasets.Dataset`` with a ``text`` column (the built-in ``topics`` validation
+        sentences by default; the first ``limit`` of them). A plain number, lower is better;
+        each sentence's negative log-likelihood and token count are kept, so its comparison
+        knows its sampling noise. ``batch_size`` counts masked copies for a masked model.
+        """
+        return measure_perplexity(model, texts, limit=limit, max_length=max_length, batch_size=batch_size)
 
     def measure_training(
         self,

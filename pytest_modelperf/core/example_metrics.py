@@ -5,8 +5,12 @@ A bootstrap asks for its metric hundreds of times (``NoisePolicy.bootstrap_resam
 one scikit-learn call costs milliseconds; ``metric_per_resample`` therefore counts, per resample,
 the true and false positives of every label with one ``bincount`` and ranks every resample's
 scores with one ``rankdata``, and ``metric_once`` is the reference it must agree with (a unit
-test holds them together). Fractions in 0..1; NaN where a metric is undefined (ROC AUC on
-examples of one class).
+test holds them together). Scores are fractions in 0..1; NaN where a metric is undefined (ROC
+AUC on examples of one class). ``perplexity`` is a language model's over a corpus: each example
+is a sentence whose ``predictions`` entry is its summed negative log-likelihood (nats) and whose
+``references`` entry is the number of tokens scored, and the metric over chosen sentences is
+``exp(sum of their NLLs / sum of their tokens)``, the token-weighted corpus value (NaN where the
+chosen sentences hold no token).
 
 numpy, scipy and scikit-learn (the ``quality`` extra) are imported when a metric is first
 computed, not with this module.
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
     Floats = NDArray[np.float64]
     Positions = NDArray[np.intp]
 
-METRICS = ("mean", "accuracy", "precision", "recall", "f1", "roc_auc")
+METRICS = ("mean", "accuracy", "precision", "recall", "f1", "roc_auc", "perplexity")
 LABEL_METRICS = ("precision", "recall", "f1")
 AVERAGES = ("binary", "micro", "macro", "weighted")
 PURPOSE = "the sampling error of a quality score"
@@ -57,12 +61,18 @@ class MetricError(ValueError):
 
 
 def metric_once(outcomes: Outcomes, positions: Sequence[int] | range) -> float:
-    """The metric over the examples at ``positions`` (repeats allowed), as a fraction."""
+    """The metric over the examples at ``positions`` (repeats allowed): a score as a fraction,
+    a perplexity as itself."""
     import numpy as np
 
     chosen = np.asarray(positions, dtype=np.intp)
     if outcomes.metric == "mean":
         return math.fsum(outcomes.predictions[i] for i in chosen) / len(chosen)
+    if outcomes.metric == "perplexity":
+        tokens = math.fsum(outcomes.references[i] for i in chosen)
+        if tokens == 0:
+            return math.nan
+        return math.exp(math.fsum(outcomes.predictions[i] for i in chosen) / tokens)
     metrics = require("sklearn.metrics", "quality", PURPOSE)
     predicted = np.asarray(outcomes.predictions, dtype=np.float64)[chosen]
     actual = np.asarray(outcomes.references, dtype=np.float64)[chosen]
@@ -82,7 +92,8 @@ def metric_once(outcomes: Outcomes, positions: Sequence[int] | range) -> float:
 
 
 def metric_per_resample(outcomes: Outcomes, resamples: Positions) -> Floats:
-    """The metric over each row of positions in ``resamples`` (resamples x examples), as fractions."""
+    """The metric over each row of positions in ``resamples`` (resamples x examples), as
+    ``metric_once`` gives it."""
     import numpy as np
 
     predicted = np.asarray(outcomes.predictions, dtype=np.float64)
@@ -90,12 +101,24 @@ def metric_per_resample(outcomes: Outcomes, resamples: Positions) -> Floats:
         means: Floats = predicted[resamples].mean(axis=1)
         return means
     actual = np.asarray(outcomes.references, dtype=np.float64)
+    if outcomes.metric == "perplexity":
+        return _perplexity_per_resample(predicted, actual, resamples)
     if outcomes.metric == "accuracy":
         accuracies: Floats = (predicted == actual).astype(np.float64)[resamples].mean(axis=1)
         return accuracies
     if outcomes.metric in LABEL_METRICS:
         return _label_metric_per_resample(outcomes.metric, predicted, actual, outcomes.options, resamples)
     return _roc_auc_per_resample(actual, np.asarray(outcomes.scores, dtype=np.float64), outcomes.options, resamples)
+
+
+def _perplexity_per_resample(nlls: Floats, tokens: Floats, resamples: Positions) -> Floats:
+    """exp(summed NLL / summed tokens) of every resample; NaN for a resample without a token."""
+    import numpy as np
+
+    counted = tokens[resamples].sum(axis=1)
+    mean_nll = np.divide(nlls[resamples].sum(axis=1), counted, out=np.full(len(counted), math.nan), where=counted > 0)
+    perplexities: Floats = np.exp(mean_nll)
+    return perplexities
 
 
 def _label_arguments(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 An accuracy on 500 examples is an estimate: another 500 would give another number. Each
 quality measurement therefore keeps, per example, what its metric needs (the reference and
-the prediction, the class probabilities for ROC AUC, or the example's own score for SQuAD's
-exact match and F1), so that the metric can be recomputed on any resample of the examples:
+the prediction, the class probabilities for ROC AUC, the example's own score for SQuAD's
+exact match and F1, or a sentence's summed negative log-likelihood and token count for a
+perplexity), so that the metric can be recomputed on any resample of the examples:
 
 - against a baseline over the same examples (matched by id), a **paired** bootstrap gives the
   standard error of the *difference*: an unchanged model has a difference of exactly zero,
@@ -12,6 +13,8 @@ exact match and F1), so that the metric can be recomputed on any resample of the
 
 The recomputation (``core.example_metrics``) follows scikit-learn's definitions, which the
 ``evaluate`` modules that compute the reported value use too (a unit test holds them together).
+Every value and error here is in the measurement's own unit: a score's fraction times
+``SCALE`` (points, 0-100), a perplexity as itself (``METRIC_SCALES``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from .example_metrics import METRICS, MetricError, metric_once, metric_per_resam
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-SCALE = 100.0  # quality metrics are reported in points (0-100), as SQuAD's are
+SCALE = 100.0  # quality scores are reported in points (0-100), as SQuAD's are
+# Metrics that are no score in 0..1, by the factor from their recomputation to their unit.
+METRIC_SCALES: Mapping[str, float] = {"perplexity": 1.0}
 PAIRED_MIN_OVERLAP = 0.9  # pair when at least this share of either side's examples match by id
 
 
@@ -41,7 +46,9 @@ class ExampleOutcomes:
     ``metric`` names the recomputation: ``mean`` (of per-example ``predictions`` scores in
     0..1, for exact match and SQuAD F1), ``accuracy``, ``precision``, ``recall``, ``f1`` (over
     integer labels, with ``options["average"]`` of ``macro``, ``micro``, ``weighted`` or
-    ``binary``) or ``roc_auc`` (over per-example class ``scores``).
+    ``binary``), ``roc_auc`` (over per-example class ``scores``) or ``perplexity`` (per
+    sentence: its summed negative log-likelihood as the prediction, its scored tokens as the
+    reference).
     """
 
     metric: str
@@ -65,25 +72,32 @@ class ExampleOutcomes:
             raise OutcomesError(f"{len(self.references)} references for {n} examples")
         if self.metric == "roc_auc" and len(self.scores) != n:
             raise OutcomesError(f"{len(self.scores)} score rows for {n} examples")
+        if self.metric == "perplexity" and any(not tokens >= 0 for tokens in self.references):
+            raise OutcomesError("a perplexity's references are token counts; they must not be negative")
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    @property
+    def scale(self) -> float:
+        """The factor from the recomputed metric to the measurement's unit (see ``scale_of``)."""
+        return scale_of(self.metric)
+
     def value(self) -> float:
-        """The metric over every example, in points."""
+        """The metric over every example, in the measurement's unit."""
         return self.on(range(len(self.ids)))
 
     def on(self, indices: Sequence[int] | range) -> float:
-        """The metric over the examples at these positions (repeats allowed), in points."""
+        """The metric over the examples at these positions (repeats allowed), in the measurement's unit."""
         try:
-            return SCALE * metric_once(self, indices)
+            return self.scale * metric_once(self, indices)
         except MetricError as error:
             raise OutcomesError(str(error)) from None
 
     def on_each(self, resamples: NDArray[Any]) -> NDArray[Any]:
-        """The metric over each row of positions (resamples x examples) at once, in points."""
+        """The metric over each row of positions (resamples x examples) at once, in the measurement's unit."""
         try:
-            return SCALE * metric_per_resample(self, resamples)
+            return self.scale * metric_per_resample(self, resamples)
         except MetricError as error:
             raise OutcomesError(str(error)) from None
 
@@ -120,8 +134,14 @@ class ExampleOutcomes:
             raise OutcomesError(f"{path}: {error}") from None
 
 
+def scale_of(metric: str) -> float:
+    """The factor from a recomputed metric to its measurement's unit: ``SCALE`` for a score in
+    0..1 (points), 1 for a perplexity."""
+    return METRIC_SCALES.get(metric, SCALE)
+
+
 def bootstrap_error(outcomes: ExampleOutcomes, *, resamples: int = 400, seed: int = 0) -> float:
-    """Standard error (points) of the metric over resamples of the examples."""
+    """Standard error (in the measurement's unit) of the metric over resamples of the examples."""
     import numpy as np
 
     n = len(outcomes)
@@ -132,8 +152,8 @@ def bootstrap_error(outcomes: ExampleOutcomes, *, resamples: int = 400, seed: in
 def paired_difference_error(
     current: ExampleOutcomes, baseline: ExampleOutcomes, *, resamples: int = 400, seed: int = 0
 ) -> float | None:
-    """Standard error (points) of current minus baseline over shared resamples of the examples
-    both evaluated; None when they did not evaluate (nearly) the same examples."""
+    """Standard error (in the measurement's unit) of current minus baseline over shared resamples
+    of the examples both evaluated; None when they did not evaluate (nearly) the same examples."""
     import numpy as np
 
     if current.metric != baseline.metric:
@@ -148,7 +168,7 @@ def paired_difference_error(
 
 
 def difference_error(current: ExampleOutcomes, baseline: ExampleOutcomes | None) -> tuple[float, bool]:
-    """(standard error of the change in points, whether it was paired by example)."""
+    """(standard error of the change in the measurement's unit, whether it was paired by example)."""
     if baseline is not None:
         paired = paired_difference_error(current, baseline)
         if paired is not None:

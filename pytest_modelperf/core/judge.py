@@ -10,9 +10,10 @@ bootstrap standard error of the statistic in this run, and ``t`` is Student's on
 quantile with ``n0 + k - 1`` degrees of freedom. The band therefore shrinks as runs are
 recorded and never rests on a spread from two runs alone. Deterministic metrics have no band.
 
-A quality score (accuracy, F1) carries its per-example outcomes instead: its band is ``z``
-times the bootstrap standard error of the change over the evaluated examples, paired with
-the baseline's outcomes when both evaluated the same examples (see ``core.example_outcomes``).
+A quality score (accuracy, F1, a perplexity) carries its per-example outcomes instead: its band
+is ``z`` times the bootstrap standard error of the change over the evaluated examples, in the
+measurement's own unit, paired with the baseline's outcomes when both evaluated the same
+examples (see ``core.example_outcomes``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from . import stats
 from .baseline_entry import MAX_RECORDED_RUNS, BaselineEntry
 from .example_outcomes import difference_error
 from .measurement import NOT_FINITE, Direction, Measurement, is_fault
-from .units import Quantity, UnitError, convert, format_value, speed_exponent
+from .units import Quantity, UnitError, convert, format_value, is_score, speed_exponent
 from .verdict import Check, Outcome, SpeedAdjustment, Verdict, recorded_runs
 
 
@@ -349,7 +350,8 @@ def _sampling_band(
     count = len(measurement.examples)
     how = f"paired over {count} examples" if paired else f"unpaired, {count} examples"
     band = stats.one_sided_z(policy.confidence) * error
-    return band / abs(base), f"sampling error of the change ±{error:.2f} points ({how})"
+    spread = f"{error:.2f} points" if is_score(measurement.unit) else format_value(error, measurement.unit)
+    return band / abs(base), f"sampling error of the change ±{spread} ({how})"
 
 
 def _beyond_limit(measurement: Measurement, current: float, limit: Quantity) -> bool:

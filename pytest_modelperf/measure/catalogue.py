@@ -166,6 +166,10 @@ RECALL = Measure("recall", "points", HIGHER, False, False, "recall", portable=Tr
 ROC_AUC = Measure("roc_auc", "points", HIGHER, False, False, "ROC AUC", portable=True)
 EXACT_MATCH = Measure("exact_match", "points", HIGHER, False, False, "exact match", portable=True)
 
+# -- language-model quality on fixed text: perplexities, plain numbers (unit "") ----------------
+PSEUDO_PERPLEXITY = Measure("pseudo_perplexity", "", LOWER, False, False, "pseudo-perplexity", portable=True)
+PERPLEXITY = Measure("perplexity", "", LOWER, False, False, "perplexity", portable=True)
+
 MEASURES: tuple[Measure, ...] = (
     LATENCY,
     THROUGHPUT,
@@ -200,6 +204,8 @@ MEASURES: tuple[Measure, ...] = (
     RECALL,
     ROC_AUC,
     EXACT_MATCH,
+    PSEUDO_PERPLEXITY,
+    PERPLEXITY,
 )
 
 BY_NAME: Mapping[str, Measure] = {measure.name: measure for measure in MEASURES}

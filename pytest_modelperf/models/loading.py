@@ -24,11 +24,16 @@ TASKS: dict[str, str] = {
     "sequence-classification": "AutoModelForSequenceClassification",
     "question-answering": "AutoModelForQuestionAnswering",
     "masked-lm": "AutoModelForMaskedLM",
+    "causal-lm": "AutoModelForCausalLM",
 }
+# The transformers pipeline names of the language-model tasks, accepted wherever a task is.
+TASK_ALIASES: dict[str, str] = {"fill-mask": "masked-lm", "text-generation": "causal-lm"}
 _ARCHITECTURE_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("ForSequenceClassification", "sequence-classification"),
     ("ForQuestionAnswering", "question-answering"),
     ("ForMaskedLM", "masked-lm"),
+    ("ForCausalLM", "causal-lm"),
+    ("LMHeadModel", "causal-lm"),  # GPT2LMHeadModel, OpenAIGPTLMHeadModel
 )
 DTYPE_ALIASES: dict[str, str] = {
     "float32": "float32",
@@ -167,10 +172,11 @@ def load_model(
         raise CheckpointError(f"checkpoint {name!r}: not a directory holding a saved model")
     local_only = local or hub_offline()
     config = _load_config(name, local_only)
+    task = TASK_ALIASES.get(task, task)
     if task == "auto":
         task = detect_task(config)
     if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; use auto or one of {', '.join(TASKS)}")
+        raise ValueError(f"unknown task {task!r}; use auto or one of {', '.join([*TASKS, *TASK_ALIASES])}")
     model_class = getattr(transformers, TASKS[task])
 
     started = time.perf_counter()
@@ -324,7 +330,7 @@ class ModelCache:
         self._models: dict[tuple[str, str, str, str], LoadedModel] = {}
 
     def get(self, checkpoint: str | os.PathLike[str], *, task: str, device: str, dtype: str) -> LoadedModel:
-        key = (os.fspath(checkpoint), task, device, normalise_dtype(dtype))
+        key = (os.fspath(checkpoint), TASK_ALIASES.get(task, task), device, normalise_dtype(dtype))
         if key not in self._models:
             self._models[key] = load_model(key[0], task=task, device=device, dtype=key[3])
         return self._models[key]
