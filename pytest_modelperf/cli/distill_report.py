@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..measure.threads import pin_threads
+from .argument_types import positive_int, thread_count
 from .registry_file import command_registry
 
 PROGRAM = "modelperf distill-report"
@@ -40,22 +41,22 @@ def register(commands: Any) -> None:
             "accuracy against latency (distillation.png)."
         ),
     )
-    for role, example in (("teacher", "minilm-topics"), ("student", "bert-tiny-topics"), ("distilled", "bert-tiny-topics-distilled")):
-        report.add_argument(
-            f"--{role}", required=True, metavar="MODEL", help=f"the {role}: a registry name (e.g. {example}), a folder or a hub id"
-        )
+    examples = {"teacher": "minilm-topics", "student": "bert-tiny-topics", "distilled": "bert-tiny-topics-distilled"}
+    for role, example in examples.items():
+        what = f"the {role}: a registry name (e.g. {example}), a folder or a hub id"
+        report.add_argument(f"--{role}", required=True, metavar="MODEL", help=what)
     report.add_argument("--dataset", default=None, help="the evaluation set (default: the built-in topics validation split)")
-    report.add_argument("--limit", type=_positive_int, default=None, metavar="N", help="score the first N examples only")
-    report.add_argument("--batch-size", type=_positive_int, default=1, metavar="N", help="timed batch size (default: 1)")
+    report.add_argument("--limit", type=positive_int, default=None, metavar="N", help="score the first N examples only")
+    report.add_argument("--batch-size", type=positive_int, default=1, metavar="N", help="timed batch size (default: 1)")
     report.add_argument(
-        "--sequence-length", type=_positive_int, default=128, metavar="N", help="timed sequence length (default: 128)"
+        "--sequence-length", type=positive_int, default=128, metavar="N", help="timed sequence length (default: 128)"
     )
     report.add_argument(
-        "--rounds", type=_positive_int, default=30, metavar="N", help="timed rounds of the three models (default: 30)"
+        "--rounds", type=positive_int, default=30, metavar="N", help="timed rounds of the three models (default: 30)"
     )
     report.add_argument(
         "--threads",
-        type=_threads,
+        type=thread_count,
         default=None,
         metavar="auto|N",
         help="torch intra-op threads: a number, or auto (the default: 1 on a machine of 2 cores)",
@@ -118,17 +119,3 @@ def run(arguments: argparse.Namespace) -> int:
     for file in written:
         print(f"{PROGRAM}: wrote {file.path} ({file.what})")
     return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _threads(text: str) -> int | None:
-    return None if text == "auto" else _positive_int(text)

@@ -23,6 +23,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .argument_types import integer, positive_int, thread_count
+
 PROGRAM = "modelperf scaling"
 DEFAULT_OUTPUT = Path("modelperf-scaling")
 # The flag each setting is given by, for the errors ``ScalingSettingsError`` names by setting.
@@ -70,30 +72,30 @@ def register(commands: Any) -> None:
     scaling.add_argument(
         "--nproc-per-node",
         nargs="+",
-        type=_positive_int,
+        type=positive_int,
         default=list(DEFAULT_NPROC),
         metavar="N",
         help=f"worker counts per node, one torchrun launch each (default: {' '.join(map(str, DEFAULT_NPROC))})",
     )
     scaling.add_argument(
-        "--batch-size", type=_positive_int, default=8, metavar="N", help="examples per worker and micro-batch (default: 8)"
+        "--batch-size", type=positive_int, default=8, metavar="N", help="examples per worker and micro-batch (default: 8)"
     )
     scaling.add_argument(
-        "--sequence-length", type=_positive_int, default=128, metavar="N", help="tokens per example (default: 128)"
+        "--sequence-length", type=positive_int, default=128, metavar="N", help="tokens per example (default: 128)"
     )
     scaling.add_argument(
-        "--steps", type=_integer, default=DEFAULT_STEPS, metavar="N", help=f"timed steps (default: {DEFAULT_STEPS})"
+        "--steps", type=integer, default=DEFAULT_STEPS, metavar="N", help=f"timed steps (default: {DEFAULT_STEPS})"
     )
     scaling.add_argument(
         "--warmup-steps",
-        type=_integer,
+        type=integer,
         default=DEFAULT_WARMUP_STEPS,
         metavar="N",
         help=f"untimed steps first (default: {DEFAULT_WARMUP_STEPS})",
     )
     scaling.add_argument(
         "--gradient-accumulation",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="K",
         help="micro-batches per optimizer step (default: 1)",
@@ -112,15 +114,15 @@ def register(commands: Any) -> None:
     scaling.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu (gloo) or cuda (NCCL, one GPU per worker)")
     scaling.add_argument(
         "--threads",
-        type=_thread_count,
+        type=thread_count,
         default=None,
         metavar="auto|N",
         help="torch intra-op threads per worker, the same in every launch: a number, or auto (the default): "
         "the usable cores shared by the largest count, at least 1",
     )
     nodes = scaling.add_argument_group("several nodes (each node runs the same command with its own --node-rank)")
-    nodes.add_argument("--nnodes", type=_positive_int, default=1, metavar="N", help="nodes (default: 1, torchrun --standalone)")
-    nodes.add_argument("--node-rank", type=_integer, default=0, metavar="R", help="this node's rank, 0 to N-1 (default: 0)")
+    nodes.add_argument("--nnodes", type=positive_int, default=1, metavar="N", help="nodes (default: 1, torchrun --standalone)")
+    nodes.add_argument("--node-rank", type=integer, default=0, metavar="R", help="this node's rank, 0 to N-1 (default: 0)")
     nodes.add_argument(
         "--rdzv-endpoint", default=None, metavar="HOST:PORT", help="the rendezvous endpoint, the same on every node"
     )
@@ -290,22 +292,3 @@ def _registry(arguments: argparse.Namespace) -> tuple[Any, str]:
         return load_registry(path), ""
     except RegistryError as error:
         return None, str(error)
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-
-
-def _positive_int(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
-    return value
-
-
-def _thread_count(text: str) -> int | None:
-    """``auto`` (None: the usable cores shared by the largest count) or a count of 1 or more."""
-    return None if text.strip().lower() == "auto" else _positive_int(text)

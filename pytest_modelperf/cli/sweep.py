@@ -27,6 +27,7 @@ from ..measure.cell import MEASURE_GROUPS
 from ..measure.threads import pin_threads
 from ..sweep.modes import INFERENCE, MODES, TRAINING
 from ..training.step import autocast_dtype
+from .argument_types import integer, number, positive_int, positive_number, thread_count
 
 DEFAULT_MAX_BATCH = 4096
 # The flags that bad grid input is reported under.
@@ -64,11 +65,11 @@ def register(commands: Any) -> None:
         metavar="MODEL",
         help="registry names, local checkpoint folders, or hub ids written org/name",
     )
-    sweep.add_argument("--batch-sizes", nargs="+", type=_positive_int, default=[8], metavar="N", help="batch sizes (default: 8)")
+    sweep.add_argument("--batch-sizes", nargs="+", type=positive_int, default=[8], metavar="N", help="batch sizes (default: 8)")
     sweep.add_argument(
         "--sequence-lengths",
         nargs="+",
-        type=_positive_int,
+        type=positive_int,
         default=[8, 32, 128, 512],
         metavar="N",
         help="sequence lengths in tokens (default: 8 32 128 512)",
@@ -93,7 +94,7 @@ def register(commands: Any) -> None:
     )
     sweep.add_argument(
         "--gradient-accumulation",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="with --mode training: micro-batches of the batch size per optimizer step; throughput counts every one (default: 1)",
@@ -116,14 +117,14 @@ def register(commands: Any) -> None:
     )
     sweep.add_argument(
         "--max-batch",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help=f"with --largest-batch: the largest batch to try (default: {DEFAULT_MAX_BATCH})",
     )
     sweep.add_argument(
         "--memory-budget",
-        type=_positive_number,
+        type=positive_number,
         default=None,
         metavar="MB",
         help="with --largest-batch: a batch whose peak memory exceeds MB (10^6 bytes) does not fit: the allocator's "
@@ -138,10 +139,10 @@ def register(commands: Any) -> None:
     )
     timing = sweep.add_argument_group("timing")
     for flag, default in (("--min-rounds", defaults.min_rounds), ("--max-rounds", defaults.max_rounds)):
-        timing.add_argument(flag, type=_integer, default=default, metavar="N", help=f"default: {default}")
+        timing.add_argument(flag, type=integer, default=default, metavar="N", help=f"default: {default}")
     timing.add_argument(
         "--max-time",
-        type=_number,
+        type=number,
         default=defaults.max_time,
         metavar="S",
         help=f"stop timing a cell after S seconds once --min-rounds are done (default: {defaults.max_time})",
@@ -149,21 +150,21 @@ def register(commands: Any) -> None:
     warmup_rounds, warmup_time = defaults.warmup_rounds, defaults.warmup_time
     timing.add_argument(
         "--warmup-rounds",
-        type=_integer,
+        type=integer,
         default=warmup_rounds,
         metavar="N",
         help=f"default: {warmup_rounds}; with --mode training, untimed steps (at least 1: the first creates AdamW's state)",
     )
     timing.add_argument(
         "--warmup-time",
-        type=_number,
+        type=number,
         default=warmup_time,
         metavar="S",
         help=f"default: {warmup_time}; a training sweep warms up by steps only",
     )
     timing.add_argument(
         "--threads",
-        type=_thread_count,
+        type=thread_count,
         default=None,
         metavar="N",
         help="torch intra-op threads for the whole sweep: a number, or auto (the default): 1 on a machine of 2 cores "
@@ -364,13 +365,6 @@ def _flag(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-def _positive_int(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
 def _autocast(text: str) -> str | None:
     """``bf16``/``bfloat16`` or ``fp16``/``float16`` as the autocast dtype; ``none`` for none."""
     if text.strip().lower() == "none":
@@ -382,32 +376,3 @@ def _autocast(text: str) -> str | None:
     if dtype is None:
         raise argparse.ArgumentTypeError(f"expected bf16 or fp16 (or none), got {text!r}")
     return dtype
-
-
-def _thread_count(text: str) -> int | None:
-    """``auto`` (None: chosen for the machine by ``measure.threads``) or a count of 1 or more."""
-    return None if text.strip().lower() == "auto" else _positive_int(text)
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-
-
-def _positive_number(text: str) -> float:
-    value = _number(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
