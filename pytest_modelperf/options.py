@@ -539,9 +539,10 @@ def options_markdown() -> str:
     lines = [
         "# Options and ini keys",
         "",
-        "Every setting of pytest-modelperf, as a command-line option and as an ini key (in `pytest.ini`,",
-        "`tox.ini`, `setup.cfg` or `[tool.pytest.ini_options]` of `pyproject.toml`). The command line",
-        "beats the ini key, which beats the default. Generated from `pytest_modelperf/options.py`:",
+        "Every setting of pytest-modelperf is a command-line option, and most are an ini key too (in",
+        "`pytest.ini`, `tox.ini`, `setup.cfg` or `[tool.pytest.ini_options]` of `pyproject.toml`); an",
+        "option without one says why in its ini key column. The command line beats the ini key, which",
+        "beats the default. Generated from `pytest_modelperf/options.py`:",
         "",
         "    python -m pytest_modelperf.options > docs/options.md",
         "",

@@ -3,7 +3,8 @@
     modelperf models              list the registry's models
     modelperf prepare [NAME ...]  build the offline checkpoints and fine-tune the fine-tuned
                                   models (all models by default)
-    modelperf plot SWEEP          draw a sweep's plots (needs no registry)
+    modelperf plot SWEEP ...      draw the plots of sweeps and of the study's tables, several
+                                  result sets overlaid (needs no registry)
     modelperf sweep --models ...  measure models x batch sizes x sequence lengths into the study's
                                   tables (time.csv, required_memory.csv, env.csv) and sweep.csv
     modelperf scaling --model ... --nproc-per-node 1 2
@@ -12,8 +13,12 @@
     modelperf distill-report --teacher T --student S --distilled D
                                   a teacher, a plain and a distilled student side by side
                                   (distillation.csv, distillation.md, distillation.png)
-    modelperf compare A.json B.json  judge run B against run A, or B against the baselines
-                                  (``compare B.json``); exit 1 on a regression (needs no registry)
+    modelperf compare A B         judge run B against run A, or B against the baselines
+                                  (``compare B``); exit 1 on a regression (needs no registry).
+                                  A run is a --modelperf-json export or a saved run's id
+                                  (latest, 3, 0003, 0003_abc1234); --list lists the saved runs,
+                                  --history DIR names the run history, --hardware KEY picks
+                                  one of its hardware keys
     modelperf diff [REV]          the baseline entries changed since REV (default: the merge base
                                   with the upstream main branch) as a Markdown table (needs no registry)
 

@@ -21,7 +21,10 @@ __all__ = ["Cell", "Grid", "GridError", "build_grid", "load_sweep", "sweep_cells
 
 
 def load_sweep(path: Any) -> pd.DataFrame:
-    """A sweep's tidy results as a DataFrame: ``path`` is a sweep's output folder or its sweep.csv."""
+    """A sweep's tidy results as a DataFrame. ``path`` is a sweep's output folder or its
+    sweep.csv, a study table (``time.csv``, ``required_memory.csv``, ...) or a folder of them
+    with their env.csv, or a folder of such folders, one result set each (named in a
+    ``result_set`` column); see ``sweep.frame.load_sweep``."""
     from .frame import load_sweep as load
 
     return load(path)
