@@ -301,7 +301,7 @@ def test_data_errors_name_what_is_wrong(classifier: Any, tmp_path: Path) -> None
     from datasets import Dataset
 
     few = Dataset.from_dict({"text": ["one", "two"], "label": [0, 1]})
-    with pytest.raises(DataError, match="has 2 example\\(s\\), fewer than one batch of 4"):
+    with pytest.raises(DataError, match="has 2 examples, fewer than one batch of 4"):
         dataset_batches(classifier, few, Workload(4, 8))
     with pytest.raises(DataError, match="no column 'stars'"):
         dataset_batches(classifier, few, Workload(1, 8), label_column="stars")
