@@ -48,7 +48,6 @@ from .training.step import (
     TrainingStep,
     adamw,
     autocast_dtype,
-    loss_of,
     synthetic_batch,
     training_copy,
 )
@@ -390,7 +389,7 @@ class ModelPerf:
             max_grad_norm=max_grad_norm,
             teacher=None if teacher is None else teacher.name,
         )
-        loss = loss_of if teacher is None else distilling_loss(model, teacher, distill_recipe(teacher.name, temperature, alpha))
+        loss = None if teacher is None else distilling_loss(model, teacher, distill_recipe(teacher.name, temperature, alpha))
         plan = TrainingPlan(
             self.timing,
             steps=None if self._smoke else steps,  # None: the timing's rounds, one in a smoke run

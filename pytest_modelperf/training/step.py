@@ -155,7 +155,7 @@ class TrainingStep:
         *,
         device: str,
         optimizer: OptimizerFactory = adamw,
-        loss: Callable[[Any, Mapping[str, Any]], Any] = loss_of,
+        loss: Callable[[Any, Mapping[str, Any]], Any] | None = None,
     ) -> None:
         import torch
 
@@ -167,7 +167,7 @@ class TrainingStep:
         self._device_type = torch.device(device).type
         self._batches: Iterator[Mapping[str, Any]] = cycle(batches)
         self._make_optimizer = optimizer
-        self._loss_of = loss
+        self._loss_of = loss  # None: loss_of, looked up when a step runs
         self._trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
         if not self._trained:
             raise ValueError("the model has no trainable parameter")
@@ -200,7 +200,7 @@ class TrainingStep:
         for micro in range(accumulation):
             batch = next(self._batches)
             with self._sync_unless_last(micro, accumulation), self._autocast():
-                loss = self._loss_of(self.model, batch)
+                loss = (self._loss_of or loss_of)(self.model, batch)
                 if accumulation > 1:
                     loss = loss / accumulation
             if self._scaler is not None:
