@@ -70,7 +70,6 @@ def quality_gain(
         "points",
         Direction.HIGHER_IS_BETTER,
         difference - z * error,
-        statistic="lower bound",
         context={
             "model": f"{better.context.get('model', '?')} - {worse.context.get('model', '?')}",
             "first": better.name,
@@ -87,4 +86,9 @@ def quality_gain(
 def _default_name(better: Measurement, worse: Measurement, confidence: float) -> str:
     first, second = better.context.get("model", better.name), worse.context.get("model", worse.name)
     metric = better.name.split("[", 1)[0]
-    return f"{metric} gain of {first} over {second} (lower {confidence:.0%} bound)"
+    return f"{metric} gain of {first} over {second} (lower {percent(confidence)} bound)"
+
+
+def percent(confidence: float) -> str:
+    """``0.99`` as ``99%``, ``0.999`` as ``99.9%``."""
+    return f"{round(confidence * 100, 6):g}%"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.measurement import Measurement
+from ..core.quality_gain import percent
 from ..quality.distill_comparison import ComparedModel
 from ..storage.atomic_files import atomic_write_files
 from ..storage.output_folder import WrittenFile, check_output_folder
@@ -119,7 +120,7 @@ def gain_sentence(gain: Measurement) -> str:
     context = gain.context
     return (
         f"{gain.name}: {context['difference']:+.2f} points, paired standard error {context['standard_error']:.2f} "
-        f"over {context['examples']} examples; lower {context['confidence']:.0%} bound {gain.value:+.2f} points"
+        f"over {context['examples']} examples; lower {percent(context['confidence'])} bound {gain.value:+.2f} points"
     )
 
 

@@ -45,7 +45,7 @@ def test_the_gain_is_the_difference_less_z_paired_standard_errors() -> None:
     z = 2.3263478740408408  # the normal quantile at 0.99, from tables
     assert gain.value == pytest.approx(10.0 - z * gain.context["standard_error"], abs=1e-4)
     assert gain.unit == "points" and gain.direction is Direction.HIGHER_IS_BETTER
-    assert gain.statistic == "lower bound"
+    assert quality_gain(distilled, plain, confidence=0.999).name.endswith("(lower 99.9% bound)")
     assert gain.name == "accuracy gain of distilled over plain (lower 99% bound)"
 
 
