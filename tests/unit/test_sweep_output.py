@@ -295,7 +295,7 @@ def test_load_sweep_reads_the_tidy_rows_into_a_frame(tmp_path: Path) -> None:
 
 
 def test_load_sweep_names_the_file_and_the_problem(tmp_path: Path) -> None:
-    with pytest.raises(SweepFileError, match="holds no sweep.csv, no study table"):
+    with pytest.raises(SweepFileError, match=r"holds no sweep\.csv, no study table"):
         load_sweep(tmp_path)
     (tmp_path / "sweep.csv").write_text("model,batch_size\nx,1\n")
     with pytest.raises(SweepFileError, match=r"sweep.csv: not a sweep's sweep.csv: missing column\(s\) label, sequence_length"):
