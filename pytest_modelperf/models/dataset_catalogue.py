@@ -14,7 +14,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class BuiltinDataset:
     name: str
-    task: str  # "sequence-classification" or "question-answering"
+    task: str  # "sequence-classification", "question-answering" or "masked-lm"
     version: str  # bump when generation changes; fine-tuning caches key on it
     description: str
     splits: dict[str, int]  # split -> number of examples
@@ -36,6 +36,14 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
         description="extractive QA in SQuAD format over short multi-entity contexts about invented "
         "towns, companies, people and rivers",
         splits={"train": 1500, "validation": 400},
+    ),
+    "topics-text": BuiltinDataset(
+        name="topics-text",
+        task="masked-lm",
+        version="1",
+        description="plain text for masked-language-model training: the topics sentences and the paragraphs "
+        "of the facts-qa contexts, each split from the same split of those two sets",
+        splits={"train": 3032, "validation": 780},
     ),
 }
 

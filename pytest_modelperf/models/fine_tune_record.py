@@ -26,17 +26,19 @@ RECORD_KEYS = frozenset({"recipe", "base_checkpoint", "task", "dataset_version",
 class DistillRecipe:
     """Knowledge distillation during a fine-tune: the student also learns the teacher's outputs.
 
-    The loss is ``alpha`` times the hard-label loss plus ``1 - alpha`` times the
-    temperature-softened KL divergence from the teacher's outputs, scaled by ``temperature**2``
-    (see :mod:`pytest_modelperf.quality.distill`).
+    The loss is ``alpha`` times the hard-label loss, plus ``cosine`` times the cosine distance
+    between the student's and the teacher's last hidden states (masked language models only),
+    plus the rest, ``1 - alpha - cosine``, times the temperature-softened KL divergence from the
+    teacher's outputs scaled by ``temperature**2`` (see :mod:`pytest_modelperf.quality.distill`).
     """
 
     teacher: str  # a registry model fine-tuned for the same task (and labels)
     temperature: float = 2.0
-    alpha: float = 0.5  # the weight of the hard-label loss; 1 - alpha weighs the teacher's
+    alpha: float = 0.5  # the weight of the hard-label loss; 1 - alpha - cosine weighs the teacher's
     # Run the teacher once over the training examples before training and reuse its logits,
     # instead of a teacher forward pass on every batch of every epoch.
     cache_teacher_logits: bool = False
+    cosine: float = 0.0  # the weight of the hidden-state cosine loss (masked language models)
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,14 @@ class FineTuneRecipe:
 
 
 def recipe_record(recipe: FineTuneRecipe) -> dict[str, Any]:
-    """The recipe as its record keeps it; without ``distill`` when there is none, so that a
-    recipe without one is recorded (and its cached fine-tune identified) as before distillation."""
+    """The recipe as its record keeps it; without ``distill`` when there is none, and without its
+    ``cosine`` when that is 0, so that a recipe without them is recorded (and its cached
+    fine-tune identified) as before they existed."""
     record = asdict(recipe)
     if record["distill"] is None:
         del record["distill"]
+    elif record["distill"]["cosine"] == 0:
+        del record["distill"]["cosine"]
     return record
 
 

@@ -34,6 +34,14 @@ same task and labels, which is prepared first (see docs/distillation.md)::
     task = "sequence-classification"
     finetune = { from = "bert-tiny", dataset = "topics", distill = { teacher = "minilm-topics", temperature = 2.0, alpha = 0.5 } }
 
+A masked language model is trained on a built-in text corpus, and may be distilled with the
+DistilBERT losses (the masked tokens' cross-entropy, the teacher's soft targets and the
+cosine of the hidden states)::
+
+    [models.bert-tiny-mlm]
+    task = "masked-lm"
+    finetune = { from = "bert-tiny", dataset = "topics-text", distill = { teacher = "bert-mini-mlm", cosine = 0.125 } }
+
 A project names its registry in ``pyproject.toml`` under ``[tool.modelperf] registry``. Every
 error names the file and the field.
 """
@@ -243,7 +251,7 @@ _FINETUNE_KEYS = {
     "dropout",
     "distill",
 }
-_DISTILL_KEYS = {"teacher", "temperature", "alpha", "cache_teacher_logits"}
+_DISTILL_KEYS = {"teacher", "temperature", "alpha", "cosine", "cache_teacher_logits"}
 _OFFLINE_KEYS = {"architecture", "config", "tokenizer", "seed", "pretrained", "path"}
 _REFERENCE_KEYS = {"task", "num_labels", "count"}
 
@@ -382,12 +390,24 @@ def _distill(data: Mapping[str, Any], prefix: str, where: _Where) -> DistillReci
         if not _is_number(value) or not 0 <= value <= 1:
             raise where.error(f"{prefix}.alpha", f"expected a weight in [0, 1] (of the hard-label loss), got {value!r}")
         settings["alpha"] = float(value)
+    if "cosine" in data:
+        value = data["cosine"]
+        if not _is_number(value) or not 0 <= value <= 1:
+            raise where.error(f"{prefix}.cosine", f"expected a weight in [0, 1] (of the hidden-state cosine loss), got {value!r}")
+        settings["cosine"] = float(value)
     if "cache_teacher_logits" in data:
         value = data["cache_teacher_logits"]
         if not isinstance(value, bool):
             raise where.error(f"{prefix}.cache_teacher_logits", f"expected true or false, got {value!r}")
         settings["cache_teacher_logits"] = value
-    return DistillRecipe(teacher=where.text(data, "teacher", prefix=prefix), **settings)
+    recipe = DistillRecipe(teacher=where.text(data, "teacher", prefix=prefix), **settings)
+    if recipe.alpha + recipe.cosine > 1:
+        raise where.error(
+            f"{prefix}.cosine",
+            f"alpha ({recipe.alpha:g}) and cosine ({recipe.cosine:g}) add up to more than 1; the teacher's soft loss "
+            "weighs 1 - alpha - cosine",
+        )
+    return recipe
 
 
 def _is_number(value: Any) -> bool:
@@ -418,6 +438,7 @@ def _check_teacher(spec: ModelSpec, models: Mapping[str, ModelSpec], where: _Whe
     """A teacher is a model fine-tuned here for the student's task, on its labels, and not
     distilled (through any chain of teachers) from the student itself."""
     assert spec.finetune is not None and spec.finetune.distill is not None
+    _check_distill_for_task(spec, where)
     field_path = f"{model_key(spec.name)}.finetune.distill.teacher"
     name = spec.finetune.distill.teacher
     teacher = models.get(name)
@@ -440,6 +461,23 @@ def _check_teacher(spec: ModelSpec, models: Mapping[str, ModelSpec], where: _Whe
         if current.name == spec.name:
             raise where.error(field_path, f"the teachers make a cycle: {' -> '.join(chain)}")
         current = models.get(current.finetune.distill.teacher) if current.finetune.distill is not None else None
+
+
+def _check_distill_for_task(spec: ModelSpec, where: _Where) -> None:
+    """The hidden-state cosine loss is a masked-language-model distillation's (DistilBERT's); a
+    masked language model is masked anew on every step, so its teacher's logits cannot be cached."""
+    assert spec.finetune is not None and spec.finetune.distill is not None
+    prefix = f"{model_key(spec.name)}.finetune.distill"
+    if spec.task == "masked-lm" and spec.finetune.distill.cache_teacher_logits:
+        raise where.error(
+            f"{prefix}.cache_teacher_logits",
+            "a masked-lm student's tokens are masked at random on every step, so the teacher's logits cannot be "
+            "computed ahead; remove it (the teacher runs on each batch)",
+        )
+    if spec.task != "masked-lm" and spec.finetune.distill.cosine:
+        raise where.error(
+            f"{prefix}.cosine", f"the hidden-state cosine loss distils masked-lm models; this model's task is {spec.task}"
+        )
 
 
 def _validate_config(architecture: str, config: Mapping[str, Any], prefix: str, where: _Where) -> None:

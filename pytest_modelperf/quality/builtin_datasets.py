@@ -3,7 +3,10 @@
 ``topics`` is four-class topic classification in the style of AG News (world, sports,
 business, science): one news-like sentence per example. ``facts-qa`` is extractive question
 answering in the SQuAD v1.1 format: a few short paragraphs about invented towns, companies,
-people and rivers, and questions whose answers are spans copied from them.
+people and rivers, and questions whose answers are spans copied from them. ``topics-text`` is
+plain text for masked-language-model training, made of the other two: each split holds that
+split's ``topics`` sentences and the paragraphs of that split's ``facts-qa`` contexts, so its
+validation texts are held out exactly as theirs are.
 
 Both are built to separate a working model from a broken one without being trivial:
 
@@ -78,6 +81,8 @@ def generate_rows(name: str, split: str) -> dict[str, list[Any]]:
 
 def _features(name: str) -> datasets.Features:
     datasets = require("datasets", "quality", "the built-in datasets")
+    if name == "topics-text":
+        return datasets.Features({"id": datasets.Value("string"), "text": datasets.Value("string")})
     if name == "topics":
         return datasets.Features(
             {
@@ -1361,7 +1366,24 @@ def _qa_rows(split: str, size: int, rng: random.Random) -> dict[str, list[Any]]:
     return rows
 
 
+# --------------------------------------------------------------------------------------------
+# topics-text
+# --------------------------------------------------------------------------------------------
+def _text_rows(split: str, size: int, rng: random.Random) -> dict[str, list[Any]]:
+    """The split's topics sentences, then the paragraphs of its facts-qa contexts (each context
+    once, in order of first appearance). Made from the other datasets' rows, so ``rng`` is unused
+    and their versions fix these rows too."""
+    sentences = generate_rows("topics", split)["text"]
+    contexts = dict.fromkeys(generate_rows("facts-qa", split)["context"])
+    paragraphs = [paragraph for context in contexts for paragraph in context.split("\n\n")]
+    texts = list(dict.fromkeys([*sentences, *paragraphs]))
+    if len(texts) != size:
+        raise AssertionError(f"topics-text {split}: {len(texts)} texts where the catalogue says {size}")
+    return {"id": [f"topics-text-{split}-{index:05d}" for index in range(size)], "text": texts}
+
+
 _GENERATORS: dict[str, Callable[[str, int, random.Random], dict[str, list[Any]]]] = {
     "topics": _topics_rows,
     "facts-qa": _qa_rows,
+    "topics-text": _text_rows,
 }

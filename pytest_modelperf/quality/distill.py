@@ -15,8 +15,19 @@ teacher's distribution to the student's, summed over the classes and averaged ov
 Question answering distils the start and the end logits each, over the window's real tokens
 (padding is no answer position), and averages the two as the hard loss does.
 
+A masked language model is distilled with the three losses of DistilBERT (Sanh et al., 2019)::
+
+    loss = alpha * mlm + (1 - alpha - cosine) * T**2 * KL(teacher || student) + cosine * (1 - cos(h_student, h_teacher))
+
+``mlm`` is the cross-entropy of the masked tokens, the KL divergence runs over the vocabulary at
+the masked positions, and the cosine distance between the last hidden states is averaged over
+the real tokens; DistilBERT weighed them 2 : 5 : 1 (``alpha = 0.25``, ``cosine = 0.125``). A
+student narrower than its teacher has its hidden states mapped to the teacher's width by a
+linear projection trained with it and dropped afterwards.
+
 The teacher runs in eval mode under ``torch.no_grad()`` on the student's batch, or once over
-every training example before training when its logits are cached.
+every training example before training when its logits are cached (not for a masked language
+model: its input is masked anew on every step).
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ from ..models.loading import TASKS, CheckpointError, detect_task, unreadable_wei
 LOGITS: dict[str, tuple[str, ...]] = {
     "sequence-classification": ("logits",),
     "question-answering": ("start_logits", "end_logits"),
+    "masked-lm": ("logits",),
 }
 _POSITIONAL = frozenset({"start_logits", "end_logits"})
 # Cased and uncased words, a rare word, digits, punctuation and an accent: tokenizers with other
@@ -76,6 +88,49 @@ def distillation_loss(
     return settings.alpha * hard_loss + (1 - settings.alpha) * (sum(soft) / len(soft))
 
 
+def cosine_hidden_loss(student_hidden: Any, teacher_hidden: Any, attention_mask: Any) -> Any:
+    """``1 - cos(student, teacher)`` of each real token's hidden states (``attention_mask`` 1),
+    averaged over those tokens."""
+    import torch
+
+    real = attention_mask.bool()
+    teacher_hidden = teacher_hidden.to(student_hidden.dtype)
+    similarity = torch.nn.functional.cosine_similarity(student_hidden[real], teacher_hidden[real], dim=-1)
+    return (1 - similarity).mean()
+
+
+def masked_lm_distillation_loss(
+    hard_loss: Any,
+    student_logits: Any,
+    teacher_logits: Any,
+    student_hidden: Any,
+    teacher_hidden: Any,
+    attention_mask: Any,
+    settings: DistillRecipe,
+) -> Any:
+    """DistilBERT's loss: ``alpha * hard_loss + (1 - alpha - cosine) * soft + cosine * cos``.
+
+    ``hard_loss`` is the masked tokens' cross-entropy, ``soft`` the :func:`soft_target_loss` of
+    the logits at the masked positions (one row each), and ``cos`` the
+    :func:`cosine_hidden_loss` of the last hidden states, the student's already of the
+    teacher's width."""
+    soft = soft_target_loss(student_logits, teacher_logits, settings.temperature)
+    loss = settings.alpha * hard_loss + (1 - settings.alpha - settings.cosine) * soft
+    if settings.cosine:
+        loss = loss + settings.cosine * cosine_hidden_loss(student_hidden, teacher_hidden, attention_mask)
+    return loss
+
+
+def hidden_projection(student: Any, teacher: Any) -> Any | None:
+    """A linear map from the student's hidden width to the teacher's, for the cosine loss of a
+    student narrower (or wider) than its teacher; None when the widths are equal. It is trained
+    with the student and is no part of the student's checkpoint."""
+    import torch
+
+    student_width, teacher_width = student.config.hidden_size, teacher.config.hidden_size
+    return None if student_width == teacher_width else torch.nn.Linear(student_width, teacher_width)
+
+
 def load_teacher(
     settings: DistillRecipe,
     checkpoint: str,
@@ -116,6 +171,16 @@ def load_teacher(
     teacher.requires_grad_(False)
     teacher.eval()
     return teacher.to(device)
+
+
+def check_output_vocabulary(student: Any, teacher: Any, name: str) -> None:
+    """A masked language model's teacher scores the student's vocabulary, row for row."""
+    student_rows, teacher_rows = (model.get_output_embeddings().weight.shape[0] for model in (student, teacher))
+    if student_rows != teacher_rows:
+        raise ValueError(
+            f"distill.teacher {name!r}: it predicts {teacher_rows} tokens and the student {student_rows}; "
+            "a masked language model's teacher must score the student's vocabulary"
+        )
 
 
 def check_shared_vocabulary(student_tokenizer: Any, teacher_tokenizer: Any, teacher: str) -> None:

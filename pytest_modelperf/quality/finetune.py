@@ -9,6 +9,10 @@ checkpoint is never left behind, and only a folder modelperf made is ever replac
 memory, peak GPU memory on CUDA, and final loss. A checkpoint is fine-tuned again only when
 missing or when its recipe, its inputs (the teacher's weights among them when it is distilled,
 see :mod:`.distill`) or the torch version or device kind changed.
+
+A masked language model (task ``masked-lm``) is trained on a built-in text corpus with BERT's
+masking, drawn anew on every step (see :mod:`.masked_lm`), and distilled with DistilBERT's three
+losses.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ..models.checkpoints import adopt_older, check_replaceable, intact, prepari
 from ..models.dataset_catalogue import BUILTIN_DATASETS
 from ..models.fine_tune_record import (
     FINETUNE_MARKER,
+    DistillRecipe,
     FineTuneRecipe,
     FineTuneStats,
     read_fine_tune_record,
@@ -36,6 +41,7 @@ from ..models.fine_tune_record import (
 )
 from ..models.loading import TASKS, CheckpointError, hub_offline, unreadable_weights
 from .builtin_datasets import builtin_dataset
+from .masked_lm import IGNORED, MASKING, TokenMasker, masked_lm_features, masked_lm_outputs
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ def fine_tune(
             if recipe.distill is not None
             else "a teacher checkpoint is given for a recipe without distill"
         )
+    if recipe.distill is not None:
+        _check_distill_for_task(recipe.distill, task)
     identity: dict[str, Any] = {
         "recipe": recipe_record(recipe),
         "base_checkpoint": _base_identity(base_checkpoint),
@@ -86,6 +94,8 @@ def fine_tune(
     }
     if teacher_checkpoint is not None:
         identity["teacher_checkpoint"] = _base_identity(teacher_checkpoint)
+    if task == "masked-lm":
+        identity["masking"] = MASKING
     with preparing(destination):
         cached = _cached(destination, identity)
         if cached is not None and intact(destination):
@@ -105,6 +115,16 @@ def fine_tune(
 
         write_through_staging(destination, write, kind="fine-tune")
     return FineTuned(destination, True, stats)
+
+
+def _check_distill_for_task(settings: DistillRecipe, task: str) -> None:
+    if task == "masked-lm" and settings.cache_teacher_logits:
+        raise ValueError(
+            "distill.cache_teacher_logits: a masked-lm student's tokens are masked at random on every step, "
+            "so the teacher's logits cannot be computed ahead"
+        )
+    if task != "masked-lm" and settings.cosine:
+        raise ValueError(f"distill.cosine: the hidden-state cosine loss distils masked-lm models, not {task} ones")
 
 
 def _base_identity(base_checkpoint: str) -> str:
@@ -144,7 +164,14 @@ def _train(
 
     from ..measure.calibration import ReferenceClock, cached_reference_work, reference_identity
     from ..measure.memory import HostMemoryTracker
-    from .distill import TeacherLogitCache, distillation_loss, load_teacher, teacher_logits
+    from .distill import (
+        TeacherLogitCache,
+        check_output_vocabulary,
+        distillation_loss,
+        hidden_projection,
+        load_teacher,
+        teacher_logits,
+    )
 
     local_only = Path(base_checkpoint).is_dir() or hub_offline()
     tokenizer = transformers.AutoTokenizer.from_pretrained(base_checkpoint, local_files_only=local_only)
@@ -190,11 +217,21 @@ def _train(
     freeze_parameters(model, recipe.freeze)
     model.to(device)
     model.train()
-    features = (
-        _classification_features(tokenizer, train, recipe)
-        if task == "sequence-classification"
-        else _qa_features(tokenizer, train, recipe)
-    )
+    masker = TokenMasker(tokenizer, model.config.vocab_size, recipe.seed) if task == "masked-lm" else None
+    projection = None
+    if task == "masked-lm" and teacher is not None and recipe.distill is not None:
+        check_output_vocabulary(model, teacher, recipe.distill.teacher)
+        if recipe.distill.cosine:
+            projection = hidden_projection(model, teacher)
+    if projection is not None:
+        projection.to(device)
+        projection.train()
+    if task == "sequence-classification":
+        features = _classification_features(tokenizer, train, recipe)
+    elif task == "masked-lm":
+        features = masked_lm_features(tokenizer, train["text"], recipe.max_length)
+    else:
+        features = _qa_features(tokenizer, train, recipe)
     accepted = set(_forward_parameters(model))
     teacher_takes = set(_forward_parameters(teacher)) - _TARGETS if teacher is not None else set()
     # The teacher is given what its forward takes, which may be more than the student's (BERT's
@@ -205,7 +242,13 @@ def _train(
     steps_per_epoch = math.ceil(count / recipe.batch_size)
     total_steps = max(1, math.ceil(steps_per_epoch * recipe.epochs))
     trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = torch.optim.AdamW(_parameter_groups(model, recipe.weight_decay), lr=recipe.learning_rate)
+    groups = _parameter_groups(model, recipe.weight_decay)
+    if projection is not None:
+        # Trained with the student, never saved: only the cosine loss uses it.
+        trained += list(projection.parameters())
+        groups[0]["params"].append(projection.weight)
+        groups[1]["params"].append(projection.bias)
+    optimizer = torch.optim.AdamW(groups, lr=recipe.learning_rate)
     schedule = transformers.get_linear_schedule_with_warmup(optimizer, int(recipe.warmup_ratio * total_steps), total_steps)
 
     if device.startswith("cuda"):
@@ -226,15 +269,20 @@ def _train(
                 clock_started = time.perf_counter()
                 clock()
                 clock_seconds += time.perf_counter() - clock_started
+            if masker is not None:
+                batch["input_ids"], batch["labels"] = masker(batch["input_ids"], batch["attention_mask"], step)
             batch = {key: value.to(device) for key, value in batch.items()}
-            outputs = model(**{key: value for key, value in batch.items() if key in accepted})
-            loss = outputs.loss
-            if recipe.distill is not None:
-                if cache is not None:
-                    targets = cache.batch(chosen, batch["input_ids"].shape[1])
-                else:
-                    targets = teacher_logits(teacher, {key: batch[key] for key in teacher_inputs}, task)
-                loss = distillation_loss(loss, outputs, targets, recipe.distill, batch.get("attention_mask"))
+            if masker is not None:
+                loss = _masked_lm_loss(model, batch, accepted, recipe.distill, teacher, teacher_inputs, projection)
+            else:
+                outputs = model(**{key: value for key, value in batch.items() if key in accepted})
+                loss = outputs.loss
+                if recipe.distill is not None:
+                    if cache is not None:
+                        targets = cache.batch(chosen, batch["input_ids"].shape[1])
+                    else:
+                        targets = teacher_logits(teacher, {key: batch[key] for key in teacher_inputs}, task)
+                    loss = distillation_loss(loss, outputs, targets, recipe.distill, batch.get("attention_mask"))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
@@ -263,6 +311,34 @@ def _train(
         speed_reference=reference_identity() if clock is not None else None,
     )
     return model, tokenizer, stats
+
+
+def _masked_lm_loss(
+    model: Any,
+    batch: Mapping[str, Any],
+    accepted: set[str],
+    settings: DistillRecipe | None,
+    teacher: Any | None,
+    teacher_inputs: frozenset[str],
+    projection: Any | None,
+) -> Any:
+    """The masked tokens' cross-entropy, or with ``settings`` DistilBERT's three losses."""
+    import torch
+
+    from .distill import masked_lm_distillation_loss
+
+    labels = batch["labels"]
+    predicted = labels != IGNORED
+    inputs = {key: value for key, value in batch.items() if key in accepted and key != "labels"}
+    student = masked_lm_outputs(model, inputs, predicted, labels)
+    if settings is None:
+        return student.loss
+    with torch.no_grad():
+        taught = masked_lm_outputs(teacher, {key: batch[key] for key in teacher_inputs}, predicted)
+    hidden = projection(student.hidden) if projection is not None else student.hidden
+    return masked_lm_distillation_loss(
+        student.loss, student.logits, taught.logits, hidden, taught.hidden, batch["attention_mask"], settings
+    )
 
 
 def _classification_features(tokenizer: Any, train: Any, recipe: FineTuneRecipe) -> dict[str, list[Any]]:

@@ -22,6 +22,7 @@ SPLITS = [(name, split) for name, dataset in BUILTIN_DATASETS.items() for split 
 FINGERPRINTS = {
     ("topics", "2"): "10ed0fd1d110b5c0cec38e01d9f7f95d28b6432a145b2a7f02f2bcade9e56479",
     ("facts-qa", "2"): "294061f896715622f08e4b18e572254516be64f6157d32d7ac093ee92bbb8185",
+    ("topics-text", "1"): "9f10ae66366bd060204a06a3c15fd805e65922e82d317e8d19ae35718024aab5",
 }
 
 
@@ -44,11 +45,13 @@ def test_output_is_pinned_to_the_version(name: str) -> None:
 
 
 def test_registry() -> None:
-    assert set(BUILTIN_DATASETS) == {"topics", "facts-qa"}
+    assert set(BUILTIN_DATASETS) == {"topics", "facts-qa", "topics-text"}
     assert BUILTIN_DATASETS["topics"].task == "sequence-classification"
     assert BUILTIN_DATASETS["facts-qa"].task == "question-answering"
+    assert BUILTIN_DATASETS["topics-text"].task == "masked-lm"
     assert BUILTIN_DATASETS["topics"].splits == {"train": 2000, "validation": 500}
     assert BUILTIN_DATASETS["facts-qa"].splits == {"train": 1500, "validation": 400}
+    assert BUILTIN_DATASETS["topics-text"].splits == {"train": 3032, "validation": 780}
     assert all(dataset.name == name for name, dataset in BUILTIN_DATASETS.items())
     assert is_builtin("topics") and is_builtin("facts-qa")
     assert not is_builtin("squad") and not is_builtin("./topics.csv")
@@ -90,6 +93,19 @@ def test_topics_splits_share_no_text() -> None:
     validation = builtin_dataset("topics", "validation")["text"]
     assert len(train) == 2000 and len(set(validation)) == 500
     assert not train.intersection(validation)
+
+
+def test_the_text_corpus_is_the_topics_sentences_and_the_facts_qa_paragraphs_of_its_split() -> None:
+    for split in ("train", "validation"):
+        texts = builtin_dataset("topics-text", split)
+        sentences = builtin_dataset("topics", split)["text"]
+        paragraphs = [
+            p for context in dict.fromkeys(builtin_dataset("facts-qa", split)["context"]) for p in context.split("\n\n")
+        ]
+        assert texts.column_names == ["id", "text"]
+        assert texts["text"] == [*sentences, *paragraphs]
+    train = set(builtin_dataset("topics-text", "train")["text"])
+    assert not train.intersection(builtin_dataset("topics-text", "validation")["text"]), "validation is held out"
 
 
 def test_facts_qa_splits_share_no_context() -> None:
@@ -158,7 +174,7 @@ def test_topics_is_not_solved_by_word_counts() -> None:
 @pytest.mark.parametrize(
     ("name", "split", "message"),
     [
-        ("agnews", "train", r"unknown built-in dataset name 'agnews'; known: topics, facts-qa"),
+        ("agnews", "train", r"unknown built-in dataset name 'agnews'; known: topics, facts-qa, topics-text"),
         ("topics", "test", r"built-in dataset 'topics' has no split 'test'; known: train, validation"),
     ],
 )

@@ -58,7 +58,15 @@ def test_the_suite_registry_names_every_model_of_the_studies() -> None:
         "bert-tiny",
         "all-minilm-l6-v2",
     ]
-    assert registry.names(fine_tuned=True) == ["minilm-topics", "minilm-qa", "bert-mini-topics", "bert-tiny-topics"]
+    assert registry.names(fine_tuned=True) == [
+        "minilm-topics",
+        "minilm-qa",
+        "bert-mini-topics",
+        "bert-tiny-topics",
+        "bert-mini-mlm",
+        "bert-tiny-mlm",
+    ]
+    assert {registry.model(name).task for name in ("bert-mini-mlm", "bert-tiny-mlm")} == {"masked-lm"}
     assert registry.model("minilm-qa").finetune.base == "all-minilm-l6-v2"
     assert {registry.model(name).task for name in ("bert", "distilbert", "squeezebert")} == {"question-answering"}
     assert registry.model("albert").offline.tokenizer == "albert-unigram"
