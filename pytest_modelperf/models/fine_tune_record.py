@@ -39,6 +39,9 @@ class DistillRecipe:
     # instead of a teacher forward pass on every batch of every epoch.
     cache_teacher_logits: bool = False
     cosine: float = 0.0  # the weight of the hidden-state cosine loss (masked language models)
+    # Unlabelled texts of the dataset the teacher labels for the student (classification; see
+    # quality.transfer_set); the fine-tune takes as many steps as without them.
+    unlabeled: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,15 @@ class FineTuneRecipe:
 
 def recipe_record(recipe: FineTuneRecipe) -> dict[str, Any]:
     """The recipe as its record keeps it; without ``distill`` when there is none, and without its
-    ``cosine`` when that is 0, so that a recipe without them is recorded (and its cached
+    ``cosine`` or ``unlabeled`` when 0, so that a recipe without them is recorded (and its cached
     fine-tune identified) as before they existed."""
     record = asdict(recipe)
     if record["distill"] is None:
         del record["distill"]
-    elif record["distill"]["cosine"] == 0:
-        del record["distill"]["cosine"]
+    else:
+        for key in ("cosine", "unlabeled"):
+            if record["distill"][key] == 0:
+                del record["distill"][key]
     return record
 
 

@@ -251,7 +251,7 @@ _FINETUNE_KEYS = {
     "dropout",
     "distill",
 }
-_DISTILL_KEYS = {"teacher", "temperature", "alpha", "cosine", "cache_teacher_logits"}
+_DISTILL_KEYS = {"teacher", "temperature", "alpha", "cosine", "cache_teacher_logits", "unlabeled"}
 _OFFLINE_KEYS = {"architecture", "config", "tokenizer", "seed", "pretrained", "path"}
 _REFERENCE_KEYS = {"task", "num_labels", "count"}
 
@@ -400,6 +400,11 @@ def _distill(data: Mapping[str, Any], prefix: str, where: _Where) -> DistillReci
         if not isinstance(value, bool):
             raise where.error(f"{prefix}.cache_teacher_logits", f"expected true or false, got {value!r}")
         settings["cache_teacher_logits"] = value
+    if "unlabeled" in data:
+        value = data["unlabeled"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise where.error(f"{prefix}.unlabeled", f"expected a count of texts, 0 or more, got {value!r}")
+        settings["unlabeled"] = value
     recipe = DistillRecipe(teacher=where.text(data, "teacher", prefix=prefix), **settings)
     if recipe.alpha + recipe.cosine > 1:
         raise where.error(
@@ -477,6 +482,11 @@ def _check_distill_for_task(spec: ModelSpec, where: _Where) -> None:
     if spec.task != "masked-lm" and spec.finetune.distill.cosine:
         raise where.error(
             f"{prefix}.cosine", f"the hidden-state cosine loss distils masked-lm models; this model's task is {spec.task}"
+        )
+    if spec.task != "sequence-classification" and spec.finetune.distill.unlabeled:
+        raise where.error(
+            f"{prefix}.unlabeled",
+            f"unlabelled texts are labelled by a sequence-classification teacher; this model's task is {spec.task}",
         )
 
 

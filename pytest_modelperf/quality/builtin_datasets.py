@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 TOPIC_LABELS: tuple[str, ...] = ("world", "sports", "business", "science")
 
-_SEEDS = {"train": 1_013, "validation": 7_919}
+_SEEDS = {"train": 1_013, "validation": 7_919, "test": 6_053}
 # One text in _VALIDATION_SHARE goes to validation, the rest to train (see _split_of).
 _VALIDATION_SHARE = 5
 
@@ -690,7 +690,7 @@ _HELD_OUT = 4
 
 
 def _topics_for(split: str) -> tuple[_Topic, ...]:
-    if split == "validation":
+    if split != "train":
         return _TOPICS
     return tuple(
         replace(
@@ -785,15 +785,19 @@ _DISTRACTOR_TEMPLATES = (
 _TOPIC_WORDS = (15, 35)
 
 
-def _topics_rows(split: str, size: int, rng: random.Random) -> dict[str, list[Any]]:
-    topics = _topics_for(split)
+def _topics_rows(split: str, size: int, rng: random.Random, topics: tuple[_Topic, ...] | None = None) -> dict[str, list[Any]]:
+    """``size`` sentences of ``split`` with balanced labels, made of the split's phrases, or of
+    ``topics``'. The test split is a larger held-out set: on validation's side of ``_split_of``,
+    with validation's phrases, none of its sentences a validation one."""
+    topics = _topics_for(split) if topics is None else topics
     labels = _balanced_labels(size, len(topics), rng)
     texts: list[str] = []
-    seen: set[str] = set()
+    side = "train" if split == "train" else "validation"
+    seen: set[str] = set(generate_rows("topics", "validation")["text"]) if split == "test" else set()
     for label in labels:
         while True:
             text = _topic_sentence(topics, label, rng)
-            if text not in seen and _split_of(text) == split:
+            if text not in seen and _split_of(text) == side:
                 break
         seen.add(text)
         texts.append(text)
@@ -1387,3 +1391,28 @@ _GENERATORS: dict[str, Callable[[str, int, random.Random], dict[str, list[Any]]]
     "facts-qa": _qa_rows,
     "topics-text": _text_rows,
 }
+
+
+def unlabeled_texts(name: str, count: int) -> list[str]:
+    """``count`` more texts of the classification dataset ``name``, none of them in its splits,
+    seeded, without their labels: drawn from the training side of ``_split_of`` (so never a
+    validation sentence) but of the whole vocabulary, the phrases held out of training among it,
+    as unlabelled text of a task's kind would be. A distilling student learns from them what its
+    teacher says of them (``distill.unlabeled``), phrases it has no label for included."""
+    if name not in _UNLABELED_TOPICS:
+        raise ValueError(f"unlabeled texts come from a built-in classification dataset, not {name!r}")
+    if count < 1:
+        return []
+    taken = set(generate_rows(name, "train")["text"])
+    rng = random.Random(f"{name}/unlabeled")
+    texts: list[str] = []
+    while len(texts) < count:
+        drawn = _topics_rows("train", count - len(texts), rng, topics=_UNLABELED_TOPICS[name])["text"]
+        fresh = [text for text in dict.fromkeys(drawn) if text not in taken]
+        taken.update(fresh)
+        texts += fresh
+    return texts[:count]
+
+
+# The vocabulary unlabelled texts draw on, per classification dataset: every phrase.
+_UNLABELED_TOPICS: dict[str, tuple[_Topic, ...]] = {"topics": _TOPICS}

@@ -42,6 +42,7 @@ from ..models.fine_tune_record import (
 from ..models.loading import TASKS, CheckpointError, hub_offline, unreadable_weights
 from .builtin_datasets import builtin_dataset
 from .masked_lm import IGNORED, MASKING, TokenMasker, masked_lm_features, masked_lm_outputs
+from .transfer_set import labelled_cross_entropy, transfer_set_digest, with_transfer_set
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ def fine_tune(
     }
     if teacher_checkpoint is not None:
         identity["teacher_checkpoint"] = _base_identity(teacher_checkpoint)
+    if recipe.distill is not None and recipe.distill.unlabeled:
+        identity["unlabeled_texts"] = transfer_set_digest(recipe.dataset, recipe.distill.unlabeled)
     if task == "masked-lm":
         identity["masking"] = MASKING
     with preparing(destination):
@@ -125,6 +128,8 @@ def _check_distill_for_task(settings: DistillRecipe, task: str) -> None:
         )
     if task != "masked-lm" and settings.cosine:
         raise ValueError(f"distill.cosine: the hidden-state cosine loss distils masked-lm models, not {task} ones")
+    if task != "sequence-classification" and settings.unlabeled:
+        raise ValueError(f"distill.unlabeled: unlabelled texts are labelled by sequence-classification teachers, not {task} ones")
 
 
 def _base_identity(base_checkpoint: str) -> str:
@@ -238,8 +243,13 @@ def _train(
     # token type ids beside DistilBERT).
     features = {key: value for key, value in features.items() if key in accepted | teacher_takes}
     teacher_inputs = frozenset(teacher_takes & features.keys())
+    labelled = len(next(iter(features.values())))
+    transfer = recipe.distill.unlabeled if recipe.distill is not None else 0
+    if transfer:
+        features = with_transfer_set(features, tokenizer, dataset=recipe.dataset, count=transfer, max_length=recipe.max_length)
     count = len(next(iter(features.values())))
-    steps_per_epoch = math.ceil(count / recipe.batch_size)
+    # Epochs count the labelled examples: unlabelled ones make a step's batch, not more steps.
+    steps_per_epoch = math.ceil(labelled / recipe.batch_size)
     total_steps = max(1, math.ceil(steps_per_epoch * recipe.epochs))
     trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
     groups = _parameter_groups(model, recipe.weight_decay)
@@ -276,7 +286,7 @@ def _train(
                 loss = _masked_lm_loss(model, batch, accepted, recipe.distill, teacher, teacher_inputs, projection)
             else:
                 outputs = model(**{key: value for key, value in batch.items() if key in accepted})
-                loss = outputs.loss
+                loss = labelled_cross_entropy(outputs.logits, batch["labels"]) if transfer else outputs.loss
                 if recipe.distill is not None:
                     if cache is not None:
                         targets = cache.batch(chosen, batch["input_ids"].shape[1])

@@ -63,6 +63,7 @@ def test_the_suite_registry_names_every_model_of_the_studies() -> None:
         "minilm-qa",
         "bert-mini-topics",
         "bert-tiny-topics",
+        "bert-tiny-topics-distilled",
         "bert-mini-mlm",
         "bert-tiny-mlm",
     ]

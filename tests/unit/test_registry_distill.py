@@ -71,7 +71,7 @@ def distill_entry(distill: str) -> str:
     [
         (
             '{ teacher = "teacher", temp = 2 }',
-            "models.student.finetune.distill.temp: unknown key; expected one of alpha, cache_teacher_logits, cosine, teacher, temperature",
+            "models.student.finetune.distill.temp: unknown key; expected one of alpha, cache_teacher_logits, cosine, teacher, temperature, unlabeled",
         ),
         ('"teacher"', "models.student.finetune.distill: expected a table, got str"),
         ("{ temperature = 2 }", "models.student.finetune.distill.teacher: missing"),
