@@ -76,9 +76,9 @@ def test_bad_settings_are_usage_errors_naming_the_flag(
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--nproc-per-node", "0"], "argument --nproc-per-node: must be a positive whole number, got '0'"),
+        (["--nproc-per-node", "0"], "argument --nproc-per-node: must be a positive integer, got '0'"),
         (["--nproc-per-node", "two"], "argument --nproc-per-node: expected a whole number, got 'two'"),
-        (["--threads", "0"], "argument --threads: must be a positive whole number, got '0'"),
+        (["--threads", "0"], "argument --threads: must be a positive integer, got '0'"),
         (["--device", "tpu"], "argument --device: invalid choice: 'tpu'"),
         (["--delay-sync", "--compare-delay-sync"], "argument --compare-delay-sync: not allowed with argument --delay-sync"),
     ],
