@@ -13,6 +13,9 @@ Each measure is declared once here, and everything that names, tabulates or draw
 - ``portable``: no machine changes the value (a parameter count, an artefact's size, a quality
   score on fixed data), so its baseline is kept per device kind and dtype, not per CPU or GPU
   model, and checked on every runner from the first run (see ``measure.baseline_keys``);
+- ``device_independent``: a portable value that neither the device nor the dtype changes (a
+  parameter count, the size of the weight files on disk), kept once for every device: a GPU
+  runner checks it against what a CPU runner recorded;
 - ``sweep_id``: its value in a tidy table's ``measure`` column (``modelperf sweep``'s
   ``sweep.csv`` and the HTML report's plots), None for a measure no table holds; ``sweep_unit``
   is the unit of that table's figures and ``headline`` how its ``value`` sums up the rounds;
@@ -53,6 +56,11 @@ class Measure:
     sweep_unit: str | None = None  # defaults to ``unit``
     headline: Headline = "median"
     portable: bool = False
+    device_independent: bool = False
+
+    def __post_init__(self) -> None:
+        if self.device_independent and not self.portable:
+            raise ValueError(f"measure {self.name!r}: a device-independent measure must also be portable")
 
     def named(self, detail: str | None = None) -> str:
         """The measurement's full name: ``latency[8x128]`` for detail ``8x128``; the stem without one."""
@@ -149,8 +157,8 @@ SCALING_SPEEDUP = Measure("scaling_speedup", "x", HIGHER, False, True, "speed-up
 SCALING_EFFICIENCY = Measure("scaling_efficiency", "x", HIGHER, False, True, "scaling efficiency (speed-up / workers)")
 
 # -- the model's own facts -----------------------------------------------------------------
-PARAMETERS = Measure("parameters", "count", LOWER, True, False, "parameters", portable=True)
-ARTEFACT_SIZE = Measure("artefact_size", "MB", LOWER, True, False, "artefact size", portable=True)
+PARAMETERS = Measure("parameters", "count", LOWER, True, False, "parameters", portable=True, device_independent=True)
+ARTEFACT_SIZE = Measure("artefact_size", "MB", LOWER, True, False, "artefact size", portable=True, device_independent=True)
 
 # -- a fine-tune made by modelperf prepare, as recorded then -----------------------------------
 FINE_TUNE_TIME = Measure("fine_tune.time", "s", LOWER, False, False, "fine-tune time")

@@ -78,8 +78,9 @@ def commit_all(git, message: str) -> None:
 
 
 def stored(pytester: pytest.Pytester) -> dict[str, dict]:
-    """The baseline files of test_model.py (one per hardware key: timings on this machine's, exact
-    values and scores on any CPU's), parsed, by path relative to the pytester folder."""
+    """The baseline files of test_model.py (one per hardware key: timings on this machine's, scores
+    on any CPU's, the parameter count on any device's), parsed, by path relative to the pytester
+    folder."""
     files = sorted((pytester.path / "baselines").rglob("test_model.json"))
     return {path.relative_to(pytester.path).as_posix(): json.loads(path.read_text(encoding="utf-8")) for path in files}
 
@@ -98,7 +99,7 @@ def test_a_two_to_four_layer_update_is_a_short_diff_and_a_table(
     run("--modelperf-update").assert_outcomes(passed=1)
     commit_all(git, "its baselines")
     before = stored(pytester)
-    assert len(before) == 2
+    assert len(before) == 3
 
     pytester.makepyfile(test_model=TESTS.format(checkpoint=checkpoints[4]))
     run("--modelperf-update").assert_outcomes(passed=1)
@@ -117,7 +118,7 @@ def test_a_two_to_four_layer_update_is_a_short_diff_and_a_table(
     capsys.readouterr()
     assert main(["diff"]) == 0
     table = capsys.readouterr().out
-    assert table.startswith("### modelperf diff: 3 baseline entries (3 changed) in 2 files\n"), table
+    assert table.startswith("### modelperf diff: 3 baseline entries (3 changed) in 3 files\n"), table
     assert "(HEAD; no upstream branch: tried upstream/main, origin/main, origin/HEAD) → the working tree." in table
     assert "| test | metric | old | new | change | relative | also changed |" in table
     old, new = (entries(files)["parameters"]["summary"]["value"] for files in (before, after))
