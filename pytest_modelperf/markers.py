@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from .core.counts import counted
 from .core.timing import TimingError, TimingOptions
 from .options import MissingPolicy, Settings
 
@@ -45,7 +46,8 @@ class MarkerOptions:
         unknown = sorted(set(marker.kwargs) - set(known))
         if unknown:
             raise pytest.UsageError(
-                f"{where}: unknown @pytest.mark.modelperf argument(s) {', '.join(unknown)}; known: {', '.join(known)}"
+                f"{where}: @pytest.mark.modelperf got {counted(len(unknown), 'unknown argument')}: {', '.join(unknown)}; "
+                f"known: {', '.join(known)}"
             )
         parsed = {name: _parse(name, value, where) for name, value in marker.kwargs.items()}
         return cls(**parsed, where=where)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.counts import counted
 from .fine_tune_record import fine_tune_provenance
 from .progress_bars import quiet_progress_bars
 
@@ -122,7 +123,7 @@ def resolve_device(requested: str) -> str:
     if text.startswith("cuda:"):
         index = _device_index(text, requested)
         if index >= count:
-            raise DeviceUnavailable(f"device {requested!r} requested but only {count} CUDA device(s) exist")
+            raise DeviceUnavailable(f"device {requested!r} requested but torch sees only {counted(count, 'CUDA device')}")
         return f"cuda:{index}"
     worker = xdist_worker_number()
     if worker is None:

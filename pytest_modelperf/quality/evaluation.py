@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.counts import counted
 from ..core.example_outcomes import ExampleOutcomes
 from ..core.measurement import Measurement
 from ..measure.catalogue import measure_named
@@ -24,6 +25,7 @@ from .qa import DEFAULT_QA_SETTINGS, QaSettings, predict_answers
 
 CLASSIFICATION_METRICS: tuple[str, ...] = ("accuracy", "f1", "precision", "recall", "roc_auc")
 QA_METRICS: tuple[str, ...] = ("exact_match", "f1")
+SHOWN_LABELS = 5  # the bad labels an error names
 
 
 @dataclass(frozen=True)
@@ -207,17 +209,23 @@ def _label_ids(loaded: LoadedModel, dataset: Any, label_column: str, source: Any
         unknown = sorted({v for v in values if v.lower() not in mapping})
         if unknown:
             raise ValueError(
-                f"dataset {describe_source(source)}: label(s) {', '.join(map(repr, unknown[:5]))} are not among the model's "
-                f"labels ({', '.join(mapping)})"
+                f"dataset {describe_source(source)}: {counted(len(unknown), 'label')} not among the model's labels "
+                f"({', '.join(mapping)}): {_first(map(repr, unknown))}"
             )
         return [mapping[v.lower()] for v in values]
     out_of_range = sorted({v for v in values if not isinstance(v, int) or not 0 <= v < labels})
     if out_of_range:
         raise ValueError(
-            f"dataset {describe_source(source)}: column {label_column!r} has label(s) {out_of_range[:5]} outside the model's "
-            f"{labels} classes (0..{labels - 1})"
+            f"dataset {describe_source(source)}: column {label_column!r} has {counted(len(out_of_range), 'label')} outside "
+            f"the model's {counted(labels, 'class', 'classes')} (0..{labels - 1}): {_first(map(repr, out_of_range))}"
         )
     return values
+
+
+def _first(values: Iterable[str]) -> str:
+    """The first ``SHOWN_LABELS`` values, and "..." when there are more."""
+    shown = list(values)
+    return ", ".join(shown[:SHOWN_LABELS]) + (", ..." if len(shown) > SHOWN_LABELS else "")
 
 
 def _score(
@@ -259,6 +267,7 @@ def _context(loaded: LoadedModel, source: Any, split: str, count: int, **setting
 def _known(metrics: Sequence[str], known: Sequence[str], task: str) -> None:
     unknown = [metric for metric in metrics if metric not in known]
     if unknown:
-        raise ValueError(f"metric(s) {', '.join(map(repr, unknown))} do not apply to {task}; use {', '.join(known)}")
+        names = ", ".join(map(repr, unknown))
+        raise ValueError(f"{counted(len(unknown), 'unknown metric')} for {task}: {names}; use {', '.join(known)}")
     if not metrics:
         raise ValueError(f"no metric asked for; use some of {', '.join(known)}")

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from ..core.counts import counted
 from ..core.extras import require
 from ..core.measurement import Direction
 from ..measure.catalogue import SWEEP_MEASURES, measure_named
@@ -103,7 +104,7 @@ def check_sweep(frame: pd.DataFrame, source: str = "the sweep") -> pd.DataFrame:
         have = ", ".join(map(str, frame.columns)) or "none"
         raise SweepFrameError(f"{source}: not a sweep: its columns are {have}; a sweep has the columns {','.join(TIDY_COLUMNS)}")
     if missing:
-        raise SweepFrameError(f"{source}: not a sweep: missing column(s) {', '.join(missing)}")
+        raise SweepFrameError(f"{source}: not a sweep: {counted(len(missing), 'column')} missing: {', '.join(missing)}")
     if frame.empty:
         raise SweepFrameError(f"{source}: the sweep has no rows")
     sweep = frame.reset_index(drop=True).copy()
@@ -644,7 +645,7 @@ def quality_scatter(
         missing.append(size)
     if missing:
         have = ", ".join(map(str, frame.columns)) or "none"
-        raise SweepFrameError(f"{source}: column(s) {', '.join(missing)} needed; the table has {have}")
+        raise SweepFrameError(f"{source}: {counted(len(missing), 'column')} needed: {', '.join(missing)}; the table has {have}")
     if frame.empty:
         raise SweepFrameError(f"{source}: no rows")
     table = frame.reset_index(drop=True)

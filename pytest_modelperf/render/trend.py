@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from ..core.baseline_entry import EntryKey
+from ..core.counts import counted
 from ..core.measurement import Measurement
 from ..core.stats import statistic
 from ..core.units import UnitError, convert, dimension
@@ -152,7 +153,7 @@ def trends_section(trends: Sequence[Trend], runs: int, problems: Sequence[str] =
     except Exception as error:
         failure = f"{type(error).__name__}: {error}"
         return _section(unread + Markup("<p class='error'>the trends could not be drawn: {}</p>").format(failure))
-    summary = f"{len(trends)} check(s) over up to {runs} run(s) each: the median of each run"
+    summary = f"{counted(len(trends), 'check')} over up to {counted(runs, 'run')} each: the median of each run"
     body = Markup("\n").join(
         Markup("<figure>{}<figcaption>{} · {} [{}]</figcaption></figure>").format(
             svg, trend.title, trend.key.measurement, trend.key.hardware_key

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..core.counts import counted
 from ..core.measurement import Measurement
 from ..core.timing import TimingOptions
 from ..core.verdict import Check, Outcome, Verdict
@@ -56,6 +57,6 @@ def smoke_summary(nodeids: Sequence[str]) -> str:
     """The summary's line on a smoke run's checks: how many, in how many tests, and that none was judged."""
     checks, tests = len(nodeids), len(set(nodeids))
     return (
-        f"smoke run ({FLAG}): {checks} check(s) in {tests} test(s) measured once and not judged "
+        f"smoke run ({FLAG}): {counted(checks, 'check')} in {counted(tests, 'test')} measured once and not judged "
         "against baselines or limits; no baseline was written"
     )

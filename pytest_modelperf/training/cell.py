@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.counts import counted
 from ..core.measurement import Measurement
 from ..core.timing import TimingOptions
 from ..measure import catalogue
@@ -75,7 +76,8 @@ def training_measures_for(groups: Sequence[str], device: str) -> tuple[str, ...]
     on this device, in a fixed order: ``measure.cell.measures_for``'s, for a training step."""
     unknown = sorted(set(groups) - set(MEASURE_GROUPS))
     if unknown:
-        raise ValueError(f"unknown measure(s) {', '.join(unknown)}; choose from {', '.join(MEASURE_GROUPS)}")
+        named = f"{counted(len(unknown), 'unknown measure')}: {', '.join(unknown)}"
+        raise ValueError(f"{named}; choose from {', '.join(MEASURE_GROUPS)}")
     names = [sweep_id for group, sweep_id in (("time", TRAIN_TIME), ("throughput", TRAIN_THROUGHPUT)) if group in groups]
     if "memory" in groups:
         names.append(TRAIN_HOST_MEMORY)

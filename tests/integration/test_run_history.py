@@ -102,7 +102,7 @@ def test_the_html_report_shows_each_check_s_trend_over_the_saved_runs(project: p
     monkeypatch.setenv("MS", "12")
     project.runpytest(*PLAIN, "--modelperf-autosave", "--modelperf-html=second.html").assert_outcomes(passed=3)
     page = (project.path / "second.html").read_text()
-    assert "id='trends'" in page and "2 check(s) over up to 2 run(s) each" in page
+    assert "id='trends'" in page and "2 checks over up to 2 runs each" in page
     assert page.count("<svg") >= 2 and "0001_nocommit" in page and "0002_nocommit" in page
     project.runpytest(*PLAIN, "--modelperf-html=third.html").assert_outcomes(passed=3)
     assert "this run" in (project.path / "third.html").read_text(), "a run not saved ends its trends"

@@ -59,7 +59,7 @@ def test_a_smoke_run_judges_nothing_and_writes_no_baseline(project: pytest.Pytes
     result.stdout.fnmatch_lines(
         [
             "*VERDICT pass: not judged (--modelperf-disable)",
-            "smoke run (--modelperf-disable): 2 check(s) in 2 test(s) measured once and not judged against baselines or "
+            "smoke run (--modelperf-disable): 2 checks in 2 tests measured once and not judged against baselines or "
             "limits; no baseline was written",
         ]
     )
@@ -84,8 +84,8 @@ def test_a_smoke_run_s_reports_say_its_checks_were_not_judged(project: pytest.Py
     result = project.runpytest(*PLAIN, "--modelperf-disable", "--modelperf-markdown=summary.md", "--modelperf-html=report.html")
     result.assert_outcomes(passed=3)
     summary = (project.path / "summary.md").read_text()
-    assert summary.startswith("### modelperf: smoke run (--modelperf-disable): 2 check(s) in 2 test(s) measured once")
-    assert "smoke run (--modelperf-disable): 2 check(s)" in (project.path / "report.html").read_text()
+    assert summary.startswith("### modelperf: smoke run (--modelperf-disable): 2 checks in 2 tests measured once")
+    assert "smoke run (--modelperf-disable): 2 checks" in (project.path / "report.html").read_text()
 
 
 @pytest.mark.parametrize("update", ["--modelperf-update", "--modelperf-update-missing", "--modelperf-add-run"])

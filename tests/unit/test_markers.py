@@ -33,7 +33,7 @@ def test_arguments_are_parsed_to_what_they_mean():
     [
         (
             {"treshold": "5%"},
-            f"{WHERE}: unknown @pytest.mark.modelperf argument(s) treshold; known: confirm, device, dtype, "
+            f"{WHERE}: @pytest.mark.modelperf got 1 unknown argument: treshold; known: confirm, device, dtype, "
             "max_rounds, max_time, min_rounds, missing, threshold, warmup_rounds, warmup_time",
         ),
         ({"confirm": -1}, f"{WHERE}: @pytest.mark.modelperf(confirm=...) must be a non-negative integer, got -1"),

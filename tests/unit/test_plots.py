@@ -211,8 +211,8 @@ def first_cell(frame: pd.DataFrame, column: str, value: object) -> list[object]:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda f: f.drop(columns=["status", "unit"]), "results.csv: not a sweep: missing column(s) unit, status"),
-        (lambda f: f[["model", "value"]], "results.csv: not a sweep: missing column(s) label, batch_size"),
+        (lambda f: f.drop(columns=["status", "unit"]), "results.csv: not a sweep: 2 columns missing: unit, status"),
+        (lambda f: f[["model", "value"]], "results.csv: not a sweep: 15 columns missing: label, batch_size"),
         (lambda f: f.iloc[0:0], "results.csv: the sweep has no rows"),
         (
             lambda f: f.assign(batch_size=first_cell(f, "batch_size", 0)),
@@ -317,7 +317,7 @@ def test_scatter_without_sizes_uses_equal_markers_and_throughput_works() -> None
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        (QUALITY.drop(columns=["score"]), "scores.csv: column(s) score needed"),
+        (QUALITY.drop(columns=["score"]), "scores.csv: 1 column needed: score;"),
         (QUALITY.assign(throughput=1.0), "latency_ms or throughput (one of them)"),
         (
             QUALITY.assign(score=["good", 1.0, 2.0]),
@@ -490,8 +490,8 @@ def test_a_scatter_colours_each_model_as_the_line_plots_do(sweep: pd.DataFrame) 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"x": "train_time"}, "scores.csv: column(s) train_time needed"),
-        ({"x": "fine_tune.time", "size": "disk"}, "scores.csv: column(s) disk needed"),
+        ({"x": "train_time"}, "scores.csv: 1 column needed: train_time;"),
+        ({"x": "fine_tune.time", "size": "disk"}, "scores.csv: 1 column needed: disk;"),
     ],
 )
 def test_a_scatter_names_a_column_it_lacks(change: dict[str, str], message: str) -> None:
