@@ -16,9 +16,12 @@ value); 2 the input is not a readable sweep, study table or scatter table.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from ..core.counts import counted
 
 SWEEP_FILE = "sweep.csv"
 
@@ -64,7 +67,8 @@ def register(commands: Any) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="where the plots go (default: a plots folder beside the one sweep; needed for several)",
+        help="where the plots go, replacing plots of the same name already there (default: a plots folder beside "
+        "the one sweep, refused up front where that folder cannot be written; needed for several)",
     )
     scatter = plot.add_argument_group("scatter of one row per model (--scatter)")
     scatter.add_argument(
@@ -87,6 +91,24 @@ def register(commands: Any) -> None:
     scatter.add_argument("--score-name", default="score", metavar="NAME", help="what the score column is (default: score)")
     scatter.add_argument("--score-unit", default="points", metavar="UNIT", help="the score's unit (default: points)")
     plot.set_defaults(command=run_plot)
+
+
+def _output_refusal(output: Path, *, given: bool) -> str | None:
+    """Why the plots cannot be written into ``output``, checked before any figure is drawn: it is
+    not a folder, or the folder that holds it (or would, once made) is not writable. None when
+    they can be. ``given``: ``output`` came from --output, not from the default beside the input."""
+    existing = next((folder for folder in (output, *output.parents) if folder.exists()), None)
+    if existing is None:
+        return None  # not even the working folder exists: the write itself says why
+    if not existing.is_dir():
+        problem = f"{existing} is not a folder"
+    elif os.access(existing, os.W_OK | os.X_OK):
+        return None
+    else:
+        problem = f"{existing} is not writable"
+    if given:
+        return f"--output {output}: cannot write the plots there: {problem}"
+    return f"cannot write the plots to their default folder {output}: {problem}; pass --output DIR to write them elsewhere"
 
 
 def run_plot(arguments: argparse.Namespace) -> int:
@@ -124,6 +146,10 @@ def run_plot(arguments: argparse.Namespace) -> int:
             return 2
         only = sets[0].source
         output = (only if only.is_dir() else only.parent) / "plots"
+    refusal = _output_refusal(output, given=arguments.output is not None)
+    if refusal is not None:
+        print(f"modelperf: error: {refusal}", file=sys.stderr)
+        return 2
     styles = ModelStyles.for_models(checked["model"])  # one colour per model on every figure
     try:
         plot_sweep(frame, output, log=arguments.log, source=source, styles=styles)
@@ -131,7 +157,7 @@ def run_plot(arguments: argparse.Namespace) -> int:
     except OSError as error:
         print(f"modelperf: error: --output {output}: {error}", file=sys.stderr)
         return 2
-    print(f"modelperf: {len(plans)} plot(s) of {source} written to {output} (PNG and SVG):")
+    print(f"modelperf: {counted(len(plans), 'plot')} of {source} written to {output} (PNG and SVG):")
     for plan in plans:
         print(f"  {plan.stem}")
     if overview:
@@ -171,6 +197,10 @@ def _run_scatter(arguments: argparse.Namespace) -> int:
     x = arguments.x or next(column for column in ("latency_ms", "throughput") if column in table.columns)
     stem = "_".join(part.replace(".", "_") for part in (arguments.score_name.lower().replace(" ", "_"), "vs", x))
     output = arguments.output if arguments.output is not None else path.parent / "plots"
+    refusal = _output_refusal(output, given=arguments.output is not None)
+    if refusal is not None:
+        print(f"modelperf: error: {refusal}", file=sys.stderr)
+        return 2
     try:
         save_figure(figure, output / stem)
     except OSError as error:

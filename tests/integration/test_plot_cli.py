@@ -60,7 +60,7 @@ def test_plot_a_sweep_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     write_sweep(tmp_path / "results")
     assert main(["plot", "results"]) == 0
     out = capsys.readouterr().out
-    assert "modelperf: 1 plot(s) of results/sweep.csv written to results/plots (PNG and SVG):" in out
+    assert "modelperf: 1 plot of results/sweep.csv written to results/plots (PNG and SVG):" in out
     assert "  time_vs_sequence_length_b32" in out
     png = tmp_path / "results" / "plots" / "time_vs_sequence_length_b32.png"
     assert png.read_bytes().startswith(PNG_SIGNATURE)
@@ -82,7 +82,7 @@ def test_the_studys_own_time_csv_is_plotted(tmp_path: Path, capsys: pytest.Captu
     (tmp_path / "time.csv").write_text("model,batch_size,sequence_length,result\r\n" + rows, newline="")
     assert main(["plot", "time.csv"]) == 0
     assert (
-        "modelperf: 1 plot(s) of time.csv written to plots (PNG and SVG):\n  time_vs_sequence_length_b256\n"
+        "modelperf: 1 plot of time.csv written to plots (PNG and SVG):\n  time_vs_sequence_length_b256\n"
         in capsys.readouterr().out
     )
     assert (tmp_path / "plots" / "time_vs_sequence_length_b256.png").read_bytes().startswith(PNG_SIGNATURE)
@@ -210,7 +210,7 @@ def test_p100_against_k80_from_the_studys_folder(tmp_path: Path, capsys: pytest.
     assert main(["plot", str(study), "--output", "gpus"]) == 0
     out = capsys.readouterr().out
     assert out == (
-        "modelperf: 2 plot(s) of k80, p100 written to gpus (PNG and SVG):\n"
+        "modelperf: 2 plots of k80, p100 written to gpus (PNG and SVG):\n"
         "  gpu_memory_nvml_vs_sequence_length_b32\n"
         "  time_vs_sequence_length_b256\n"
         "  overview (the main measures side by side)\n"
@@ -231,7 +231,7 @@ def test_ours_against_the_study_with_labels(tmp_path: Path, capsys: pytest.Captu
     arguments = ["plot", "results", str(study), "--label", "ours", "--label", "K80", "--label", "P100", "--output", "vs"]
     assert main(arguments) == 0
     out = capsys.readouterr().out
-    assert out.startswith("modelperf: 3 plot(s) of ours, K80, P100 written to vs (PNG and SVG):\n")
+    assert out.startswith("modelperf: 3 plots of ours, K80, P100 written to vs (PNG and SVG):\n")
     assert "  time_vs_sequence_length_b32\n" in out and "  time_vs_sequence_length_b256\n" in out
 
 
@@ -279,4 +279,59 @@ def test_a_scatter_of_fine_tune_time_sized_by_artefact_size(tmp_path: Path, caps
     assert capsys.readouterr().out == "modelperf: scatter of models.csv written to plots (PNG and SVG):\n  f1_vs_fine_tune_time\n"
     assert (tmp_path / "plots" / "f1_vs_fine_tune_time.png").read_bytes().startswith(PNG_SIGNATURE)
     assert main([*arguments[:4], "train_time"]) == 2
-    assert "models.csv: column(s) train_time needed" in capsys.readouterr().err
+    assert "models.csv: 1 column needed: train_time;" in capsys.readouterr().err
+
+
+def read_only(folder: Path) -> None:
+    """Make ``folder`` read-only for the test, or skip it where that does not stop writes (root)."""
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):
+        folder.chmod(0o755)
+        pytest.skip("running as root (or with CAP_DAC_OVERRIDE): a read-only folder is still writable")
+
+
+@pytest.mark.parametrize("given", ["results", "results/time.csv"], ids=["sweep folder", "study table"])
+def test_the_default_folder_beside_a_read_only_input_is_refused_up_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    write_sweep(tmp_path / "results")
+    (tmp_path / "results" / "time.csv").write_text("model,batch_size,sequence_length,result\nbert,1,8,0.1\nbert,1,32,0.2\n")
+    if given.endswith(".csv"):
+        (tmp_path / "results" / "sweep.csv").unlink()
+    read_only(tmp_path / "results")
+    try:
+        assert main(["plot", given]) == 2
+        assert not (tmp_path / "results" / "plots").exists()
+    finally:
+        (tmp_path / "results").chmod(0o755)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "modelperf: error: cannot write the plots to their default folder results/plots: results is not writable; "
+        "pass --output DIR to write them elsewhere\n"
+    )
+    assert main(["plot", given, "--output", "elsewhere"]) == 0
+    assert (tmp_path / "elsewhere").is_dir()
+
+
+def test_a_default_folder_that_is_a_file_is_refused_up_front(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_sweep(tmp_path / "results")
+    (tmp_path / "results" / "plots").write_text("not a folder")
+    assert main(["plot", "results"]) == 2
+    assert capsys.readouterr().err == (
+        "modelperf: error: cannot write the plots to their default folder results/plots: results/plots is not a "
+        "folder; pass --output DIR to write them elsewhere\n"
+    )
+
+
+@pytest.mark.parametrize("scatter", [False, True], ids=["sweep", "scatter"])
+def test_an_output_under_a_file_is_refused_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], scatter: bool
+) -> None:
+    write_sweep(tmp_path / "results")
+    pd.DataFrame({"label": ["bert"], "score": [88.5], "latency_ms": [4.2]}).to_csv(tmp_path / "models.csv", index=False)
+    arguments = ["plot", "models.csv", "--scatter"] if scatter else ["plot", "results"]
+    assert main([*arguments, "--output", "results/sweep.csv/plots"]) == 2
+    assert capsys.readouterr().err == (
+        "modelperf: error: --output results/sweep.csv/plots: cannot write the plots there: results/sweep.csv is not a folder\n"
+    )
