@@ -3,7 +3,8 @@
     modelperf diff                 the baselines against the merge base of HEAD with the upstream
                                    main branch (HEAD when there is none)
     modelperf diff REV             ... against any git revision (a branch, a tag, HEAD~3)
-    modelperf diff --markdown PATH write the table to PATH instead of printing it
+    modelperf diff --markdown PATH write the table to PATH instead of printing it, replacing
+                                   the file (as ``modelperf compare --markdown`` does)
 
 Every entry added, removed or changed between REV and the working tree gets a row, grouped by
 baseline file and test: its value before and after (the value a comparison judges against, in
@@ -64,7 +65,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         f"else {DEFAULT_BASELINE_DIR})",
     )
     diff.add_argument(
-        "--markdown", type=Path, default=None, metavar="PATH", help="write the Markdown to PATH instead of printing it"
+        "--markdown",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="write the Markdown to PATH instead of printing it, replacing a file already there (atomically); to add "
+        'the table to a file such as "$GITHUB_STEP_SUMMARY", append what it prints instead: modelperf diff >> FILE',
     )
     diff.set_defaults(command=run)
 

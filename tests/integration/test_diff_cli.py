@@ -198,6 +198,21 @@ def test_markdown_goes_to_a_file_when_asked(repository, capsys: pytest.CaptureFi
     assert Path("summary.md").read_text().startswith("### modelperf diff: 1 baseline entry (1 changed) in 1 file\n")
 
 
+def test_markdown_replaces_a_file_already_there_as_its_help_says(repository, capsys: pytest.CaptureFixture[str]) -> None:
+    record({key("test_a", "latency"): latency(10.0)})
+    commit(repository)
+    Path("summary.md").write_text("an earlier summary\n")
+    code, out, _ = diff(capsys, "--markdown", "summary.md")
+    assert code == 0 and out.endswith("; wrote summary.md\n")
+    assert Path("summary.md").read_text().startswith("### modelperf diff: no baseline entry changed\n")
+    assert "an earlier summary" not in Path("summary.md").read_text()
+    with pytest.raises(SystemExit):
+        main(["diff", "--help"])
+    usage = " ".join(capsys.readouterr().out.split())
+    assert "--markdown PATH write the Markdown to PATH instead of printing it, replacing a file already there" in usage
+    assert "append what it prints instead: modelperf diff >> FILE" in usage
+
+
 def test_an_unknown_revision_is_named(repository, capsys: pytest.CaptureFixture[str]) -> None:
     record({key("test_a", "latency"): latency(10.0)})
     commit(repository)
