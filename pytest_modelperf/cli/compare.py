@@ -5,12 +5,19 @@
     modelperf compare B.json --baselines DIR   ... in DIR
     modelperf compare 0003 latest              two saved runs of the run history
     modelperf compare --list                   the saved runs
+    modelperf compare p100/time.csv k80/time.csv   two study tables, cell by cell
+    modelperf compare p100/ k80/               every study table both folders hold
 
 A and B are ``--modelperf-json`` exports, or run ids of runs saved by ``--modelperf-autosave``
 (``latest``, ``0003``, ``0003_abc1234``; see ``storage.run_history``). Prints a table per test (metric, A, B, change,
 threshold, verdict), regressions first, and a one-line summary; ``--markdown PATH`` writes
 the same as Markdown. Exit status: 0 no regression, 1 at least one (``--fail-on`` chooses
 what counts), 2 bad input. Needs no model registry.
+
+A and B may instead each be a study table (``time.csv``, ``required_memory.csv`` ...) or a
+folder of them (a sweep's output folder, one of the study's result sets): then each cell is
+compared by ``sweep.table_comparison`` and reported by ``sweep.table_comparison_report``, with
+the same exit status. A table is never compared with an export.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from ..render.terminal import text_table
 from ..storage.atomic_files import atomic_write_text
 from ..storage.baseline_store import JsonBaselineStore
 from ..storage.run_export import ExportError, load_export
-from ..storage.run_history import HISTORY_DIR, RunHistoryError, resolve_run, saved_runs, summarize
+from ..storage.run_history import HISTORY_DIR, RunHistoryError, is_run_id, resolve_run, saved_runs, summarize
+from ..sweep.table_comparison import DEFAULT_THRESHOLD
 from .comparison import ComparedCheck, CompareError, Comparison, FailOn, compare_runs, compare_with_baselines
 
 COMPARE_HEADERS = ("metric", "A", "B", *HEADERS[3:])
@@ -43,16 +51,20 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     """Add ``compare`` to the ``modelperf`` command's subcommands."""
     compare = commands.add_parser(
         "compare",
-        help="compare a run with a base run or with the baselines; exit 1 on a regression (needs no registry)",
+        help="compare a run with a base run or with the baselines, or study tables cell by cell; exit 1 on a regression "
+        "(needs no registry)",
         description="Judge the checks of a --modelperf-json export (B) against another export (A) or the committed "
-        "baselines, with the plugin's comparison. Exit status: 0 no regression, 1 a regression, 2 bad input.",
+        "baselines, with the plugin's comparison; or the cells of a study table or a folder of them (B) against "
+        "another (A): time.csv, required_memory.csv ... as modelperf sweep and transformers' PyTorchBenchmark write "
+        "them. Exit status: 0 no regression, 1 a regression, 2 bad input.",
     )
     compare.add_argument(
         "runs",
         nargs="*",
         metavar="RUN",
         help="A B (base run, new run), or B alone to compare with the baselines; each a --modelperf-json export or "
-        "the id of a saved run: latest, 0003 or 0003_abc1234",
+        "the id of a saved run: latest, 0003 or 0003_abc1234; or A B each a study table (time.csv, "
+        "required_memory.csv, ...) or a folder of them, whose tables of the same measure are compared cell by cell",
     )
     compare.add_argument("--list", action="store_true", help="list the saved runs of the run history and exit")
     compare.add_argument(
@@ -82,7 +94,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         default=None,
         metavar="Q",
         help="replace the threshold of every sampled check that has one, e.g. 5%% or 2ms (an absolute one applies to "
-        "metrics of its kind; exact metrics such as parameter counts stay exact; default: each check's threshold in B)",
+        "metrics of its kind; exact metrics such as parameter counts stay exact; default: each check's threshold in B); "
+        f"for study tables, the allowed change towards worse relative to A (default: {DEFAULT_THRESHOLD.value:g}%%, the "
+        "plugin's; no noise band, a table holding one number per cell)",
     )
     compare.add_argument(
         "--confidence",
@@ -100,6 +114,14 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     compare.add_argument(
         "--markdown", type=Path, default=None, metavar="PATH", help="also write the comparison to PATH as Markdown"
     )
+    compare.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="FROM=TO",
+        help="study tables: compare model FROM as model TO, e.g. a study's hub id as the registry name a sweep of "
+        "ours measured it under (repeatable)",
+    )
     compare.set_defaults(command=run)
 
 
@@ -110,6 +132,11 @@ def run(arguments: argparse.Namespace) -> int:
             return 2
         print(list_runs(arguments.history, arguments.hardware))
         return 0
+    if any(is_table_input(text) for text in arguments.runs):
+        return run_tables(arguments)
+    if arguments.rename:
+        print("modelperf compare: error: --rename applies to study tables, not to exports or run ids", file=sys.stderr)
+        return 2
     try:
         comparison, base_label, new_label = _compare(arguments)
     except (ExportError, CompareError, RunHistoryError) as error:
@@ -124,6 +151,59 @@ def run(arguments: argparse.Namespace) -> int:
             print(f"modelperf compare: error: --markdown {arguments.markdown}: {error}", file=sys.stderr)
             return 2
     return 1 if comparison.failing(fail_on) else 0
+
+
+def is_table_input(text: str) -> bool:
+    """Whether a RUN names study tables (a .csv file, or a folder) rather than an export or a run id."""
+    path = Path(text)
+    return not is_run_id(text) and (path.is_dir() or path.suffix.lower() == ".csv")
+
+
+def run_tables(arguments: argparse.Namespace) -> int:
+    """``modelperf compare A B`` on study tables: judge, print, write the Markdown, exit 0, 1 or 2."""
+    from ..sweep.frame import SweepFileError, parse_renames
+    from ..sweep.table_comparison import TableCompareError, compare_table_sets, read_table_set
+    from ..sweep.table_comparison_report import markdown_report, text_report
+
+    try:
+        _check_table_arguments(arguments)
+        sides = [read_table_set(Path(text)) for text in arguments.runs]
+        renames = parse_renames(arguments.rename)
+        threshold = DEFAULT_THRESHOLD if arguments.threshold is None else arguments.threshold
+        comparison = compare_table_sets(sides[0], sides[1], threshold=threshold, renames=renames)
+    except (CompareError, TableCompareError, SweepFileError) as error:
+        print(f"modelperf compare: error: {error}", file=sys.stderr)
+        return 2
+    fail_on = FailOn(arguments.fail_on).outcomes
+    print(text_report(comparison, fail_on))
+    if arguments.markdown is not None:
+        try:
+            atomic_write_text(arguments.markdown, markdown_report(comparison, fail_on))
+        except OSError as error:
+            print(f"modelperf compare: error: --markdown {arguments.markdown}: {error}", file=sys.stderr)
+            return 2
+    return 1 if comparison.failing(fail_on) else 0
+
+
+def _check_table_arguments(arguments: argparse.Namespace) -> None:
+    runs: list[str] = arguments.runs
+    if len(runs) != 2:
+        raise CompareError(
+            f"study tables are compared two at a time: pass A B (each a study table or a folder of them), got {' '.join(runs)}"
+        )
+    if not all(is_table_input(text) for text in runs):
+        table, other = sorted(runs, key=lambda text: not is_table_input(text))
+        raise CompareError(
+            f"{table} is a study table or a folder of them and {other} is not: a study table is compared with "
+            "another study table, a --modelperf-json export or run id with another"
+        )
+    for option, given in (
+        ("--baselines", arguments.baselines is not None),
+        ("--confidence", arguments.confidence is not None),
+        ("--hardware", arguments.hardware is not None),
+    ):
+        if given:
+            raise CompareError(f"{option} applies to exports and run ids, not to study tables")
 
 
 def _compare(arguments: argparse.Namespace) -> tuple[Comparison, str, str]:
