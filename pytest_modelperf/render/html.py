@@ -99,7 +99,7 @@ def page(report: RunReport) -> dict[str, Any]:
         "writes": [_baseline_write(write.path, write.written, write.removed, write.moved_aside) for write in report.writes],
         "orphans": [(orphan.key.describe(), orphan.reason) for orphan in report.orphans],
         "orphans_count": _count(len(report.orphans), "orphaned baseline entry", "orphaned baseline entries"),
-        "prune": report.prune,
+        "orphans_removed": report.orphans_removed,
         "write_error": "; ".join(report.write_errors) or None,
         "update_mode": report.update_mode,
         "update_flag": report.update_flag,

@@ -99,6 +99,13 @@ class RunReport:
         return f"{how_many} and went ungated: only their limits were checked; {advice}"
 
     @property
+    def orphans_removed(self) -> bool | None:
+        """Whether --modelperf-prune removed the orphaned entries: the store writes all its files
+        or none, so they were removed exactly when baseline files were written. None without
+        --modelperf-prune, when they are only reported."""
+        return bool(self.writes) if self.prune else None
+
+    @property
     def transient_reruns(self) -> list[ConfirmingRerun]:
         """Re-runs that passed: the first attempt's failure was taken for noise."""
         return [rerun for rerun in self.reruns if not rerun.reproduced]

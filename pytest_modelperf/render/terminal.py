@@ -81,9 +81,11 @@ def summary_lines(report: RunReport) -> list[str]:
             line += f"; the unreadable file it replaces was kept as {write.moved_aside}"
         lines.append(line)
     if report.orphans:
-        action = "reported (remove them with --modelperf-update --modelperf-prune)"
-        if report.prune:
-            action = "removed" if report.writes else "not removed: the baselines could not be written"
+        action = {
+            None: "reported (remove them with --modelperf-update --modelperf-prune)",
+            True: "removed",
+            False: "not removed: the baselines could not be written",
+        }[report.orphans_removed]
         lines.append(f"{counted(len(report.orphans), 'orphaned baseline entry', 'orphaned baseline entries')} {action}:")
         lines.extend(f"  {orphan.key.describe()}: {orphan.reason}" for orphan in report.orphans)
     for module, reason in report.unpruned.items():
