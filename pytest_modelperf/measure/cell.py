@@ -29,6 +29,7 @@ from .memory import (
     gpu_memory_measurements,
     host_memory_increases,
     host_memory_measurement,
+    module_bytes,
     run_unless_out_of_memory,
 )
 from .throughput import throughput_from_seconds
@@ -193,7 +194,8 @@ def measure_gpu_memory(loaded: LoadedModel, workload: Workload) -> GpuMemory:
     notes = model_notes(loaded)
 
     def measure() -> GpuMemory:
-        result = cuda_memory_of(partial(forward, loaded, synthetic_inputs(loaded, workload)), loaded.device)
+        work = partial(forward, loaded, synthetic_inputs(loaded, workload))
+        result = cuda_memory_of(work, loaded.device, own_bytes=module_bytes(loaded.model))
         readings = gpu_memory_measurements(result, workload.label, context=context, notes=notes)
         return GpuMemory(
             peak_allocated=readings[catalogue.GPU_PEAK_ALLOCATED],
@@ -258,7 +260,7 @@ def _measure(
         rounds = host_memory_increases(work, memory_rounds)
         by_measure[HOST_MEMORY] = host_memory_measurement(rounds, workload.label, context=context, notes=notes)
     if any(name in measures for name in GPU_MEMORY):
-        result = cuda_memory_of(work, loaded.device)
+        result = cuda_memory_of(work, loaded.device, own_bytes=module_bytes(loaded.model))
         readings = gpu_memory_measurements(result, workload.label, context=context, notes=notes)
         for measure in GPU_MEASURES:
             name = catalogue.sweep_id_of(measure)
@@ -271,12 +273,13 @@ def _measure(
 
 
 def peak_memory_mb(loaded: LoadedModel, workload: Workload) -> float:
-    """The device's peak for one forward pass (MB): the allocator's peak on CUDA, the host's
-    peak increase on the CPU. The largest-batch search compares it with a budget."""
+    """The device's peak for one forward pass (MB): the allocator's peak on CUDA (the weights and
+    what the pass allocates), the host's peak increase on the CPU. The largest-batch search
+    compares it with a budget."""
     inputs = synthetic_inputs(loaded, workload)
     work = partial(forward, loaded, inputs)
     if loaded.device.startswith("cuda"):
-        return cuda_memory_of(work, loaded.device).peak_allocated_bytes / MB
+        return cuda_memory_of(work, loaded.device, own_bytes=module_bytes(loaded.model)).peak_allocated_bytes / MB
     return host_memory_increases(work, 1)[0].increase_bytes / MB
 
 

@@ -13,7 +13,12 @@ GPU memory, each under its own name: the caching allocator's peak allocated byte
 and repeatable), its peak reserved bytes, and what NVML reports as used by this process and
 by the whole device (what nvidia-smi shows, CUDA context included), sampled during the
 region and read once more at its end. Allocator peaks are reset and cached blocks released
-before the region.
+before the region. Like the host's, the allocator's figures are the workload's own: the
+most the region allocated above what was allocated at its start, plus the bytes of the
+modules it names as its own (the measured model's weights). Other models a session keeps on
+the device do not count, so a model's peak is the same measured alone, after the whole
+registry, or on any pytest-xdist worker. NVML's readings are the device's as a whole, as the
+study read them.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from .catalogue import GPU_NVML_DEVICE, GPU_NVML_PROCESS, GPU_PEAK_ALLOCATED, GP
 MB = 1e6  # the project reports memory in megabytes of 10^6 bytes
 MIB = 1 << 20  # the study's tables: "MB" that were 2^20 bytes
 OUT_OF_MEMORY = "out of memory"  # why a cell or reading has no value: the study's N/A
+ALLOCATOR_BLOCK = 512  # the CUDA caching allocator rounds every allocation up to a multiple of this
 
 _PAGE_STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -153,6 +159,23 @@ class HostMemoryTracker:
             self.result = HostMemory(self._start, self._sampler.peak or self._start, "sampled RSS (1 ms)")
 
 
+def module_bytes(*modules: Any) -> int:
+    """The CUDA bytes of the modules' parameters and buffers, each storage once, as the caching
+    allocator counts them (rounded up to its 512-byte blocks)."""
+    seen: set[int] = set()
+    total = 0
+    for module in modules:
+        for tensor in (*module.parameters(), *module.buffers()):
+            if tensor.device.type != "cuda":
+                continue
+            storage = tensor.untyped_storage()
+            if storage.data_ptr() in seen:
+                continue
+            seen.add(storage.data_ptr())
+            total += -(-storage.nbytes() // ALLOCATOR_BLOCK) * ALLOCATOR_BLOCK
+    return total
+
+
 @dataclass(frozen=True)
 class CudaMemory:
     peak_allocated_bytes: int
@@ -163,10 +186,15 @@ class CudaMemory:
 
 
 class CudaMemoryTracker:
-    """``with CudaMemoryTracker("cuda:0") as tracker: work()``, then ``tracker.result``."""
+    """``with CudaMemoryTracker("cuda:0", own_bytes=module_bytes(model)) as tracker: work()``,
+    then ``tracker.result``: the allocator's peaks are ``own_bytes`` plus the most the region
+    allocated (reserved) above the start, whatever else the process keeps on the device."""
 
-    def __init__(self, device: str, nvml_interval: float = 0.001) -> None:
+    def __init__(self, device: str, nvml_interval: float = 0.001, *, own_bytes: int = 0) -> None:
         self.device = device
+        self.own_bytes = own_bytes
+        self._start_allocated = 0
+        self._start_reserved = 0
         self._interval = nvml_interval
         self._process: _Sampler | None = None
         self._whole: _Sampler | None = None
@@ -180,6 +208,8 @@ class CudaMemoryTracker:
         gc.collect()
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(self.device)
+        self._start_allocated = int(torch.cuda.memory_allocated(self.device))
+        self._start_reserved = int(torch.cuda.memory_reserved(self.device))
         try:
             handle = nvml.handle_for_torch_device(torch.device(self.device).index or 0)
             pid = os.getpid()
@@ -205,8 +235,8 @@ class CudaMemoryTracker:
         if self._whole is not None:
             whole = self._whole.peak
         self.result = CudaMemory(
-            peak_allocated_bytes=int(torch.cuda.max_memory_allocated(self.device)),
-            peak_reserved_bytes=int(torch.cuda.max_memory_reserved(self.device)),
+            peak_allocated_bytes=int(torch.cuda.max_memory_allocated(self.device)) - self._start_allocated + self.own_bytes,
+            peak_reserved_bytes=int(torch.cuda.max_memory_reserved(self.device)) - self._start_reserved + self.own_bytes,
             nvml_process_bytes=process,
             nvml_device_bytes=whole,
             nvml_problem=self._problem if process is None else None,
@@ -231,10 +261,11 @@ def host_memory_increases(work: Callable[[], Any], rounds: int) -> list[HostMemo
     return results
 
 
-def cuda_memory_of(work: Callable[[], Any], device: str) -> CudaMemory:
-    """Allocator peaks and NVML readings of one run of ``work``, after one untracked run."""
+def cuda_memory_of(work: Callable[[], Any], device: str, *, own_bytes: int = 0) -> CudaMemory:
+    """Allocator peaks and NVML readings of one run of ``work``, after one untracked run;
+    ``own_bytes`` (``module_bytes(model)``) is what the work keeps resident on the device."""
     work()
-    with CudaMemoryTracker(device) as tracker:
+    with CudaMemoryTracker(device, own_bytes=own_bytes) as tracker:
         work()
     assert tracker.result is not None
     return tracker.result

@@ -32,6 +32,7 @@ from ..measure.memory import (
     HostMemoryTracker,
     gpu_memory_measurements,
     host_memory_measurement,
+    module_bytes,
     run_unless_out_of_memory,
 )
 from ..measure.workloads import workload_context
@@ -240,9 +241,11 @@ def fresh_step_host_memory(step: TrainingStep) -> HostMemory:
 
 
 def fresh_step_cuda_memory(step: TrainingStep, device: str) -> CudaMemory:
-    """The allocator's peaks and NVML's readings of one step from a fresh optimizer."""
+    """The allocator's peaks and NVML's readings of one step from a fresh optimizer: the trained
+    model's weights, and what the step allocates (its gradients, the optimizer's state, the
+    activations)."""
     step.release()
-    with CudaMemoryTracker(device) as tracker:
+    with CudaMemoryTracker(device, own_bytes=module_bytes(step.model)) as tracker:
         step.restart()
         step()
     assert tracker.result is not None

@@ -12,7 +12,7 @@ import torch
 
 from pytest_modelperf.core.timing import TimingOptions
 from pytest_modelperf.measure.cell import OK, Cell, measure_cell, measure_gpu_memory
-from pytest_modelperf.measure.memory import MB
+from pytest_modelperf.measure.memory import MB, module_bytes
 from pytest_modelperf.measure.workloads import Workload
 
 REPEATS = 3
@@ -21,7 +21,6 @@ WORKLOADS = [Workload(8, 128), Workload(32, 512)]
 
 @pytest.mark.parametrize("workload", WORKLOADS, ids=[workload.label for workload in WORKLOADS])
 def test_the_allocator_peak_of_a_cell_is_identical_across_repeats(gpu_model, cuda_device, workload):
-    resident = torch.cuda.memory_allocated(cuda_device)  # the weights, and whatever the session keeps
     fixture_peaks = [measure_gpu_memory(gpu_model, workload).peak_allocated for _ in range(REPEATS)]
     cell = Cell(str(gpu_model.checkpoint), "gpu-bert", workload.batch_size, workload.sequence_length)
     cells = [measure_cell(gpu_model, cell, groups=("memory",), timing=TimingOptions(), memory_rounds=1) for _ in range(REPEATS)]
@@ -31,7 +30,20 @@ def test_the_allocator_peak_of_a_cell_is_identical_across_repeats(gpu_model, cud
     values = {peak.value for peak in fixture_peaks + cell_peaks if peak is not None}
     assert len(values) == 1, f"{workload.label}: peaks differ between repeats: {sorted(values)} MB"
     assert all(peak is not None and peak.deterministic and peak.unavailable is None for peak in fixture_peaks + cell_peaks)
-    assert values.pop() * MB > resident, "the peak must hold the resident weights and the pass's activations"
+    assert values.pop() * MB > module_bytes(gpu_model.model), "the peak holds the model's weights and the pass's activations"
+
+
+def test_the_allocator_peak_ignores_what_else_the_session_keeps_on_the_gpu(gpu_model, cuda_device):
+    """Another model's weights on the device (a 512 MiB ballast here) leave a model's peak as it
+    was: a peak is the same measured alone, after the whole registry or on any xdist worker."""
+    workload = WORKLOADS[0]
+    alone = measure_gpu_memory(gpu_model, workload).peak_allocated.value
+    ballast = torch.empty(512 * 2**20, dtype=torch.uint8, device=cuda_device)
+    try:
+        beside = measure_gpu_memory(gpu_model, workload).peak_allocated.value
+    finally:
+        del ballast
+    assert beside == alone, f"{workload.label}: {alone} MB alone, {beside} MB beside 512 MiB of other tensors"
 
 
 def test_the_peak_is_reset_before_each_cell(gpu_model):

@@ -1,5 +1,6 @@
 """A training step on a GPU: timed with CUDA events, its allocator peak repeatable to the byte and
-above the weights, gradients and AdamW's state it must hold, and bf16 autocast running."""
+above the trained copy's weights, gradients and AdamW's state it must hold, and bf16 autocast
+running."""
 
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ def test_a_training_step_on_cuda_is_timed_and_its_peak_is_exact_and_repeatable(g
     assert all(peak is not None and peak.deterministic for peak in peaks)
     assert peaks[0].value == peaks[1].value, f"allocator peaks differ: {peaks[0].value} and {peaks[1].value} MB"
     weights = sum(parameter.numel() * parameter.element_size() for parameter in gpu_model.model.parameters())
-    # The session's weights, the trained copy's, its gradients and AdamW's two moments: five times the weights.
-    assert peaks[0].value * MB > 5 * weights
+    # The trained copy's weights, its gradients and AdamW's two moments: four times the weights (the
+    # session's own copy of the model is not the step's).
+    assert peaks[0].value * MB > 4 * weights
     assert first.gpu_memory_reserved is not None and first.gpu_memory_reserved.value >= peaks[0].value
 
 

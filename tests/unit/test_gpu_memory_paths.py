@@ -35,7 +35,7 @@ def tiny(tiny_checkpoint: Path) -> Any:
 
 
 def stand_in(monkeypatch: pytest.MonkeyPatch, readings: CudaMemory | Exception) -> None:
-    def cuda_memory_of(work: Any, device: str) -> CudaMemory:
+    def cuda_memory_of(work: Any, device: str, *, own_bytes: int = 0) -> CudaMemory:
         work()
         if isinstance(readings, Exception):
             raise readings
