@@ -18,6 +18,14 @@ STEPS_AT_8 = {"mobilebert": 4, "albert": 3, "tinybert": 8, "bert-small": 6, "ber
 TRAINING_MEMORY = "5%"
 
 
+def check_host_memory_off_cuda(modelperf, training):
+    """The host memory a step adds, on the CPU only: on CUDA the step's memory is the GPU's
+    (test_training_gpu_memory checks it) and the host's moves by kilobytes, too little for a
+    relative threshold (an H200 read 0 to 0.05 MB)."""
+    if not modelperf.device.startswith("cuda"):
+        modelperf.check(training.host_memory, threshold=TRAINING_MEMORY)
+
+
 @pytest.mark.parametrize("model", COMPACT_MODELS)
 def test_training_step(modelperf, model):
     """Step time, samples/s and host memory of a training step at 8x128 against their baselines:
@@ -32,7 +40,7 @@ def test_training_step(modelperf, model):
     )
     modelperf.check(training.step_latency)
     modelperf.check(training.samples_per_second)
-    modelperf.check(training.host_memory, threshold=TRAINING_MEMORY)
+    check_host_memory_off_cuda(modelperf, training)
 
 
 @pytest.mark.parametrize("model", ["bert-mini", "bert-tiny"])
@@ -48,7 +56,7 @@ def test_training_throughput_at_batch_32(modelperf, model):
         memory_rounds=1,
     )
     modelperf.check(training.samples_per_second)
-    modelperf.check(training.host_memory, threshold=TRAINING_MEMORY)
+    check_host_memory_off_cuda(modelperf, training)
 
 
 @pytest.mark.parametrize("batch_size", [8, 32])
@@ -59,7 +67,9 @@ def test_training_gpu_memory(modelperf, model_name, batch_size):
     if not model.device.startswith("cuda"):
         pytest.skip(f"training GPU memory needs a CUDA device; {model.name} is on {model.device}")
     training = modelperf.measure_training(model, batch_size=batch_size, sequence_length=128, steps=5)
-    modelperf.check(training)
+    for memory in (training.gpu_memory_allocated, training.gpu_memory_reserved, training.gpu_memory_nvml):
+        if memory is not None:
+            modelperf.check(memory)
 
 
 @pytest.mark.parametrize("model", ["bert-tiny"])  # named in the id, so that -k bert-tiny selects it
