@@ -72,6 +72,8 @@ sys.path.insert(0, str(BENCHMARKS))
 
 from detection_stats import describe_rate  # noqa: E402
 
+from pytest_modelperf.core.counts import counted  # noqa: E402
+
 MODELPERF = "modelperf"
 PYTEST_BENCHMARK = "pytest-benchmark"
 TOOLS = (MODELPERF, PYTEST_BENCHMARK)
@@ -508,6 +510,11 @@ def estimate_seconds(
     return expected, expected + reruns + (ADJUSTMENTS - 1) * verify
 
 
+def busy_neighbours(count: int) -> str:
+    """The busy condition's neighbours, as the summary names them: ``busy = 1 spinning process``."""
+    return f"busy = {counted(count, 'spinning process', 'spinning processes')}"
+
+
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 600 else f"{seconds / 60:.1f} min"
 
@@ -661,8 +668,9 @@ def main() -> int:
     baselines = sum(PROCESS_SECONDS[tool] * (arguments.baseline_runs if tool == MODELPERF else 1) for tool in tools)
     processes = runs * len(slowdowns) * len(conditions) * len(tools)
     print(
-        f"{processes} trial processes ({runs} runs x {len(slowdowns)} slowdowns x {len(conditions)} conditions x "
-        f"{len(tools)} tools): about {_minutes(expected + baselines + CALIBRATION_SECONDS)} "
+        f"{counted(processes, 'trial process', 'trial processes')} ({counted(runs, 'run')} x "
+        f"{counted(len(slowdowns), 'slowdown')} x {counted(len(conditions), 'condition')} x {counted(len(tools), 'tool')}): "
+        f"about {_minutes(expected + baselines + CALIBRATION_SECONDS)} "
         f"(at most {_minutes(at_most + baselines + CALIBRATION_SECONDS)}), by the runner's figures",
         flush=True,
     )
@@ -750,10 +758,10 @@ def main() -> int:
     threads_seen = sorted({t.threads for t in trials if t.threads is not None})
     lines = [
         f"{workload}, threads {threads} (torch's default {default_threads}; trials ran on {threads_seen}), "
-        f"threshold {arguments.threshold}%, {runs} runs per cell, busy = {arguments.busy} spinning process(es)",
+        f"threshold {arguments.threshold}%, {counted(runs, 'run')} per cell, {busy_neighbours(arguments.busy)}",
         *summary_lines(trials, tools, conditions, slowdowns, achieved),
         *target_lines(trials, tools, conditions, slowdowns),
-        f"{len(trials)} trials in {_minutes(record['seconds'])}",
+        f"{counted(len(trials), 'trial')} in {_minutes(record['seconds'])}",
     ]
     (out / "summary.txt").write_text("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines))

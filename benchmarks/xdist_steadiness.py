@@ -40,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pytest_modelperf.core.counts import counted  # noqa: E402
 from pytest_modelperf.core.stats import percentile  # noqa: E402
 from pytest_modelperf.measure.timing_lock import SWITCH_VARIABLE  # noqa: E402
 
@@ -189,6 +190,12 @@ def print_table(figures: dict[str, list[TestFigures]], walls: dict[str, list[flo
         )
 
 
+def settings_line(model: str, runs: int, tests: int, threads: int | str, busy: int) -> str:
+    """What the table below was measured on: ``bert-mini forward at 1x128, 1 run of 4 tests per mode, ...``."""
+    runs_of_tests = f"{counted(runs, 'run')} of {counted(tests, 'test')}"
+    return f"{model} forward at 1x128, {runs_of_tests} per mode, threads {threads}, {busy} busy"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="pytest processes per mode (default: 5)")
@@ -204,10 +211,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the spinning processes too
     figures, walls = measure(arguments)
     threads = arguments.threads if arguments.threads is not None else "auto"
-    print(
-        f"{arguments.model} forward at 1x128, {arguments.runs} run(s) of {arguments.tests} tests per mode, "
-        f"threads {threads}, {arguments.busy} busy"
-    )
+    print(settings_line(arguments.model, arguments.runs, arguments.tests, threads, arguments.busy))
     print_table(figures, walls)
     return 0
 

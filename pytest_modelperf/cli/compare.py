@@ -112,7 +112,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="what makes the command exit 1: regression (also a limit crossed), improvement, or any (default: regression)",
     )
     compare.add_argument(
-        "--markdown", type=Path, default=None, metavar="PATH", help="also write the comparison to PATH as Markdown"
+        "--markdown",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the comparison to PATH as Markdown, replacing a file already there (atomically); to add it to "
+        'a file such as "$GITHUB_STEP_SUMMARY", write it to another PATH and append that: cat PATH >> FILE',
     )
     compare.add_argument(
         "--rename",
@@ -240,7 +245,7 @@ def list_runs(directory: Path, hardware_key: str | None = None) -> str:
             key = saved.hardware_key
             lines.append(f"{key}:")
         summary = summarize(saved)
-        facts = summary.problem or f"started {summary.started or 'unknown'}, {summary.checks} check(s)"
+        facts = summary.problem or f"started {summary.started or 'unknown'}, {counted(summary.checks, 'check')}"
         lines.append(f"  {saved.id}  {facts}")
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from ..core.counts import counted
 from ..core.measurement import Measurement
 from ..core.timing import TimingOptions
 from ..models.loading import LoadedModel, model_notes
@@ -83,7 +84,8 @@ def measures_for(groups: Sequence[str], device: str) -> tuple[str, ...]:
     """The sweep ids of the measures these groups make on this device, in a fixed order."""
     unknown = sorted(set(groups) - set(MEASURE_GROUPS))
     if unknown:
-        raise ValueError(f"unknown measure(s) {', '.join(unknown)}; choose from {', '.join(MEASURE_GROUPS)}")
+        named = f"{counted(len(unknown), 'unknown measure')}: {', '.join(unknown)}"
+        raise ValueError(f"{named}; choose from {', '.join(MEASURE_GROUPS)}")
     names: list[str] = [sweep_id for group, sweep_id in (("time", TIME), ("throughput", THROUGHPUT)) if group in groups]
     if "memory" in groups:
         names.append(HOST_MEMORY)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..core.counts import counted
 from ..measure.tidy import TIDY_COLUMNS
 from ..render.plot_styles import RESULT_SET
 from .study_tables import STUDY_HEADER, StudyTableError, is_study_table, read_environment, read_tables, tables_in
@@ -68,7 +69,7 @@ def load_result_sets(paths: Sequence[str | os.PathLike[str]], labels: Sequence[s
     if labels:
         if len(labels) != len(sets):
             names = ", ".join(str(found.source) for found in sets)
-            raise SweepFileError(f"--label: {len(labels)} label(s) for {len(sets)} result set(s) ({names})")
+            raise SweepFileError(f"--label: {counted(len(labels), 'label')} for {counted(len(sets), 'result set')} ({names})")
         sets = [ResultSet(label, found.source, found.frame) for label, found in zip(labels, sets, strict=True)]
     seen: dict[str, Path] = {}
     for found in sets:
@@ -144,7 +145,7 @@ def _tidy(file: Path) -> pd.DataFrame:
     missing = [column for column in TIDY_COLUMNS if column not in frame.columns]
     if missing:
         raise SweepFileError(
-            f"{file}: not a sweep's sweep.csv: missing column(s) {', '.join(missing)}; "
+            f"{file}: not a sweep's sweep.csv: {counted(len(missing), 'missing column')}: {', '.join(missing)}; "
             f"nor a study table, whose header is {','.join(STUDY_HEADER)}"
         )
     for column in INTEGER_COLUMNS + NUMBER_COLUMNS:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.counts import counted
 from ..measure.catalogue import SWEEP_MEASURES
 from ..measure.cell import OK
 from ..measure.memory import MB, MIB
@@ -108,7 +109,7 @@ def read_environment(folder: Path) -> dict[str, str] | None:
         if not row:
             continue
         if len(row) != 2:
-            raise StudyTableError(f"{path}: row {number}: expected key,value, got {len(row)} field(s)")
+            raise StudyTableError(f"{path}: row {number}: expected key,value, got {counted(len(row), 'field')}")
         environment[row[0].strip()] = row[1].strip()
     return environment
 

@@ -162,3 +162,20 @@ def test_the_default_baseline_dir_is_the_plugin_default() -> None:
     from pytest_modelperf.options import DEFAULTS
 
     assert DEFAULTS["baseline_dir"] == DEFAULT_BASELINE_DIR
+
+
+def test_markdown_replaces_a_file_already_there_as_its_help_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for side in ("a", "b"):
+        Path(side).mkdir()
+        Path(side, "time.csv").write_text("model,batch_size,sequence_length,result\nbert,8,32,0.01\n")
+    Path("compare.md").write_text("an earlier comparison\n")
+    code, _, err = compare(capsys, "a", "b", "--markdown", "compare.md")
+    assert code == 0, err
+    assert "an earlier comparison" not in Path("compare.md").read_text()
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    usage = " ".join(capsys.readouterr().out.split())
+    assert "--markdown PATH also write the comparison to PATH as Markdown, replacing a file already there" in usage

@@ -95,7 +95,7 @@ def test_a_csv_that_is_neither_a_sweep_nor_a_study_table_is_an_error_naming_the_
     assert main(["plot", "scores.csv"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(
-        "modelperf: error: scores.csv: not a sweep's sweep.csv: missing column(s) label, batch_size, sequence_length, measure,"
+        "modelperf: error: scores.csv: not a sweep's sweep.csv: 16 missing columns: label, batch_size, sequence_length, measure,"
     )
     assert "nor a study table, whose header is model,batch_size,sequence_length,result" in err
 
@@ -240,7 +240,7 @@ def test_several_result_sets_need_an_output_folder_and_a_label_each(tmp_path: Pa
     assert main(["plot", str(study)]) == 2
     assert "modelperf: error: --output: 2 result sets (k80, p100) are drawn together; say where" in capsys.readouterr().err
     assert main(["plot", str(study), "--label", "K80", "--output", "out"]) == 2
-    assert "--label: 1 label(s) for 2 result set(s)" in capsys.readouterr().err
+    assert "--label: 1 label for 2 result sets (" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

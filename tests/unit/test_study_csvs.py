@@ -116,7 +116,7 @@ def test_result_sets_take_labels_in_order_and_refuse_a_mismatch(tmp_path: Path) 
     sets = load_result_sets([study / "p100", study / "k80"], ["P100", "K80"])
     assert [(found.label, found.source.name) for found in sets] == [("P100", "p100"), ("K80", "k80")]
     assert list(combine(sets)["result_set"].unique()) == ["P100", "K80"]
-    with pytest.raises(SweepFileError, match=r"--label: 1 label\(s\) for 2 result set\(s\)"):
+    with pytest.raises(SweepFileError, match=r"--label: 1 label for 2 result sets \("):
         load_result_sets([study], ["P100"])
     with pytest.raises(SweepFileError, match=r"time.csv are both named 'p100'; name each with --label"):
         load_result_sets([study / "p100", study / "p100" / "time.csv"])
@@ -155,7 +155,7 @@ def test_a_model_in_several_result_sets_keeps_one_label(tmp_path: Path) -> None:
             "model,batch_size,sequence_length,result\nm,8,32,1.0\n",
             "results.csv: has the study's header, but its name does not say its measure",
         ),
-        ("notes.csv", "a,b\n1,2\n", "notes.csv: not a sweep's sweep.csv: missing column(s) model, label,"),
+        ("notes.csv", "a,b\n1,2\n", "notes.csv: not a sweep's sweep.csv: 17 missing columns: model, label,"),
     ],
 )
 def test_a_bad_study_table_is_named_with_its_line_and_column(tmp_path: Path, name: str, content: str, message: str) -> None:

@@ -298,7 +298,7 @@ def test_load_sweep_names_the_file_and_the_problem(tmp_path: Path) -> None:
     with pytest.raises(SweepFileError, match=r"holds no sweep\.csv, no study table"):
         load_sweep(tmp_path)
     (tmp_path / "sweep.csv").write_text("model,batch_size\nx,1\n")
-    with pytest.raises(SweepFileError, match=r"sweep.csv: not a sweep's sweep.csv: missing column\(s\) label, sequence_length"):
+    with pytest.raises(SweepFileError, match=r"sweep.csv: not a sweep's sweep.csv: 15 missing columns: label, sequence_length"):
         load_sweep(tmp_path)
     (tmp_path / "sweep.csv").write_text(TIDY_HEADER + "\nm,m,eight,8,time,s,1,ok,,,,,,,,cpu,float32\n")
     with pytest.raises(SweepFileError, match="column batch_size holds a value that is not a number"):
