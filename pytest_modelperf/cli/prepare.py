@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..core.counts import counted
 from ..models.checkpoints import PrepareRefused, ensure_checkpoint_dir
 from ..models.loading import DeviceUnavailable, resolve_device
 from ..models.registry import resolved_folder
@@ -68,7 +69,7 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"modelperf: error: preparing into {registry.checkpoint_dir} failed: {_os_error(error)}", file=sys.stderr)
         return 1
     built = sum(1 for result in prepared if result.built)
-    print(f"modelperf: {len(prepared)} models ready ({built} built, {len(prepared) - built} already prepared)")
+    print(f"modelperf: {counted(len(prepared), 'model')} ready ({built} built, {len(prepared) - built} already prepared)")
     return 0
 
 

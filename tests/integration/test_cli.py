@@ -57,7 +57,9 @@ def test_prepare_builds_once_and_rebuilds_when_the_recipe_changes(registry: Path
     first = weights.read_bytes()
 
     assert main(["--registry", str(registry), "prepare", "micro"]) == 0
-    assert "[1/1] micro: up to date" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "[1/1] micro: up to date" in again
+    assert "modelperf: 1 model ready (0 built, 1 already prepared)" in again
     assert weights.read_bytes() == first
 
     registry.write_text(REGISTRY.replace("SEED", "1"))
