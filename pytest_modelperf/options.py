@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from .core.judge import NoisePolicy
-from .core.policy import DEFAULT_BASELINE_DIR
+from .core.policy import DEFAULT_BASELINE_DIR, DEFAULT_THRESHOLD
 from .core.timing import TimingError, TimingOptions
 from .core.units import Quantity, UnitError, parse_quantity
 
@@ -239,7 +239,7 @@ OPTIONS: tuple[Option, ...] = (
         "threshold",
         _quantity,
         "default allowed change towards worse for sampled metrics, e.g. 10% or 5ms",
-        default="10%",
+        default=DEFAULT_THRESHOLD,
         metavar="Q",
     ),
     Option("confidence", _number, "one-sided confidence of the noise band", default="0.99", metavar="P"),

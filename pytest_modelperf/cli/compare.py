@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -148,14 +149,24 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"modelperf compare: error: {error}", file=sys.stderr)
         return 2
     fail_on = FailOn(arguments.fail_on)
-    print(text_report(comparison, base_label, new_label, fail_on))
-    if arguments.markdown is not None:
+    return _report(
+        text_report(comparison, base_label, new_label, fail_on),
+        lambda: markdown_report(comparison, base_label, new_label, fail_on),
+        arguments.markdown,
+        failing=comparison.failing(fail_on),
+    )
+
+
+def _report(text: str, markdown: Callable[[], str], path: Path | None, *, failing: bool) -> int:
+    """Print a comparison, write its Markdown to ``path`` when given, and give the exit status."""
+    print(text)
+    if path is not None:
         try:
-            atomic_write_text(arguments.markdown, markdown_report(comparison, base_label, new_label, fail_on))
+            atomic_write_text(path, markdown())
         except OSError as error:
-            print(f"modelperf compare: error: --markdown {arguments.markdown}: {error}", file=sys.stderr)
+            print(f"modelperf compare: error: --markdown {path}: {error}", file=sys.stderr)
             return 2
-    return 1 if comparison.failing(fail_on) else 0
+    return 1 if failing else 0
 
 
 def is_table_input(text: str) -> bool:
@@ -180,14 +191,12 @@ def run_tables(arguments: argparse.Namespace) -> int:
         print(f"modelperf compare: error: {error}", file=sys.stderr)
         return 2
     fail_on = FailOn(arguments.fail_on).outcomes
-    print(text_report(comparison, fail_on))
-    if arguments.markdown is not None:
-        try:
-            atomic_write_text(arguments.markdown, markdown_report(comparison, fail_on))
-        except OSError as error:
-            print(f"modelperf compare: error: --markdown {arguments.markdown}: {error}", file=sys.stderr)
-            return 2
-    return 1 if comparison.failing(fail_on) else 0
+    return _report(
+        text_report(comparison, fail_on),
+        lambda: markdown_report(comparison, fail_on),
+        arguments.markdown,
+        failing=comparison.failing(fail_on),
+    )
 
 
 def _check_table_arguments(arguments: argparse.Namespace) -> None:

@@ -26,6 +26,7 @@ from .verdict import Check
 
 QUALITY_REFERENCE_DTYPE = "float32"
 DEFAULT_BASELINE_DIR = "baselines"  # the plugin's modelperf_baseline_dir when none is configured
+DEFAULT_THRESHOLD = "10%"  # the plugin's modelperf_threshold: a sampled check's allowed change towards worse
 
 Lookup = Callable[[EntryKey], BaselineEntry | None]
 

@@ -26,6 +26,7 @@ from .latency import latency_from_seconds
 from .memory import (
     MB,
     OUT_OF_MEMORY,
+    CudaMemory,
     cuda_memory_of,
     gpu_memory_measurements,
     host_memory_increases,
@@ -80,12 +81,17 @@ def skip_reason(cell: Cell, config: Any) -> str | None:
     return None
 
 
-def measures_for(groups: Sequence[str], device: str) -> tuple[str, ...]:
-    """The sweep ids of the measures these groups make on this device, in a fixed order."""
+def refuse_unknown_groups(groups: Sequence[str]) -> None:
+    """A ``ValueError`` naming the groups that are not among ``MEASURE_GROUPS``."""
     unknown = sorted(set(groups) - set(MEASURE_GROUPS))
     if unknown:
         named = f"{counted(len(unknown), 'unknown measure')}: {', '.join(unknown)}"
         raise ValueError(f"{named}; choose from {', '.join(MEASURE_GROUPS)}")
+
+
+def measures_for(groups: Sequence[str], device: str) -> tuple[str, ...]:
+    """The sweep ids of the measures these groups make on this device, in a fixed order."""
+    refuse_unknown_groups(groups)
     names: list[str] = [sweep_id for group, sweep_id in (("time", TIME), ("throughput", THROUGHPUT)) if group in groups]
     if "memory" in groups:
         names.append(HOST_MEMORY)
@@ -196,8 +202,7 @@ def measure_gpu_memory(loaded: LoadedModel, workload: Workload) -> GpuMemory:
     notes = model_notes(loaded)
 
     def measure() -> GpuMemory:
-        work = partial(forward, loaded, synthetic_inputs(loaded, workload))
-        result = cuda_memory_of(work, loaded.device, own_bytes=module_bytes(loaded.model))
+        result = model_cuda_memory(loaded, partial(forward, loaded, synthetic_inputs(loaded, workload)))
         readings = gpu_memory_measurements(result, workload.label, context=context, notes=notes)
         return GpuMemory(
             peak_allocated=readings[catalogue.GPU_PEAK_ALLOCATED],
@@ -262,7 +267,7 @@ def _measure(
         rounds = host_memory_increases(work, memory_rounds)
         by_measure[HOST_MEMORY] = host_memory_measurement(rounds, workload.label, context=context, notes=notes)
     if any(name in measures for name in GPU_MEMORY):
-        result = cuda_memory_of(work, loaded.device, own_bytes=module_bytes(loaded.model))
+        result = model_cuda_memory(loaded, work)
         readings = gpu_memory_measurements(result, workload.label, context=context, notes=notes)
         for measure in GPU_MEASURES:
             name = catalogue.sweep_id_of(measure)
@@ -274,6 +279,12 @@ def _measure(
     return CellMeasurements(cell, OK, loaded.device, loaded.dtype, measures, by_measure, unavailable)
 
 
+def model_cuda_memory(loaded: LoadedModel, work: Callable[[], Any]) -> CudaMemory:
+    """The allocator's peaks and NVML's readings of ``work`` on the model's CUDA device, the
+    model's weights counted as the work's own."""
+    return cuda_memory_of(work, loaded.device, own_bytes=module_bytes(loaded.model))
+
+
 def peak_memory_mb(loaded: LoadedModel, workload: Workload) -> float:
     """The device's peak for one forward pass (MB): the allocator's peak on CUDA (the weights and
     what the pass allocates), the host's peak increase on the CPU. The largest-batch search
@@ -281,7 +292,7 @@ def peak_memory_mb(loaded: LoadedModel, workload: Workload) -> float:
     inputs = synthetic_inputs(loaded, workload)
     work = partial(forward, loaded, inputs)
     if loaded.device.startswith("cuda"):
-        return cuda_memory_of(work, loaded.device, own_bytes=module_bytes(loaded.model)).peak_allocated_bytes / MB
+        return model_cuda_memory(loaded, work).peak_allocated_bytes / MB
     return host_memory_increases(work, 1)[0].increase_bytes / MB
 
 

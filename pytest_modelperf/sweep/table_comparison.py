@@ -31,9 +31,10 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..core import policy
 from ..core.counts import counted
 from ..core.measurement import Direction
-from ..core.units import Quantity, UnitError, convert, dimension
+from ..core.units import Quantity, UnitError, convert, dimension, parse_quantity
 from ..core.verdict import Outcome
 from ..measure.catalogue import SWEEP_MEASURES
 from ..render.plot_units import MEMORY_UNIT
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # The plugin's default threshold (--modelperf-threshold), the one a check of a single number takes.
-DEFAULT_THRESHOLD = Quantity(10.0, "%")
+DEFAULT_THRESHOLD = parse_quantity(policy.DEFAULT_THRESHOLD)
 # A required_memory table without env.csv, and the GPU and host measures it is one of.
 _UNKNOWN_DEVICE: Mapping[str, tuple[str, ...]] = {
     REQUIRED_MEMORY: TABLES["required_memory"],

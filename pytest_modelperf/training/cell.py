@@ -16,12 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.counts import counted
 from ..core.measurement import Measurement
 from ..core.timing import TimingOptions
 from ..measure import catalogue
 from ..measure.catalogue import Measure
-from ..measure.cell import MEASURE_GROUPS, OK, Cell, CellMeasurements, skip_reason
+from ..measure.cell import MEASURE_GROUPS, OK, Cell, CellMeasurements, refuse_unknown_groups, skip_reason
 from ..measure.memory import (
     MB,
     OUT_OF_MEMORY,
@@ -74,10 +73,7 @@ DEFAULT_RECIPE = StepRecipe()
 def training_measures_for(groups: Sequence[str], device: str) -> tuple[str, ...]:
     """The training measures' sweep ids these groups (``time``, ``throughput``, ``memory``) make
     on this device, in a fixed order: ``measure.cell.measures_for``'s, for a training step."""
-    unknown = sorted(set(groups) - set(MEASURE_GROUPS))
-    if unknown:
-        named = f"{counted(len(unknown), 'unknown measure')}: {', '.join(unknown)}"
-        raise ValueError(f"{named}; choose from {', '.join(MEASURE_GROUPS)}")
+    refuse_unknown_groups(groups)
     names = [sweep_id for group, sweep_id in (("time", TRAIN_TIME), ("throughput", TRAIN_THROUGHPUT)) if group in groups]
     if "memory" in groups:
         names.append(TRAIN_HOST_MEMORY)
