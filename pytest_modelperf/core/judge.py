@@ -122,8 +122,8 @@ def judge(measurement: Measurement, check: Check, baseline: BaselineEntry | None
     base = _baseline_value(measurement, check.statistic, baseline, spread_floor=policy.assumed_spread)
     speed = _speed_adjustment(measurement, check.statistic, baseline, policy) if policy.enabled else None
     judged_against = speed.expected if speed is not None else base
-    excess = _signed_worsening(measurement.direction, judged_against, current)  # in the measurement's unit
-    allowed = _allowed_excess(check.threshold, judged_against, measurement.unit)
+    excess = signed_worsening(measurement.direction, judged_against, current)  # in the measurement's unit
+    allowed = allowed_excess(check.threshold, judged_against, measurement.unit)
     band: NoiseBand | None = None
     if measurement.examples is not None:
         noise, note = _sampling_band(measurement, baseline, policy, base)
@@ -242,11 +242,13 @@ def _baseline_value(measurement: Measurement, statistic: str, baseline: Baseline
     return value
 
 
-def _signed_worsening(direction: Direction, base: float, current: float) -> float:
+def signed_worsening(direction: Direction, base: float, current: float) -> float:
+    """How much worse ``current`` is than ``base`` (negative: better), in their unit."""
     return current - base if direction is Direction.LOWER_IS_BETTER else base - current
 
 
-def _allowed_excess(threshold: Quantity, base: float, unit: str) -> float:
+def allowed_excess(threshold: Quantity, base: float, unit: str) -> float:
+    """The change towards worse ``threshold`` allows from ``base``, in ``unit``."""
     if threshold.is_relative:
         return threshold.value / 100.0 * abs(base)
     return threshold.in_unit(unit)
@@ -289,8 +291,8 @@ def _as_measured_too(
     beyond the threshold the same way: the adjustment can excuse a slow machine, but it never
     fails a time that is within the threshold of the baseline or better (a fast reference beside
     a contended model read "-81.0% (+520.9% at this speed)"), nor flatters one that is worse."""
-    measured = _signed_worsening(measurement.direction, base, current)
-    allowed = _allowed_excess(threshold, base, measurement.unit)
+    measured = signed_worsening(measurement.direction, base, current)
+    allowed = allowed_excess(threshold, base, measurement.unit)
     if outcome is Outcome.REGRESSION and measured <= allowed:
         return Outcome.PASS, "worse at this speed, but not beyond the threshold as measured"
     if outcome is Outcome.IMPROVEMENT and -measured <= allowed:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from ..core import policy
 from ..core.counts import counted
+from ..core.judge import allowed_excess, signed_worsening
 from ..core.measurement import Direction
 from ..core.units import Quantity, UnitError, convert, dimension, parse_quantity
 from ..core.verdict import Outcome
@@ -230,8 +231,8 @@ def compare_table_sets(
 def judge_cell(a: float, b: float, direction: Direction, threshold: Quantity) -> Outcome:
     """B against A under a relative threshold, as the plugin judges a check without a noise band:
     worse by more than the threshold of A is a regression, better by more an improvement."""
-    worsening = b - a if direction is Direction.LOWER_IS_BETTER else a - b
-    allowed = threshold.value / 100.0 * abs(a)
+    worsening = signed_worsening(direction, a, b)
+    allowed = allowed_excess(threshold, a, "")  # relative: the unit does not enter
     if worsening > allowed:
         return Outcome.REGRESSION
     if -worsening > allowed:
