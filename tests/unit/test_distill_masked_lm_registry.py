@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from registry_errors import registry_error
 
 from pytest_modelperf.models.fine_tune_record import DistillRecipe, FineTuneRecipe, recipe_record
-from pytest_modelperf.models.registry import RegistryError, load_registry
+from pytest_modelperf.models.registry import load_registry
 
 MODELS = """
 [models.tiny]
@@ -29,14 +30,6 @@ def registry_with(tmp_path: Path, student: str, task: str = "masked-lm") -> Path
     path = tmp_path / "models.toml"
     path.write_text(f'{MODELS}\n[models.student]\ntask = "{task}"\n{student}\n')
     return path
-
-
-def error_of(path: Path) -> str:
-    with pytest.raises(RegistryError) as caught:
-        load_registry(path)
-    message = str(caught.value)
-    assert message.startswith(f"{path}: "), message
-    return message.removeprefix(f"{path}: ")
 
 
 def distilled(distill: str, dataset: str = "topics-text") -> str:
@@ -101,13 +94,13 @@ def test_a_cosine_weight_is_recorded_and_a_recipe_without_one_as_before() -> Non
     ],
 )
 def test_a_bad_masked_lm_distill_recipe_is_refused_naming_the_field(tmp_path: Path, distill: str, message: str) -> None:
-    assert error_of(registry_with(tmp_path, distilled(distill))) == message
+    assert registry_error(registry_with(tmp_path, distilled(distill))) == message
 
 
 def test_the_cosine_loss_is_refused_for_a_classifier(tmp_path: Path) -> None:
     path = registry_with(tmp_path, distilled('{ teacher = "topics", cosine = 0.1 }', "topics"), task="sequence-classification")
 
-    assert error_of(path) == (
+    assert registry_error(path) == (
         "models.student.finetune.distill.cosine: the hidden-state cosine loss distils masked-lm models; "
         "this model's task is sequence-classification"
     )
@@ -115,10 +108,10 @@ def test_the_cosine_loss_is_refused_for_a_classifier(tmp_path: Path) -> None:
 
 def test_the_text_corpus_is_refused_for_a_classifier_and_a_classification_set_for_a_masked_lm(tmp_path: Path) -> None:
     classifier = registry_with(tmp_path, 'finetune = { from = "tiny", dataset = "topics-text" }', task="sequence-classification")
-    assert error_of(classifier) == (
+    assert registry_error(classifier) == (
         "models.student.finetune.dataset: 'topics-text' is a masked-lm dataset; the model's task is sequence-classification"
     )
     masked_lm = registry_with(tmp_path, 'finetune = { from = "tiny", dataset = "topics" }')
-    assert error_of(masked_lm) == (
+    assert registry_error(masked_lm) == (
         "models.student.finetune.dataset: 'topics' is a sequence-classification dataset; the model's task is masked-lm"
     )

@@ -6,11 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+from registry_errors import registry_error
 
 from pytest_modelperf.models import dataset_catalogue
 from pytest_modelperf.models.dataset_catalogue import BuiltinDataset
 from pytest_modelperf.models.fine_tune_record import DistillRecipe
-from pytest_modelperf.models.registry import RegistryError, load_registry
+from pytest_modelperf.models.registry import load_registry
 
 MODELS = """
 [models.tiny]
@@ -31,14 +32,6 @@ def registry_with(tmp_path: Path, student: str, extra: str = "") -> Path:
     path = tmp_path / "models.toml"
     path.write_text(f'{MODELS}\n{extra}\n[models.student]\ntask = "sequence-classification"\n{student}\n')
     return path
-
-
-def error_of(path: Path) -> str:
-    with pytest.raises(RegistryError) as caught:
-        load_registry(path)
-    message = str(caught.value)
-    assert message.startswith(f"{path}: "), message
-    return message.removeprefix(f"{path}: ")
 
 
 def test_a_distill_table_reads_into_the_recipe_with_its_defaults(tmp_path: Path) -> None:
@@ -123,7 +116,7 @@ def distill_entry(distill: str) -> str:
     ],
 )
 def test_a_bad_distill_recipe_is_refused_naming_the_field(tmp_path: Path, distill: str, message: str) -> None:
-    assert error_of(registry_with(tmp_path, distill_entry(distill))) == message
+    assert registry_error(registry_with(tmp_path, distill_entry(distill))) == message
 
 
 def test_teachers_that_learn_from_each_other_are_refused(tmp_path: Path) -> None:
@@ -137,7 +130,7 @@ def test_teachers_that_learn_from_each_other_are_refused(tmp_path: Path) -> None
     )
     path = registry_with(tmp_path, distill_entry('{ teacher = "a" }'), looped)
 
-    assert error_of(path) == "models.a.finetune.distill.teacher: the teachers make a cycle: a -> b -> a"
+    assert registry_error(path) == "models.a.finetune.distill.teacher: the teachers make a cycle: a -> b -> a"
 
 
 def test_a_student_of_a_cycle_is_not_blamed_for_it(tmp_path: Path) -> None:
@@ -155,7 +148,7 @@ def test_a_student_of_a_cycle_is_not_blamed_for_it(tmp_path: Path) -> None:
         'finetune = { from = "tiny", dataset = "topics", distill = { teacher = "a" } }\n'
     )
 
-    assert error_of(path) == "models.a.finetune.distill.teacher: the teachers make a cycle: a -> b -> a"
+    assert registry_error(path) == "models.a.finetune.distill.teacher: the teachers make a cycle: a -> b -> a"
 
 
 def test_a_chain_of_teachers_is_accepted(tmp_path: Path) -> None:
@@ -176,7 +169,7 @@ def test_a_classification_teacher_of_another_dataset_is_refused(tmp_path: Path, 
     teacher = '[models.moods]\ntask = "sequence-classification"\nfinetune = { from = "tiny", dataset = "sentiment" }\n'
     path = registry_with(tmp_path, distill_entry('{ teacher = "moods" }'), teacher)
 
-    assert error_of(path) == (
+    assert registry_error(path) == (
         "models.student.finetune.distill.teacher: 'moods' is fine-tuned on 'sentiment', whose labels are not those of "
         "'topics'; a classification teacher is fine-tuned on the student's dataset"
     )
@@ -189,4 +182,4 @@ def test_a_distill_recipe_of_a_model_with_a_dotted_name_quotes_it(tmp_path: Path
         'finetune = { from = "tiny", dataset = "topics", distill = { teacher = "teacher", alpha = 2 } }\n'
     )
 
-    assert re.fullmatch(r'models\."student\.v2"\.finetune\.distill\.alpha: .*got 2', error_of(path))
+    assert re.fullmatch(r'models\."student\.v2"\.finetune\.distill\.alpha: .*got 2', registry_error(path))
