@@ -25,7 +25,7 @@ from typing import Any
 from ..core.baseline_entry import BaselineEntry
 from ..core.judge import NoisePolicy
 from ..core.policy import DEFAULT_BASELINE_DIR
-from ..core.units import UnitError, convert, format_value
+from ..core.units import UnitError, convert, format_value, signed_number
 from ..render.markdown import markdown_table
 from ..storage.atomic_files import atomic_write_text
 from ..storage.baseline_diff import EntryChange, entry_changes
@@ -183,7 +183,7 @@ def _difference(old: BaselineEntry, new: BaselineEntry) -> tuple[str, str]:
         return absolute, "-"
     if before == 0:
         return absolute, "-" if after != 0 else "+0.0%"
-    return absolute, f"{(after - before) / abs(before) * 100:+.1f}%"
+    return absolute, f"{signed_number((after - before) / abs(before) * 100, 1)}%"
 
 
 def _signed(difference: float, unit: str) -> str:

@@ -153,6 +153,12 @@ def _number_and_unit(text: object, what: str) -> tuple[float, str]:
     return float(match.group(1)), "points" if unit == "point" else unit  # "1 point" reads as it should
 
 
+def signed_number(value: float, decimals: int) -> str:
+    """``+1.2``, ``-0.8``: a value that rounds to zero reads ``+0.0`` whatever its sign, never ``-0.0``."""
+    text = f"{value:+.{decimals}f}"
+    return "+" + text[1:] if float(text) == 0 else text
+
+
 def format_value(value: float, unit: str) -> str:
     """A compact human rendering: 3 significant digits, integers exactly."""
     if unit == "count":

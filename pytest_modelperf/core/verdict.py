@@ -15,7 +15,7 @@ from enum import Enum
 
 from . import stats
 from .measurement import Direction, Measurement
-from .units import Quantity, format_value, is_score
+from .units import Quantity, format_value, is_score, signed_number
 
 
 class Outcome(str, Enum):
@@ -64,9 +64,16 @@ class SpeedAdjustment:
     odd_runs: int = 0
 
     def describe(self, unit: str) -> str:
-        pace = f"{self.slowdown:.2f}x slower" if self.slowdown >= 1 else f"{1 / self.slowdown:.2f}x faster"
         expected = format_value(self.expected, unit)
-        return f"machine {pace} than when recorded (reference workload); judged against {expected} at this speed"
+        return f"machine {self.pace()} (reference workload); judged against {expected} at this speed"
+
+    def pace(self) -> str:
+        """How the machine's speed compares with when the baseline was recorded, to two decimals."""
+        slower = self.slowdown >= 1
+        ratio = f"{self.slowdown if slower else 1 / self.slowdown:.2f}"
+        if ratio == "1.00":
+            return "as fast as when recorded"
+        return f"{ratio}x {'slower' if slower else 'faster'} than when recorded"
 
 
 def recorded_runs(count: int) -> str:
@@ -155,7 +162,7 @@ class Verdict:
         """The change as the reports print it: ``+12.0%``, ``-0.80 points`` for a quality score."""
         if self.in_points:
             difference = self.difference
-            return "-" if difference is None or math.isnan(difference) else f"{difference:+.2f} points"
+            return "-" if difference is None or math.isnan(difference) else f"{signed_number(difference, 2)} points"
         change = self.change
         if change is None or math.isnan(change):
             return "-"
@@ -163,8 +170,8 @@ class Verdict:
             return "+inf%" if change > 0 else "-inf%"
         adjusted = self.adjusted_change
         if adjusted is not None and abs(self.speed.slowdown - 1) >= 0.02:  # type: ignore[union-attr]
-            return f"{change * 100:+.1f}% ({adjusted * 100:+.1f}% at this speed)"
-        return f"{change * 100:+.1f}%"
+            return f"{signed_number(change * 100, 1)}% ({signed_number(adjusted * 100, 1)}% at this speed)"
+        return f"{signed_number(change * 100, 1)}%"
 
     def describe_value(self, value: float | None) -> str:
         if value is None:

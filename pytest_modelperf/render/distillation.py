@@ -26,6 +26,7 @@ from typing import Any
 
 from ..core.measurement import Measurement
 from ..core.quality_gain import percent
+from ..core.units import signed_number
 from ..quality.distill_comparison import ComparedModel
 from ..storage.atomic_files import atomic_write_files
 from ..storage.output_folder import WrittenFile, check_output_folder
@@ -119,8 +120,8 @@ def gain_sentence(gain: Measurement) -> str:
         return f"{gain.name}: N/A ({gain.unavailable})"
     context = gain.context
     return (
-        f"{gain.name}: {context['difference']:+.2f} points, paired standard error {context['standard_error']:.2f} "
-        f"over {context['examples']} examples; lower {percent(context['confidence'])} bound {gain.value:+.2f} points"
+        f"{gain.name}: {signed_number(context['difference'], 2)} points, paired standard error {context['standard_error']:.2f} "
+        f"over {context['examples']} examples; lower {percent(context['confidence'])} bound {signed_number(gain.value, 2)} points"
     )
 
 

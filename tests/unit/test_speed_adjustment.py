@@ -10,7 +10,7 @@ from pytest_modelperf.core.baseline_entry import BaselineEntry
 from pytest_modelperf.core.judge import NoisePolicy, judge
 from pytest_modelperf.core.measurement import Direction, Measurement
 from pytest_modelperf.core.units import parse_quantity
-from pytest_modelperf.core.verdict import Check, Outcome
+from pytest_modelperf.core.verdict import Check, Outcome, SpeedAdjustment
 
 IDENTITY = "gemm384x4/torch-test/threads-2"
 CHECK = Check("value", parse_quantity("10%"), None)
@@ -202,3 +202,17 @@ def test_one_recorded_run_in_another_machine_state_does_not_open_the_band():
     assert verdict.outcome is Outcome.REGRESSION
     assert verdict.adjusted_change == pytest.approx(0.75)
     assert "1 odd recorded run set aside" in verdict.detail
+
+
+@pytest.mark.parametrize(
+    ("slowdown", "pace"),
+    [(1.0, "as fast as"), (1.004, "as fast as"), (0.996, "as fast as"), (1.006, "1.01x slower than"), (0.5, "2.00x faster than")],
+)
+def test_the_machine_s_pace_reads_as_fast_when_it_rounds_to_1x(slowdown: float, pace: str) -> None:
+    adjustment = SpeedAdjustment(slowdown=slowdown, expected=10.0, spread=None, runs=3)
+    assert adjustment.describe("ms") == f"machine {pace} when recorded (reference workload); judged against 10 ms at this speed"
+
+
+def test_a_change_that_rounds_to_zero_reads_plus_zero() -> None:
+    verdict = judge(timed(10.04 * 0.9996, 5.02), CHECK, recorded(QUIET_RUNS), NoisePolicy())
+    assert verdict.describe_change() == "+0.0%"

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pytest_modelperf.core.units import Quantity, UnitError, convert, dimension, format_value, parse_quantity
+from pytest_modelperf.core.units import Quantity, UnitError, convert, dimension, format_value, parse_quantity, signed_number
 
 # -- parse_quantity --------------------------------------------------------------------------
 
@@ -284,3 +284,19 @@ def test_quantity_is_frozen_and_hashable() -> None:
 )
 def test_format_value(value: float, unit: str, text: str) -> None:
     assert format_value(value, unit) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "expected"),
+    [
+        (12.04, 1, "+12.0"),
+        (-0.8, 1, "-0.8"),
+        (-0.04, 1, "+0.0"),  # rounds to zero: no "-0.0"
+        (-0.0, 1, "+0.0"),
+        (0.0, 2, "+0.00"),
+        (-0.004, 2, "+0.00"),
+        (-0.005001, 2, "-0.01"),
+    ],
+)
+def test_signed_number_never_reads_minus_zero(value: float, decimals: int, expected: str) -> None:
+    assert signed_number(value, decimals) == expected
