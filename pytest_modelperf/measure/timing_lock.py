@@ -49,8 +49,21 @@ def lock_path() -> Path | None:
     if os.environ.get(SWITCH_VARIABLE, "").strip().lower() in SWITCHED_OFF:
         return None
     # xdist sets the run's id on every worker; the controller's process id stands in without it.
-    run = os.environ.get(RUN_VARIABLE) or f"controller-{os.getppid()}"
+    return run_lock_path(os.environ.get(RUN_VARIABLE) or f"controller-{os.getppid()}")
+
+
+def run_lock_path(run: str) -> Path:
+    """The lock file of the xdist run with id ``run`` (its ``testrunuid``)."""
     return Path(tempfile.gettempdir()) / f"modelperf-timing-{re.sub(r'[^A-Za-z0-9_.-]', '_', run)}.lock"
+
+
+def remove_run_lock(run: str) -> None:
+    """Delete the run's lock file once every worker of the run is down (the controller's session end).
+
+    Never earlier: a worker that opened the file and one that opens a new one at the same path
+    would hold two different locks at once.
+    """
+    run_lock_path(run).unlink(missing_ok=True)
 
 
 def locks_device(device: str) -> bool:

@@ -144,7 +144,12 @@ XDIST_WORKER_VARIABLE = "PYTEST_XDIST_WORKER"
 
 
 def xdist_worker_number() -> int | None:
-    """N of the pytest-xdist worker ``gw<N>`` this process is, or None outside a worker."""
+    """N of the pytest-xdist worker ``gw<N>`` this process is or was started by, or None outside a worker.
+
+    Read from the environment xdist gives its workers, not from the worker's ``workerinput``
+    (which ``run.workers`` reads to merge results): a process a test starts (``modelperf prepare``,
+    an inner pytest run, a torchrun launch) inherits it, and so lands on its worker's GPU too.
+    """
     match = re.fullmatch(r"gw(\d+)", os.environ.get(XDIST_WORKER_VARIABLE, "").strip())
     return int(match.group(1)) if match else None
 

@@ -135,7 +135,7 @@ def _check_row(check: ReportedCheck) -> CheckRow:
         kind, label = "accepted", f"{label} (accepted: baseline re-recorded)"
     else:
         kind = verdict.outcome.value.replace(" ", "-")
-    return CheckRow(kind, check.nodeid, metric, baseline, current, change, threshold, label, verdict.detail or "")
+    return CheckRow(kind, check.test, metric, baseline, current, change, threshold, label, verdict.detail or "")
 
 
 def _baseline_write(path: Path, written: int, removed: int, moved_aside: Path | None) -> BaselineWrite:

@@ -23,7 +23,7 @@ def markdown_report(report: RunReport) -> str:
     out = [f"### modelperf: {counted(len(checks), 'check')}, {status}" + (f" — {', '.join(breakdown)}" if breakdown else ""), ""]
     if failing:
         out += markdown_table(("test", *HEADERS), (_check_cells(c, bold=True) for c in failing))
-        out += [""] + [f"- `{c.nodeid}` {c.verdict.metric}: {c.verdict.detail}" for c in failing if c.verdict.detail]
+        out += [""] + [f"- `{c.test}` {c.verdict.metric}: {c.verdict.detail}" for c in failing if c.verdict.detail]
         out.append("")
     if others:
         title = counted(len(others), "other check") if failing else f"All {counted(len(others), 'check')}"
@@ -31,7 +31,7 @@ def markdown_report(report: RunReport) -> str:
         out.append("")
     missing: dict[str, list[str]] = {}
     for check in report.missing:
-        missing.setdefault(check.nodeid, []).append(check.verdict.metric)
+        missing.setdefault(check.test, []).append(check.verdict.metric)
     if missing:
         out.append(f"{report.ungated}. Those checks:")
         out += [f"- `{nodeid}`: {', '.join(metrics)}" for nodeid, metrics in missing.items()]
@@ -48,7 +48,7 @@ def markdown_report(report: RunReport) -> str:
 
 
 def _check_cells(check: ReportedCheck, bold: bool = False) -> list[str]:
-    cells = [check.nodeid, *verdict_row(check.verdict)]
+    cells = [check.test, *verdict_row(check.verdict)]
     if bold:
         cells[-1] = f"**{cells[-1]}**"
     return cells

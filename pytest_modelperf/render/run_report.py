@@ -28,6 +28,12 @@ class ReportedCheck:
     verdict: Verdict
     environment: str  # the identifier of the software environment it ran in
     fails: bool  # whether it fails its test: a regression re-recorded by --modelperf-update does not
+    worker: str = ""  # the pytest-xdist worker that made it, where every worker runs every test (--dist each)
+
+    @property
+    def test(self) -> str:
+        """The test as the reports name it: its node id, and under ``--dist each`` the worker, ``[gw1]``."""
+        return f"{self.nodeid} [{self.worker}]" if self.worker else self.nodeid
 
     @property
     def accepted(self) -> bool:

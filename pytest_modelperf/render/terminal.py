@@ -58,7 +58,7 @@ def summary_lines(report: RunReport) -> list[str]:
     """The modelperf section of pytest's terminal summary; lines starting ``error:`` are shown red."""
     lines: list[str] = []
     if report.checks:
-        rows = [(check.nodeid, *verdict_row(check.verdict)) for check in report.checks]
+        rows = [(check.test, *verdict_row(check.verdict)) for check in report.checks]
         lines.append(text_table(("test", *HEADERS), rows))
         keys = report.hardware_keys
         lines.append(f"hardware key{'s' if len(keys) > 1 else ''}: {', '.join(keys)}; baselines in {report.baseline_dir}")

@@ -41,6 +41,7 @@ class JudgedMeasurement:
     verdict: Verdict
     environment: str
     compared_with_baseline: bool
+    worker: str = ""  # the pytest-xdist worker that made it, named only where every worker runs every test
 
 
 @dataclass
@@ -71,6 +72,7 @@ class ModelPerfSession:
     # pytest-xdist, in the controller: workers whose state was merged, and one line per worker that left none
     merged_workers: set[str] = field(default_factory=set)
     lost_workers: list[str] = field(default_factory=list)
+    worker_runs: set[str] = field(default_factory=set)  # the xdist run ids (testrunuid) the workers ran under
     workers: int = 1  # the pytest-xdist workers sharing this machine's cores (1 without xdist)
     smoke_checks: list[str] = field(default_factory=list)  # --modelperf-disable: each unjudged check's node id
     saved_runs: list[SavedRun] = field(default_factory=list)  # --modelperf-autosave: where this run was saved

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ..measure.timing_lock import remove_run_lock
 from ..options import MissingPolicy, UpdateMode
 from ..render.csv_table import write_results_csv
 from ..render.markdown import markdown_report
@@ -41,7 +42,10 @@ def finish_session(session: pytest.Session) -> None:
     A file not written is no test's verdict, so not TESTS_FAILED (1): INTERNAL_ERROR (3) tells
     CI the run's outputs are incomplete; a status that already says failure is kept.
     """
-    failures = write_session_files(session_of(session.config))
+    state = session_of(session.config)
+    failures = write_session_files(state)
+    for run in state.worker_runs:  # every worker is down by now
+        remove_run_lock(run)
     if failures and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
@@ -94,7 +98,9 @@ def run_report(state: ModelPerfSession) -> RunReport:
     """What the reports show of the session: its judged checks and what its end did."""
     settings = state.settings
     return RunReport(
-        checks=tuple(ReportedCheck(r.nodeid, r.key, r.verdict, r.environment, state.fails(r.verdict)) for r in state.records),
+        checks=tuple(
+            ReportedCheck(r.nodeid, r.key, r.verdict, r.environment, state.fails(r.verdict), r.worker) for r in state.records
+        ),
         started=state.started,
         environments=state.environments,
         baseline_dir=settings.baseline_dir,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
@@ -91,6 +91,9 @@ class WorkerNode(Protocol):
     @property
     def gateway(self) -> Any: ...  # execnet's gateway; its ``id`` names the worker, e.g. ``gw0``
 
+    @property
+    def workerinput(self) -> Mapping[str, Any]: ...  # what the worker was started with: its ``testrunuid``
+
 
 def hand_over(config: pytest.Config, session: ModelPerfSession) -> None:
     """Put the worker's state into ``config.workeroutput`` for the controller; the worker writes no file.
@@ -114,6 +117,9 @@ def take_over(session: ModelPerfSession, node: WorkerNode, error: object) -> Non
     xdist may report a node down twice (finished, then interrupted): its state counts once.
     """
     name = str(getattr(node.gateway, "id", node))
+    run = node.workerinput.get("testrunuid")
+    if isinstance(run, str):
+        session.worker_runs.add(run)
     if name in session.merged_workers:
         return
     output: Mapping[str, object] = getattr(node, "workeroutput", None) or {}
@@ -123,6 +129,8 @@ def take_over(session: ModelPerfSession, node: WorkerNode, error: object) -> Non
         session.lost_workers.append(f"worker {name} {cause}")
         return
     state = pickle.loads(payload)  # see hand_over: made by this run's own worker
+    if node.config.getoption("dist", "no") == "each":  # every worker ran every test: say whose check is whose
+        state.records = [replace(record, worker=name) for record in state.records]
     merge(session, state)
     session.merged_workers.add(name)
 
@@ -133,7 +141,9 @@ def merge(session: ModelPerfSession, state: WorkerState) -> None:
     session.selection.merge(state.selection)
     session.completed |= state.completed
     order = session.selection.position
-    session.records = sorted([*session.records, *state.records], key=lambda record: order(record.nodeid))
+    session.records = sorted(
+        [*session.records, *state.records], key=lambda record: (order(record.nodeid), len(record.worker), record.worker)
+    )  # gw2 before gw10
     session.confirmations = sorted([*session.confirmations, *state.confirmations], key=lambda c: order(c.nodeid))
     session.environments = in_order_of_use(session.records, {**session.environments, **state.environments})
     session.smoke_checks = sorted([*session.smoke_checks, *state.smoke_checks], key=order)

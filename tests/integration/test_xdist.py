@@ -241,3 +241,36 @@ def test_dist_each_is_refused_with_a_writer_before_any_worker_starts(pytester, o
     ]
     assert "Traceback" not in result.stdout.str()
     assert not (pytester.path / "baselines").exists()
+
+
+def test_dist_each_names_the_worker_of_each_check_in_the_reports(pytester, monkeypatch):
+    """Without a file that needs each check once, --dist each runs: every worker's check is shown, named."""
+    pytester.makepyfile(test_perf=TESTS)
+    summary = pytester.path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--dist", "each")
+    result.assert_outcomes(passed=8)
+    lines = result.stdout.lines
+    header = next(number for number, line in enumerate(lines) if line.startswith("test  "))  # the summary's table
+    rows = [line.split()[:2] for line in lines[header:] if line.startswith("test_perf.py::")]
+    assert rows == [[nodeid, f"[gw{worker}]"] for nodeid in NODEIDS for worker in (0, 1)]
+    markdown = summary.read_text()
+    assert all(f"`{nodeid} [gw{worker}]`" in markdown for nodeid in NODEIDS for worker in (0, 1)), markdown
+
+
+TIMED = """
+from pytest_modelperf.measure.timing_lock import lock_path
+
+def test_timed(modelperf):
+    modelperf.check(modelperf.measure_callable(lambda: sum(range(1000)), name="work"))
+    assert lock_path() is not None and lock_path().exists()  # the worker timed under the run's lock
+"""
+
+
+def test_the_run_s_timing_lock_file_is_removed_when_every_worker_is_done(pytester, monkeypatch):
+    temporary = pytester.path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    pytester.makepyfile(test_timed=TIMED)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--dist", "each").assert_outcomes(passed=2)
+    assert sorted(path.name for path in temporary.glob("modelperf-timing-*")) == []

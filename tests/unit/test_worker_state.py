@@ -106,9 +106,13 @@ def hand_over_and_back(state: ModelPerfSession) -> Any:
     return pickle.loads(config.workeroutput["modelperf"])
 
 
-def node(name: str, output: dict[str, object] | None = None) -> Any:
-    gateway = SimpleNamespace(id=name)
-    return SimpleNamespace(gateway=gateway) if output is None else SimpleNamespace(gateway=gateway, workeroutput=output)
+def node(name: str, output: dict[str, object] | None = None, *, dist: str = "load") -> Any:
+    """What the controller reads of xdist's WorkerController; ``workeroutput`` only when the worker left one."""
+    options = {"dist": dist}
+    config = SimpleNamespace(getoption=lambda option, default=None: options.get(option, default))
+    fields: dict[str, object] = {"gateway": SimpleNamespace(id=name), "config": config}
+    fields["workerinput"] = {"workerid": name, "testrunuid": "run-1"}
+    return SimpleNamespace(**fields) if output is None else SimpleNamespace(**fields, workeroutput=output)
 
 
 def test_a_verdict_crosses_to_the_controller_whole(tmp_path):
@@ -189,3 +193,24 @@ def test_a_run_that_lost_a_worker_writes_no_baselines_and_no_export(tmp_path):
     assert not (tmp_path / "run.json").exists() and not (tmp_path / "run.csv").exists()
     summary = (tmp_path / "summary.md").read_text()
     assert summary.startswith("### modelperf: 1 check,") and summary.endswith(f"\n**error:** {line}\n")
+
+
+def test_under_dist_each_every_check_names_its_worker_in_worker_order(tmp_path):
+    controller = make_session(tmp_path)
+    for name in ("gw10", "gw2"):
+        config = SimpleNamespace(workeroutput={})
+        hand_over(config, worker(tmp_path, [judged("test_a", 1.5)], {"env-cpu": {"cpu": "y"}}))  # type: ignore[arg-type]
+        take_over(controller, node(name, config.workeroutput, dist="each"), None)
+    assert [(record.nodeid, record.worker) for record in controller.records] == [
+        ("test_perf.py::test_a", "gw2"),
+        ("test_perf.py::test_a", "gw10"),
+    ]
+    assert controller.worker_runs == {"run-1"}
+
+
+def test_under_dist_load_checks_name_no_worker(tmp_path):
+    controller = make_session(tmp_path)
+    config = SimpleNamespace(workeroutput={})
+    hand_over(config, worker(tmp_path, [judged("test_a", 1.5)], {"env-cpu": {"cpu": "y"}}))  # type: ignore[arg-type]
+    take_over(controller, node("gw0", config.workeroutput), None)
+    assert [record.worker for record in controller.records] == [""]
