@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from ..core.counts import counted
 from ..core.verdict import Outcome
 from ..core.version import installed_version
 from ..storage.atomic_files import atomic_write_text
@@ -80,7 +81,7 @@ def page(report: RunReport) -> dict[str, Any]:
     """Everything the template shows, as plain text and rows."""
     failing = report.failing
     counts = report.outcome_counts
-    headline = f"{_count(len(report.checks), 'check')}, {len(failing)} failing"
+    headline = f"{counted(len(report.checks), 'check')}, {len(failing)} failing"
     figures, plot_error = _plots(report)
     return {
         "title": f"modelperf: {headline}",
@@ -93,13 +94,14 @@ def page(report: RunReport) -> dict[str, Any]:
         "headers": ("test", *HEADERS),
         "checks": [_check_row(check) for check in [*failing, *(c for c in report.checks if not c.fails)]],
         "reruns": [(rerun.nodeid, describe_rerun(rerun)) for rerun in report.reruns],
-        "missing": _count(len(report.missing), "measurement has", "measurements have") if report.missing else None,
-        "accepted": _count(len(report.accepted), "regression") if report.accepted else None,
+        "missing": counted(len(report.missing), "measurement has", "measurements have") if report.missing else None,
+        "accepted": counted(len(report.accepted), "regression") if report.accepted else None,
         "notes": [(model, "; ".join(notes)) for model, notes in report.notes_by_model.items()],
         "writes": [_baseline_write(write.path, write.written, write.removed, write.moved_aside) for write in report.writes],
         "orphans": [(orphan.key.describe(), orphan.reason) for orphan in report.orphans],
-        "orphans_count": _count(len(report.orphans), "orphaned baseline entry", "orphaned baseline entries"),
-        "orphans_removed": report.orphans_removed,
+        "orphans_count": counted(len(report.orphans), "orphaned baseline entry", "orphaned baseline entries"),
+        "orphans_fate": report.orphans_fate,
+        "orphans_remedy": report.orphans_remedy,
         "write_error": "; ".join(report.write_errors) or None,
         "update_mode": report.update_mode,
         "update_flag": report.update_flag,
@@ -140,7 +142,7 @@ def _check_row(check: ReportedCheck) -> CheckRow:
 
 def _baseline_write(path: Path, written: int, removed: int, moved_aside: Path | None) -> BaselineWrite:
     aside = str(moved_aside) if moved_aside is not None else None
-    return BaselineWrite(str(path), _count(written, "entry", "entries"), removed, aside)
+    return BaselineWrite(str(path), counted(written, "entry", "entries"), removed, aside)
 
 
 def _plots(report: RunReport) -> tuple[list[PlotFigure], str | None]:
@@ -183,10 +185,6 @@ def _breakable(nodeid: str) -> Markup:
 def _codes(texts: Iterable[str]) -> Markup:
     """Each text escaped in ``<code>``, comma-separated."""
     return Markup(", ").join(Markup("<code>{}</code>").format(text) for text in texts)
-
-
-def _count(number: int, singular: str, plural: str | None = None) -> str:
-    return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
 def _run_date(started: str) -> str:

@@ -18,6 +18,8 @@ from ..core.verdict import Outcome, Verdict
 from ..storage.baseline_store import WriteResult
 from ..storage.run_export import ConfirmingRerun
 
+PRUNE_COMMAND = "--modelperf-update --modelperf-prune"
+
 
 @dataclass(frozen=True)
 class ReportedCheck:
@@ -110,6 +112,19 @@ class RunReport:
         or none, so they were removed exactly when baseline files were written. None without
         --modelperf-prune, when they are only reported."""
         return bool(self.writes) if self.prune else None
+
+    @property
+    def orphans_fate(self) -> str:
+        """What became of the orphaned entries, in the words every report uses."""
+        removed = self.orphans_removed
+        if removed is None:
+            return "reported"
+        return "removed" if removed else "not removed: the baselines could not be written"
+
+    @property
+    def orphans_remedy(self) -> str | None:
+        """The command line that removes reported orphaned entries; None once pruning was asked for."""
+        return PRUNE_COMMAND if self.orphans_removed is None else None
 
     @property
     def transient_reruns(self) -> list[ConfirmingRerun]:

@@ -81,11 +81,8 @@ def summary_lines(report: RunReport) -> list[str]:
             line += f"; the unreadable file it replaces was kept as {write.moved_aside}"
         lines.append(line)
     if report.orphans:
-        action = {
-            None: "reported (remove them with --modelperf-update --modelperf-prune)",
-            True: "removed",
-            False: "not removed: the baselines could not be written",
-        }[report.orphans_removed]
+        remedy = report.orphans_remedy
+        action = f"{report.orphans_fate} (remove them with {remedy})" if remedy else report.orphans_fate
         lines.append(f"{counted(len(report.orphans), 'orphaned baseline entry', 'orphaned baseline entries')} {action}:")
         lines.extend(f"  {orphan.key.describe()}: {orphan.reason}" for orphan in report.orphans)
     for module, reason in report.unpruned.items():

@@ -176,7 +176,8 @@ def test_page_shows_failing_first_escapes_text_and_draws_plots(tmp_path: Path) -
     assert "✗ REGRESSION" in page
     assert "confirmed: the failure reproduced on 1 re-run" in page
     assert "perf_tests/test_perf.json</code> (3 entries, removed 1)" in page
-    assert "1 orphaned baseline entry reported" in page and "test_gone latency[1x8]" in page
+    assert "1 orphaned baseline entry reported (remove them with <code>--modelperf-update --modelperf-prune</code>):" in page
+    assert "test_gone latency[1x8]" in page
     assert "<th>driver</th><td>550.54</td>" in page and "<th>commit</th><td>-</td>" in page
     # Latency against sequence length (bert at 128 and 512) with the dashed baseline, GPU memory
     # against sequence length with the out-of-memory cell marked, and BERT's accuracy against its latency.
