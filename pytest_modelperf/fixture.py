@@ -411,7 +411,15 @@ class ModelPerf:
                 text_pair_column=text_pair_column,
                 label_column=label_column,
             )
-        step = TrainingStep(training_copy(model), batches, settings, device=model.device, optimizer=optimizer or adamw, loss=loss)
+        step = TrainingStep(
+            training_copy(model),
+            batches,
+            settings,
+            device=model.device,
+            optimizer=optimizer or adamw,
+            loss=loss,
+            resident=() if teacher is None else (teacher.model,),
+        )
         try:
             return measure_training(model, step, plan)
         finally:

@@ -241,11 +241,11 @@ def fresh_step_host_memory(step: TrainingStep) -> HostMemory:
 
 
 def fresh_step_cuda_memory(step: TrainingStep, device: str) -> CudaMemory:
-    """The allocator's peaks and NVML's readings of one step from a fresh optimizer: the trained
-    model's weights, and what the step allocates (its gradients, the optimizer's state, the
-    activations)."""
+    """The allocator's peaks and NVML's readings of one step from a fresh optimizer: the weights of
+    the trained model and of what its loss keeps resident (a teacher), and what the step
+    allocates (its gradients, the optimizer's state, the activations)."""
     step.release()
-    with CudaMemoryTracker(device, own_bytes=module_bytes(step.model)) as tracker:
+    with CudaMemoryTracker(device, own_bytes=module_bytes(step.model, *step.resident)) as tracker:
         step.restart()
         step()
     assert tracker.result is not None

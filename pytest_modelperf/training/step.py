@@ -143,8 +143,10 @@ class TrainingStep:
 
     ``model`` is what is trained (a copy, or a DDP wrapper of one); ``batches`` are cycled, one
     per micro-batch; ``loss`` gives a micro-batch's loss (the model's own by default, a
-    distillation loss from ``training.distill_step``). The last loss stays on the device (reading it would synchronise CUDA
-    inside the timed region): ``last_loss()`` reads it.
+    distillation loss from ``training.distill_step``); ``resident`` are the modules the loss uses
+    without training them (a teacher), whose weights the step keeps on the device too. The last
+    loss stays on the device (reading it would synchronise CUDA inside the timed region):
+    ``last_loss()`` reads it.
     """
 
     def __init__(
@@ -156,12 +158,14 @@ class TrainingStep:
         device: str,
         optimizer: OptimizerFactory = adamw,
         loss: Callable[[Any, Mapping[str, Any]], Any] | None = None,
+        resident: Sequence[Any] = (),
     ) -> None:
         import torch
 
         if not batches:
             raise ValueError("a training step needs at least one batch")
         self.model = model
+        self.resident = tuple(resident)
         self.settings = settings
         self.device = device
         self._device_type = torch.device(device).type

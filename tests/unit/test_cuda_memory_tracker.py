@@ -146,3 +146,26 @@ def test_module_bytes_counts_each_storage_once_in_allocator_blocks() -> None:
 
 def test_module_bytes_of_a_cpu_model_is_zero() -> None:
     assert module_bytes(torch.nn.Linear(4, 4)) == 0
+
+
+def test_a_distillation_step_s_peak_counts_the_teacher_s_weights(allocator: Allocator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_modelperf.measure.workloads import Workload
+    from pytest_modelperf.training import measurement
+    from pytest_modelperf.training.step import StepSettings, TrainingStep
+
+    student, teacher = torch.nn.Linear(4, 2), torch.nn.Linear(4, 64)
+    batch = {"inputs": torch.ones(3, 4)}
+
+    def loss(model: Any, batch: Any) -> Any:
+        with torch.no_grad():
+            targets = teacher(batch["inputs"])[:, :2]
+        return (model(batch["inputs"]) - targets).pow(2).mean()
+
+    # A CPU module has no CUDA bytes: count its parameters' float32 bytes as module_bytes would on CUDA.
+    monkeypatch.setattr(measurement, "module_bytes", lambda *modules: 4 * sum(p.numel() for m in modules for p in m.parameters()))
+    settings = StepSettings(Workload(3, 4))
+    plain = TrainingStep(student, [batch], settings, device="cpu", loss=loss)
+    distilling = TrainingStep(student, [batch], settings, device="cpu", loss=loss, resident=[teacher])
+    # The step's own allocations go to the real (CPU) allocator, not the stand-in: the peak is the weights.
+    assert measurement.fresh_step_cuda_memory(plain, "cuda:0").peak_allocated_bytes == 4 * (8 + 2)
+    assert measurement.fresh_step_cuda_memory(distilling, "cuda:0").peak_allocated_bytes == 4 * (8 + 2 + 256 + 64)
