@@ -93,7 +93,7 @@ def page(report: RunReport) -> dict[str, Any]:
         "baseline_dir": str(report.baseline_dir),
         "headers": ("test", *HEADERS),
         "checks": [_check_row(check) for check in [*failing, *(c for c in report.checks if not c.fails)]],
-        "reruns": [(rerun.nodeid, describe_rerun(rerun)) for rerun in report.reruns],
+        "reruns": [(rerun.test, describe_rerun(rerun)) for rerun in report.reruns],
         "missing": counted(len(report.missing), "measurement has", "measurements have") if report.missing else None,
         "accepted": counted(len(report.accepted), "regression") if report.accepted else None,
         "notes": [(model, "; ".join(notes)) for model, notes in report.notes_by_model.items()],

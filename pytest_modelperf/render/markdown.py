@@ -39,7 +39,7 @@ def markdown_report(report: RunReport) -> str:
     transient = report.transient_reruns
     if transient:
         out.append("Passed only on re-run:")
-        out.extend(f"- re-run `{rerun.nodeid}`: {describe_rerun(rerun)}" for rerun in transient)
+        out.extend(f"- re-run `{rerun.test}`: {describe_rerun(rerun)}" for rerun in transient)
         out.append("")
     hardware = report.hardware_keys
     if hardware:

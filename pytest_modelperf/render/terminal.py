@@ -69,7 +69,7 @@ def summary_lines(report: RunReport) -> list[str]:
     transient = report.transient_reruns
     if transient:
         lines.append(f"{counted(len(transient), 'test')} failed on noisy measurements once and passed when re-run:")
-        lines.extend(f"  {rerun.nodeid}: {describe_rerun(rerun)}" for rerun in transient)
+        lines.extend(f"  {rerun.test}: {describe_rerun(rerun)}" for rerun in transient)
     if report.ungated is not None:
         lines.append(report.ungated)
     for model, notes in report.notes_by_model.items():

@@ -41,6 +41,12 @@ class Confirmation:
     first_failures: tuple[Verdict, ...]
     reruns: int
     reproduced: bool  # every re-run failed too, so the failure stands
+    worker: str = ""  # the pytest-xdist worker that re-ran it, named only where every worker runs every test
+
+    @property
+    def test(self) -> str:
+        """The test as the reports name it: its node id, and under ``--dist each`` the worker, ``[gw1]``."""
+        return f"{self.nodeid} [{self.worker}]" if self.worker else self.nodeid
 
 
 def noise_sensitive(failing: Sequence[Verdict]) -> tuple[Verdict, ...]:

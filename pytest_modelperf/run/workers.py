@@ -131,6 +131,7 @@ def take_over(session: ModelPerfSession, node: WorkerNode, error: object) -> Non
     state = pickle.loads(payload)  # see hand_over: made by this run's own worker
     if node.config.getoption("dist", "no") == "each":  # every worker ran every test: say whose check is whose
         state.records = [replace(record, worker=name) for record in state.records]
+        state.confirmations = [replace(confirmation, worker=name) for confirmation in state.confirmations]
     merge(session, state)
     session.merged_workers.add(name)
 
@@ -144,7 +145,9 @@ def merge(session: ModelPerfSession, state: WorkerState) -> None:
     session.records = sorted(
         [*session.records, *state.records], key=lambda record: (order(record.nodeid), len(record.worker), record.worker)
     )  # gw2 before gw10
-    session.confirmations = sorted([*session.confirmations, *state.confirmations], key=lambda c: order(c.nodeid))
+    session.confirmations = sorted(
+        [*session.confirmations, *state.confirmations], key=lambda c: (order(c.nodeid), len(c.worker), c.worker)
+    )
     session.environments = in_order_of_use(session.records, {**session.environments, **state.environments})
     session.smoke_checks = sorted([*session.smoke_checks, *state.smoke_checks], key=order)
 

@@ -212,6 +212,9 @@ class ConfirmingRerun(Protocol):
     def nodeid(self) -> str: ...
 
     @property
+    def test(self) -> str: ...  # the node id as the reports show it (with its worker under --dist each)
+
+    @property
     def first_failures(self) -> Sequence[Verdict]: ...
 
     @property

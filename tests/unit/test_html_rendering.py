@@ -48,6 +48,10 @@ class Rerun:
     reruns: int
     reproduced: bool
 
+    @property
+    def test(self) -> str:
+        return self.nodeid
+
 
 @dataclasses.dataclass(frozen=True)
 class Orphan:

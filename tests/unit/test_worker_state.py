@@ -205,6 +205,10 @@ def test_under_dist_each_every_check_names_its_worker_in_worker_order(tmp_path):
         ("test_perf.py::test_a", "gw2"),
         ("test_perf.py::test_a", "gw10"),
     ]
+    assert [confirmation.test for confirmation in controller.confirmations] == [
+        "test_perf.py::test_a [gw2]",
+        "test_perf.py::test_a [gw10]",
+    ]
     assert controller.worker_runs == {"run-1"}
 
 
