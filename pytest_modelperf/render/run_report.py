@@ -16,7 +16,7 @@ from ..core.baseline_entry import EntryKey
 from ..core.counts import counted
 from ..core.verdict import Outcome, Verdict
 from ..storage.baseline_store import WriteResult
-from ..storage.run_export import ConfirmingRerun
+from ..storage.run_export import ConfirmingRerun, test_with_worker
 
 PRUNE_COMMAND = "--modelperf-update --modelperf-prune"
 
@@ -34,8 +34,7 @@ class ReportedCheck:
 
     @property
     def test(self) -> str:
-        """The test as the reports name it: its node id, and under ``--dist each`` the worker, ``[gw1]``."""
-        return f"{self.nodeid} [{self.worker}]" if self.worker else self.nodeid
+        return test_with_worker(self.nodeid, self.worker)
 
     @property
     def accepted(self) -> bool:

@@ -19,6 +19,7 @@ from enum import Enum
 from ..core.measurement import Measurement
 from ..core.verdict import Outcome, Verdict
 from ..measure.catalogue import measure_named
+from ..storage.run_export import test_with_worker
 
 
 class Decision(Enum):
@@ -45,8 +46,7 @@ class Confirmation:
 
     @property
     def test(self) -> str:
-        """The test as the reports name it: its node id, and under ``--dist each`` the worker, ``[gw1]``."""
-        return f"{self.nodeid} [{self.worker}]" if self.worker else self.nodeid
+        return test_with_worker(self.nodeid, self.worker)
 
 
 def noise_sensitive(failing: Sequence[Verdict]) -> tuple[Verdict, ...]:

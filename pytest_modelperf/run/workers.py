@@ -46,12 +46,17 @@ def runs_in_workers(config: pytest.Config) -> bool:
     return config.getoption("dist", "no") != "no" and not config.getoption("collectonly", False)
 
 
+def every_worker_runs_every_test(config: pytest.Config) -> bool:
+    """Whether pytest-xdist runs each test in every worker (``--dist each``), not once in one."""
+    return config.getoption("dist", "no") == "each"
+
+
 def refuse_whole_run_writers(config: pytest.Config, settings: Settings) -> None:
     """A usage error, in the controller before any worker starts, when a distributed run is asked to
     write a file from every test's checks and cannot: under ``--dist each`` every worker runs every
     test, so each check would be made once per worker, with the same baseline key."""
     writers = settings.whole_run_writers()
-    if writers and not is_worker(config) and runs_in_workers(config) and config.getoption("dist", "no") == "each":
+    if writers and not is_worker(config) and runs_in_workers(config) and every_worker_runs_every_test(config):
         raise pytest.UsageError(
             f"modelperf: {', '.join(writers)} cannot be used with --dist each (pytest-xdist): every worker runs "
             "every test, so each check would be made once per worker; run with -n N and the default --dist load, "
@@ -129,7 +134,7 @@ def take_over(session: ModelPerfSession, node: WorkerNode, error: object) -> Non
         session.lost_workers.append(f"worker {name} {cause}")
         return
     state = pickle.loads(payload)  # see hand_over: made by this run's own worker
-    if node.config.getoption("dist", "no") == "each":  # every worker ran every test: say whose check is whose
+    if every_worker_runs_every_test(node.config):  # say whose check is whose
         state.records = [replace(record, worker=name) for record in state.records]
         state.confirmations = [replace(confirmation, worker=name) for confirmation in state.confirmations]
     merge(session, state)
@@ -142,12 +147,12 @@ def merge(session: ModelPerfSession, state: WorkerState) -> None:
     session.selection.merge(state.selection)
     session.completed |= state.completed
     order = session.selection.position
-    session.records = sorted(
-        [*session.records, *state.records], key=lambda record: (order(record.nodeid), len(record.worker), record.worker)
-    )  # gw2 before gw10
-    session.confirmations = sorted(
-        [*session.confirmations, *state.confirmations], key=lambda c: (order(c.nodeid), len(c.worker), c.worker)
-    )
+
+    def in_run_order(item: JudgedMeasurement | Confirmation) -> tuple[tuple[int, str], int, str]:
+        return (order(item.nodeid), len(item.worker), item.worker)  # gw2 before gw10
+
+    session.records = sorted([*session.records, *state.records], key=in_run_order)
+    session.confirmations = sorted([*session.confirmations, *state.confirmations], key=in_run_order)
     session.environments = in_order_of_use(session.records, {**session.environments, **state.environments})
     session.smoke_checks = sorted([*session.smoke_checks, *state.smoke_checks], key=order)
 

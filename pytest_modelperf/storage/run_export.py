@@ -205,6 +205,12 @@ class JudgedCheck(Protocol):
     def verdict(self) -> Verdict: ...
 
 
+def test_with_worker(nodeid: str, worker: str) -> str:
+    """A test as the reports name it: its node id, and under ``--dist each`` (every worker runs
+    every test) the worker that ran it, ``test_perf.py::test_a [gw1]``."""
+    return f"{nodeid} [{worker}]" if worker else nodeid
+
+
 class ConfirmingRerun(Protocol):
     """A test re-run because its first attempt failed only on noisy measurements."""
 
